@@ -1,0 +1,9 @@
+"""The ``nasbench-db`` command line (also ``python -m nasbench_db``).
+
+Commands live in one module per area and attach themselves to the groups of :mod:`._common`.
+"""
+
+from ._common import cli, convert, query  # noqa: F401
+from . import core  # noqa: F401,E402  (registers the commands)
+
+__all__ = ["cli"]

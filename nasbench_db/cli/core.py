@@ -1,0 +1,197 @@
+"""Core commands: ``convert nb101``, ``query nb101``, ``sql``, ``info``."""
+
+from __future__ import annotations
+
+import json
+from importlib import resources
+
+import click
+
+from .. import db as _db
+from ._common import (CONTEXT_SETTINGS, cli, convert, db_dir_option, emit, handle_errors, output_options,
+                      parse_json_option, query)
+
+
+def bundled_sample(name: str):
+    """Path of a sample file shipped in ``nasbench_db/data``."""
+    return resources.files("nasbench_db") / "data" / name
+
+
+@convert.command("nb101", context_settings=CONTEXT_SETTINGS)
+@click.argument("file", required=False, type=click.Path(dir_okay=False))
+@click.option("--sample", is_flag=True,
+              help="Convert the bundled real sample (31 cells, 102 runs) instead of FILE.")
+@click.option("--no-crc", is_flag=True, help="Skip CRC-32C verification (faster; not recommended).")
+@click.option("--progress/--no-progress", default=None, help="Progress bar (default: on a terminal).")
+@db_dir_option
+@handle_errors
+def convert_nb101_command(file, sample, no_crc, progress, db_dir):
+    """Convert NAS-Bench-101's nasbench_full.tfrecord or nasbench_only108.tfrecord (no TensorFlow needed).
+
+    Every record becomes a trial with its halfway and final evaluations; each cell's hash is recomputed and checked.
+
+    \b
+    Example:
+        nasbench-db convert nb101 nasbench_full.tfrecord --db-dir ~/nasbench
+        nasbench-db convert nb101 --sample
+    """
+    from ..convert.nb101 import convert_nb101
+
+    if sample == bool(file):
+        raise click.UsageError("give either FILE or --sample")
+    path = bundled_sample("nb101_sample.tfrecord") if sample else file
+    with resources.as_file(path) if sample else _nullcontext(path) as real_path:
+        report = convert_nb101(real_path, db_dir, progress=progress, verify_crc=not no_crc)
+    click.echo(report.summary())
+
+
+class _nullcontext:
+    def __init__(self, value):
+        self.value = value
+
+    def __enter__(self):
+        return self.value
+
+    def __exit__(self, *exc):
+        return False
+
+
+NB101_COLUMNS = ["id", "config.hash", "config.num_epochs", "config.num_vertices", "train_acc", "valid_acc",
+                 "test_acc", "parameters", "training_time"]
+
+
+@query.command("nb101", context_settings=CONTEXT_SETTINGS)
+@click.option("--arch", help="NNI arch dict or {\"matrix\": [[...]], \"ops\": [...]} as JSON.")
+@click.option("--hash", "arch_hash", help="A cell's NB-101 hash (instead of --arch).")
+@click.option("--epochs", type=int, default=None, help="Epoch budget: 4, 12, 36 or 108 (default: all).")
+@click.option("--reduction", type=click.Choice(["none", "mean"]), default="none", show_default=True)
+@click.option("--exact", is_flag=True, help="Match the stored cell exactly instead of any isomorphic cell.")
+@click.option("--intermediates", is_flag=True, help="Include halfway/final evaluations (JSON output).")
+@click.option("--source", default="original", show_default=True,
+              help="'original', 'all', a source id, or a device / file name of trained results.")
+@click.option("--limit", type=int, default=None, help="Print at most this many rows.")
+@output_options
+@db_dir_option
+@handle_errors
+def query_nb101_command(arch, arch_hash, epochs, reduction, exact, intermediates, source, limit, fmt, db_dir):
+    """Query NAS-Bench-101 runs (NNI's query_nb101_trial_stats).
+
+    Accuracies in percent, parameters in millions, training_time in seconds.
+
+    \b
+    Example:
+        nasbench-db query nb101 --arch '{"matrix": [[0,1,1,1,0,1,0],[0,0,0,0,0,0,1],[0,0,0,0,0,0,1],
+            [0,0,0,0,1,0,0],[0,0,0,0,0,0,1],[0,0,0,0,0,0,1],[0,0,0,0,0,0,0]], "ops": ["input",
+            "conv1x1-bn-relu","conv3x3-bn-relu","conv3x3-bn-relu","conv3x3-bn-relu","maxpool3x3","output"]}'
+            --epochs 108
+        nasbench-db query nb101 --hash 28cfc7874f6d200472e1a9dcd8650aa0 --reduction mean --format json
+    """
+    from ..query.nb101 import query_nb101_trial_stats
+
+    if arch and arch_hash:
+        raise click.UsageError("give --arch or --hash, not both")
+    source_value = _source_value(source)
+    if arch_hash:
+        rows = _query_nb101_by_hash(arch_hash, epochs, reduction, intermediates, source_value, db_dir)
+    else:
+        rows = query_nb101_trial_stats(parse_json_option("--arch", arch), epochs, isomorphism=not exact,
+                                       reduction=reduction, include_intermediates=intermediates,
+                                       source=source_value, db_dir=db_dir)
+    rows = _take(rows, limit)
+    emit(rows, fmt, None if fmt == "json" or intermediates else NB101_COLUMNS)
+
+
+def _source_value(source: str):
+    if source == "all":
+        return None
+    return int(source) if source.isdigit() else source
+
+
+def _take(rows, limit):
+    if limit is None:
+        return list(rows)
+    out = []
+    for row in rows:
+        if len(out) >= limit:
+            break
+        out.append(row)
+    return out
+
+
+def _query_nb101_by_hash(arch_hash, epochs, reduction, intermediates, source, db_dir):
+    """Look a hash up in the installed database and query its stored cell."""
+    from ..errors import InvalidArgument
+    from ..query.nb101 import query_nb101_trial_stats
+    from ..spaces import nb101 as space
+
+    text = arch_hash.strip().lower()
+    if len(text) != 32 or set(text) - set("0123456789abcdef"):
+        raise InvalidArgument(f"--hash must be 32 hex characters: got {arch_hash!r}")
+    handle = _db.open_benchmark("nb101", db_dir)
+    if handle.location.layout == "nni":
+        rows = _db.fetchall(handle.database, "SELECT arch FROM nb101trialconfig WHERE hash = ? LIMIT 1", (text,))
+        arch = json.loads(rows[0][0]) if rows else None
+    else:
+        rows = _db.fetchall(handle.database, "SELECT adjacency, operations FROM nb101_arch WHERE hash = ?", (text,))
+        arch = ({"matrix": [list(r) for r in space.adjacency_to_matrix(rows[0][0])], "ops": rows[0][1].split(",")}
+                if rows else None)
+    if arch is None:
+        raise InvalidArgument(f"no cell with hash {text} in {handle.location.target}")
+    return query_nb101_trial_stats(arch, epochs, reduction=reduction, include_intermediates=intermediates,
+                                   source=source, db_dir=db_dir)
+
+
+@cli.command("sql", context_settings=CONTEXT_SETTINGS)
+@click.argument("statement")
+@click.option("--db", "benchmark", type=click.Choice(sorted(_db.FILE_NAMES)), default="nb101", show_default=True,
+              help="Which benchmark's database to read.")
+@output_options
+@db_dir_option
+@handle_errors
+def sql_command(statement, benchmark, fmt, db_dir):
+    """Run one read-only SQL statement against a benchmark database.
+
+    Writes are refused. Tables: nb101_arch, nb101_config, nb101_trial, nasbench_source, and NNI's views
+    nb101trialconfig, nb101trialstats, nb101intermediatestats.
+
+    \b
+    Example:
+        nasbench-db sql "SELECT hash, parameters FROM nb101_arch ORDER BY parameters DESC LIMIT 5"
+        nasbench-db sql "SELECT num_epochs, COUNT(*) FROM nb101trialconfig GROUP BY num_epochs" --format csv
+    """
+    from ..sql import run_sql
+
+    columns, rows = run_sql(statement, benchmark, db_dir)
+    emit([dict(zip(columns, row)) for row in rows], fmt, columns)
+
+
+@cli.command("info", context_settings=CONTEXT_SETTINGS)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@db_dir_option
+@handle_errors
+def info_command(as_json, db_dir):
+    """Show which benchmarks are installed, where, their row counts and the files they came from.
+
+    \b
+    Example:
+        nasbench-db info
+        NASBENCHMARK_DIR=~/nasbench nasbench-db info --json
+    """
+    entries = [_db.describe(name, db_dir) for name in _db.FILE_NAMES]
+    if as_json:
+        click.echo(json.dumps(entries, indent=2))
+        return
+    where = _db.database_url() if db_dir is None and _db.database_url() else _db.benchmark_dir(db_dir)
+    click.echo(f"databases: {_db._redact(str(where))}")
+    for entry in entries:
+        if not entry["installed"]:
+            click.echo(f"- {entry['name']}: not installed (install: {entry['install']})")
+            continue
+        size = f", {entry['bytes'] / 1e6:.1f} MB" if entry["bytes"] is not None else ""
+        layout = " (NNI's prebuilt file)" if entry["layout"] == "nni" else ""
+        click.echo(f"- {entry['name']}: {entry['location']}{layout}{size}")
+        for source in entry["sources"]:
+            counts = ", ".join(f"{k} {v:,}" for k, v in (source["row_counts"] or {}).items())
+            device = f" on {source['device']}" if source["device"] else ""
+            click.echo(f"    source {source['id']}: {source['kind']} {source['file_name']}{device} "
+                       f"[{counts}] {source['created_at']} sha256 {(source['sha256'] or '?')[:12]}")

@@ -1,0 +1,192 @@
+"""Build a benchmark database atomically: write a temporary file, swap it in only when complete.
+
+A converter opens a :class:`DatabaseBuild`, creates tables (no indexes), bulk-loads rows through the raw DB-API
+connection in one transaction, and on success :meth:`DatabaseBuild.finish` builds the indexes and views, runs
+``ANALYZE``, fsyncs and ``os.replace``-s the file over the final name. Any exception (or a kill) leaves the previous
+database untouched; a temporary file left by a killed process is removed by the next build.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import errno
+import hashlib
+import json
+import os
+import sqlite3
+from pathlib import Path
+
+import peewee
+
+from .. import __version__
+from .. import db as _db
+from ..errors import NasbenchDbError
+from ..models import Source
+
+BUILD_PREFIX = "."
+BUILD_SUFFIX = ".building-"
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def remove_stale_builds(final: Path) -> None:
+    """Delete temporary build files of ``final`` whose process is gone (a killed conversion)."""
+    pattern = f"{BUILD_PREFIX}{final.name}{BUILD_SUFFIX}"
+    for candidate in final.parent.glob(pattern + "*"):
+        pid_text = candidate.name[len(pattern):].split(".")[0]
+        if pid_text.isdigit() and not _pid_alive(int(pid_text)):
+            for extra in (candidate, Path(str(candidate) + "-journal"), Path(str(candidate) + "-wal"),
+                          Path(str(candidate) + "-shm")):
+                try:
+                    extra.unlink()
+                except FileNotFoundError:
+                    pass
+
+
+def utc_now() -> str:
+    return _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat()
+
+
+def recorded_sha256(path: Path) -> str | None:
+    """The sha256 a verified download recorded beside ``path`` (``<file>.sha256``), if it still matches the file.
+
+    The record holds ``<hex> <size> <mtime_ns>``; a file changed since is hashed again by the caller.
+    """
+    record = Path(str(path) + ".sha256")
+    try:
+        hexdigest, size, mtime_ns = record.read_text().split()[:3]
+        st = path.stat()
+    except (OSError, ValueError):
+        return None
+    if int(size) == st.st_size and int(mtime_ns) == st.st_mtime_ns and len(hexdigest) == 64:
+        return hexdigest
+    return None
+
+
+def file_sha256(path: Path, block: int = 4 << 20) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while chunk := handle.read(block):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+class DatabaseBuild:
+    """Context manager owning a temporary SQLite database that becomes ``<db_dir>/<benchmark file>`` on success."""
+
+    def __init__(self, benchmark: str, db_dir=None):
+        self.benchmark = _db.check_benchmark(benchmark)
+        self.final = _db.database_path(benchmark, db_dir)
+        self.temp = self.final.parent / f"{BUILD_PREFIX}{self.final.name}{BUILD_SUFFIX}{os.getpid()}"
+        self.database: peewee.SqliteDatabase | None = None
+        self.finished = False
+
+    # -- lifecycle ---------------------------------------------------------------------------------------------------
+    def __enter__(self) -> "DatabaseBuild":
+        try:
+            self.final.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise NasbenchDbError(f"cannot create the database directory {self.final.parent}: {exc.strerror}") from exc
+        if not os.access(self.final.parent, os.W_OK):
+            raise NasbenchDbError(f"cannot write to {self.final.parent}: permission denied "
+                                  "(choose another --db-dir or NASBENCHMARK_DIR)")
+        remove_stale_builds(self.final)
+        if self.temp.exists():
+            self.temp.unlink()
+        # Loading runs without a journal: the file is private until the swap, so a crash only loses the temp file.
+        self.database = peewee.SqliteDatabase(str(self.temp), pragmas={
+            "journal_mode": "off", "synchronous": "off", "cache_size": -262144, "temp_store": "memory",
+            "locking_mode": "exclusive", "page_size": 4096})
+        self.database.connect()
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        if self.database is not None and not self.database.is_closed():
+            self.database.close()
+        if not self.finished:
+            for extra in ("", "-journal"):
+                try:
+                    Path(str(self.temp) + extra).unlink()
+                except FileNotFoundError:
+                    pass
+        if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
+            raise NasbenchDbError(f"disk full while writing {self.temp}: free space in {self.final.parent} "
+                                  "or choose another --db-dir") from exc
+        if isinstance(exc, sqlite3.OperationalError) and "full" in str(exc):
+            raise NasbenchDbError(f"disk full while writing {self.temp}: free space in {self.final.parent} "
+                                  "or choose another --db-dir") from exc
+        return False
+
+    @property
+    def connection(self) -> sqlite3.Connection:
+        return self.database.connection()
+
+    # -- schema ------------------------------------------------------------------------------------------------------
+    def create_tables(self, models) -> None:
+        """Create ``models``' tables without their indexes (built by :meth:`finish`, after loading)."""
+        self.models = list(models)
+        with self.database.bind_ctx(self.models + [Source]):
+            for model in [Source] + [m for m in self.models if m is not Source]:
+                model._schema.create_table(safe=True)
+
+    def add_source(self, kind: str, path: Path, converter: str, sha256: str | None, details: dict | None = None,
+                   device: str | None = None) -> int:
+        """Insert the provenance row of this load and return its id."""
+        try:
+            size = path.stat().st_size if path.is_file() else sum(
+                p.stat().st_size for p in path.rglob("*") if p.is_file())
+        except OSError:
+            size = None
+        cursor = self.connection.execute(
+            "INSERT INTO nasbench_source (benchmark, kind, file_name, file_size, sha256, converter, created_at, "
+            "row_counts, device, details) VALUES (?, ?, ?, ?, ?, ?, ?, NULL, ?, ?)",
+            (self.benchmark, kind, path.name, size, sha256, f"{converter} nasbench_db {__version__}", utc_now(),
+             device, json.dumps(details or {}, sort_keys=True)))
+        return cursor.lastrowid
+
+    def set_source_counts(self, source_id: int, row_counts: dict, details: dict | None = None,
+                          sha256: str | None = None) -> None:
+        sets = ["row_counts = ?"]
+        params: list = [json.dumps(row_counts, sort_keys=True)]
+        if details is not None:
+            sets.append("details = ?")
+            params.append(json.dumps(details, sort_keys=True))
+        if sha256 is not None:
+            sets.append("sha256 = ?")
+            params.append(sha256)
+        self.connection.execute(f"UPDATE nasbench_source SET {', '.join(sets)} WHERE id = ?", (*params, source_id))
+
+    def finish(self, views=()) -> Path:
+        """Index, create views, analyze, fsync and swap the finished file into place; returns the final path."""
+        conn = self.connection
+        with self.database.bind_ctx(self.models + [Source]):
+            for model in [Source] + [m for m in self.models if m is not Source]:
+                model._schema.create_indexes(safe=True)
+        for view in views:
+            conn.execute(view)
+        conn.execute("ANALYZE")
+        conn.commit()
+        # Readers open the result with mode=ro; DELETE journal mode needs no -wal/-shm beside it.
+        conn.execute("PRAGMA journal_mode = DELETE")
+        self.database.close()
+        with open(self.temp, "rb+") as handle:
+            os.fsync(handle.fileno())
+        os.replace(self.temp, self.final)
+        try:
+            dir_fd = os.open(self.final.parent, os.O_RDONLY)
+            try:
+                os.fsync(dir_fd)
+            finally:
+                os.close(dir_fd)
+        except OSError:
+            pass
+        self.finished = True
+        return self.final

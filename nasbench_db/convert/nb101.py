@@ -1,0 +1,394 @@
+"""NAS-Bench-101: the TFRecord payload and ``ModelMetrics`` protobuf, and the converter into SQL.
+
+Each record of ``nasbench_full.tfrecord`` / ``nasbench_only108.tfrecord`` is one training run, a UTF-8 JSON array
+``[module_hash, epochs, raw_adjacency, raw_operations, base64(ModelMetrics)]``. ``ModelMetrics`` (proto2, package
+``nasbench``) is decoded here by hand (no protobuf runtime, no TensorFlow)::
+
+    ModelMetrics   1: repeated EvaluationData evaluation_data   2: int32 trainable_parameters   3: double total_time
+    EvaluationData 1: double current_epoch  2: double training_time  3: double train_accuracy
+                   4: double validation_accuracy  5: double test_accuracy  6: string checkpoint_path
+
+``evaluation_data`` holds 3 entries: after 1 step at learning rate 0 (unused, as in the original API), halfway
+(epoch E/2) and final (epoch E).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+import struct
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import NamedTuple
+
+from ..errors import CorruptInput, NasbenchDbError
+from ..models import NB101_VIEWS, Nb101Arch, Nb101Config, Nb101Trial
+from ..spaces import nb101 as space
+from . import _build
+from .tfrecord import iter_records
+
+CONVERTER_NAME = "nb101-tfrecord"
+BATCH_ROWS = 50_000
+
+
+class Evaluation(NamedTuple):
+    """One ``EvaluationData`` entry (fractions and seconds, as in the file); absent fields are None."""
+
+    current_epoch: float | None = None
+    training_time: float | None = None
+    train_accuracy: float | None = None
+    validation_accuracy: float | None = None
+    test_accuracy: float | None = None
+    checkpoint_path: str | None = None
+
+
+class ModelMetrics(NamedTuple):
+    evaluations: list
+    trainable_parameters: int | None
+    total_time: float | None
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# protobuf wire format
+
+_DOUBLE = struct.Struct("<d")
+# The five doubles of an EvaluationData in field order, each preceded by its one-byte tag (0x09, 0x11 ... 0x29).
+_FIVE_DOUBLES = struct.Struct("<BdBdBdBdBd")
+_FIVE_TAGS = (0x09, 0x11, 0x19, 0x21, 0x29)
+
+
+def _varint(buf: bytes, pos: int) -> tuple[int, int]:
+    result = 0
+    shift = 0
+    while True:
+        if pos >= len(buf):
+            raise ValueError("truncated varint")
+        byte = buf[pos]
+        pos += 1
+        result |= (byte & 0x7F) << shift
+        if not byte & 0x80:
+            return result, pos
+        shift += 7
+        if shift > 63:
+            raise ValueError("varint longer than 10 bytes")
+
+
+def _skip(buf: bytes, pos: int, wire_type: int) -> int:
+    if wire_type == 0:
+        return _varint(buf, pos)[1]
+    if wire_type == 1:
+        return pos + 8
+    if wire_type == 2:
+        length, pos = _varint(buf, pos)
+        return pos + length
+    if wire_type == 5:
+        return pos + 4
+    raise ValueError(f"unsupported wire type {wire_type}")
+
+
+def _decode_evaluation(buf: bytes, pos: int, end: int) -> Evaluation:
+    values = [None, None, None, None, None, None]
+    if end - pos >= 45 and buf[pos] == 0x09:
+        unpacked = _FIVE_DOUBLES.unpack_from(buf, pos)
+        if unpacked[0::2] == _FIVE_TAGS:
+            values[:5] = unpacked[1::2]
+            pos += 45
+    while pos < end:
+        key, pos = _varint(buf, pos)
+        number, wire_type = key >> 3, key & 7
+        if 1 <= number <= 5 and wire_type == 1:
+            if pos + 8 > end:
+                raise ValueError("truncated double")
+            values[number - 1] = _DOUBLE.unpack_from(buf, pos)[0]
+            pos += 8
+        elif number == 6 and wire_type == 2:
+            length, pos = _varint(buf, pos)
+            values[5] = bytes(buf[pos:pos + length]).decode("utf-8")
+            pos += length
+        else:
+            pos = _skip(buf, pos, wire_type)
+    if pos != end:
+        raise ValueError("field runs past the end of EvaluationData")
+    return Evaluation(*values)
+
+
+def decode_model_metrics(buf: bytes) -> ModelMetrics:
+    """Decode a serialized ``ModelMetrics``; raises ValueError on malformed input."""
+    evaluations = []
+    parameters = None
+    total_time = None
+    pos = 0
+    end = len(buf)
+    while pos < end:
+        key, pos = _varint(buf, pos)
+        number, wire_type = key >> 3, key & 7
+        if number == 1 and wire_type == 2:
+            length, pos = _varint(buf, pos)
+            if pos + length > end:
+                raise ValueError("truncated evaluation_data")
+            evaluations.append(_decode_evaluation(buf, pos, pos + length))
+            pos += length
+        elif number == 2 and wire_type == 0:
+            parameters, pos = _varint(buf, pos)
+            if parameters >= 1 << 63:  # int32 negatives are sign-extended to 64 bits
+                parameters -= 1 << 64
+        elif number == 3 and wire_type == 1:
+            if pos + 8 > end:
+                raise ValueError("truncated total_time")
+            total_time = _DOUBLE.unpack_from(buf, pos)[0]
+            pos += 8
+        else:
+            pos = _skip(buf, pos, wire_type)
+    if pos != end:
+        raise ValueError("field runs past the end of ModelMetrics")
+    return ModelMetrics(evaluations, parameters, total_time)
+
+
+def _encode_varint(value: int) -> bytes:
+    if value < 0:
+        value += 1 << 64
+    out = bytearray()
+    while True:
+        byte = value & 0x7F
+        value >>= 7
+        if value:
+            out.append(byte | 0x80)
+        else:
+            out.append(byte)
+            return bytes(out)
+
+
+def encode_model_metrics(evaluations, trainable_parameters: int | None = None,
+                         total_time: float | None = None) -> bytes:
+    """Serialize ``ModelMetrics`` as protobuf does (fields in number order; None fields omitted)."""
+    out = bytearray()
+    for evaluation in evaluations:
+        evaluation = Evaluation(*evaluation) if not isinstance(evaluation, Evaluation) else evaluation
+        body = bytearray()
+        for number, value in enumerate(evaluation[:5], start=1):
+            if value is not None:
+                body.append(number << 3 | 1)
+                body += _DOUBLE.pack(value)
+        if evaluation.checkpoint_path is not None:
+            text = evaluation.checkpoint_path.encode("utf-8")
+            body.append(6 << 3 | 2)
+            body += _encode_varint(len(text)) + text
+        out.append(1 << 3 | 2)
+        out += _encode_varint(len(body)) + body
+    if trainable_parameters is not None:
+        out.append(2 << 3 | 0)
+        out += _encode_varint(trainable_parameters)
+    if total_time is not None:
+        out.append(3 << 3 | 1)
+        out += _DOUBLE.pack(total_time)
+    return bytes(out)
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# record payload
+
+def encode_payload(module_hash: str, epochs: int, adjacency: str, operations: str, metrics: bytes) -> bytes:
+    """The JSON payload of one record, as the released files hold it."""
+    return json.dumps([module_hash, epochs, adjacency, operations,
+                       base64.b64encode(metrics).decode("ascii")]).encode("utf-8")
+
+
+def decode_payload(data: bytes):
+    """``(module_hash, epochs, adjacency, operations, metrics_bytes)`` of a record; ValueError names what is wrong."""
+    try:
+        value = json.loads(data)
+    except (UnicodeDecodeError, ValueError):
+        raise ValueError("payload is not JSON: not a NAS-Bench-101 record "
+                         "(expected [hash, epochs, adjacency, operations, metrics])") from None
+    if not isinstance(value, list) or len(value) != 5:
+        raise ValueError("payload is not the NB-101 array [hash, epochs, adjacency, operations, metrics]")
+    module_hash, epochs, adjacency, operations, raw_metrics = value
+    if not (isinstance(module_hash, str) and len(module_hash) == 32):
+        raise ValueError(f"module hash must be 32 hex characters: got {module_hash!r}")
+    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs <= 0:
+        raise ValueError(f"epochs must be a positive integer: got {epochs!r}")
+    if not isinstance(adjacency, str) or not isinstance(operations, str) or not isinstance(raw_metrics, str):
+        raise ValueError("adjacency, operations and metrics must be strings")
+    try:
+        metrics = base64.b64decode(raw_metrics)
+    except (binascii.Error, ValueError):
+        raise ValueError("metrics field is not valid base64") from None
+    return module_hash, epochs, adjacency, operations, metrics
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# converter
+
+@dataclass
+class Nb101Report:
+    """What a conversion did (printed by the CLI)."""
+
+    source: str
+    database: str
+    records: int = 0
+    archs: int = 0
+    configs: int = 0
+    trials: int = 0
+    epochs: list = field(default_factory=list)
+    seconds: float = 0.0
+    sha256: str = ""
+
+    def summary(self) -> str:
+        rate = self.records / self.seconds if self.seconds else 0.0
+        return (f"converted {self.records:,} records of {self.source} into {self.database}: {self.archs:,} cells, "
+                f"{self.configs:,} configs, {self.trials:,} trials, epochs {self.epochs} "
+                f"in {self.seconds:.1f} s ({rate:,.0f} records/s)")
+
+
+_ARCH_SQL = "INSERT INTO nb101_arch (id, hash, num_vertices, adjacency, operations, parameters) VALUES (?,?,?,?,?,?)"
+_CONFIG_SQL = "INSERT INTO nb101_config (id, arch_id, num_epochs) VALUES (?,?,?)"
+_TRIAL_SQL = ("INSERT INTO nb101_trial (id, config_id, repeat, source_id, seed, result_key, halfway_training_time, "
+              "halfway_train_acc, halfway_valid_acc, halfway_test_acc, training_time, train_acc, valid_acc, "
+              "test_acc, total_time) VALUES (?,?,?,?,NULL,NULL,?,?,?,?,?,?,?,?,?)")
+
+
+def _percent(fraction):
+    return None if fraction is None else fraction * 100.0
+
+
+def _check_cell(path, number, offset, module_hash, adjacency, operations):
+    """Validate a new cell and recompute its hash; returns its number of vertices."""
+    try:
+        matrix = space.adjacency_to_matrix(adjacency)
+        ops = operations.split(",")
+        matrix, ops = space.check_matrix(matrix, ops)
+        space.validate(matrix, ops)
+        digest = space.graph_hash(matrix, space.labeling(ops))
+    except (ValueError, KeyError) as exc:
+        raise CorruptInput(path, f"cell {module_hash} is not a valid NB-101 cell: {exc}", number, offset) from None
+    if digest != module_hash:
+        raise CorruptInput(path, f"hash mismatch: the record says {module_hash}, its cell hashes to {digest}",
+                           number, offset)
+    return len(matrix)
+
+
+def convert_nb101(path, db_dir=None, progress: bool | None = None, verify_crc: bool = True) -> Nb101Report:
+    """Convert an NB-101 TFRecord file into ``<db_dir>/nasbench101.db`` (swapped in only when complete).
+
+    ``progress``: None shows a bar when stderr is a terminal. Raises :class:`CorruptInput` naming the file, record and
+    byte offset of the first bad record; an existing database is left untouched on any failure.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise NasbenchDbError(f"no such file: {path} (expected nasbench_full.tfrecord or nasbench_only108.tfrecord)")
+    if path.stat().st_size == 0:
+        raise CorruptInput(path, "the file is empty: expected NB-101 TFRecord records")
+    started = time.perf_counter()
+    known_sha = _build.recorded_sha256(path)
+    digest = None if known_sha else hashlib.sha256()
+    report = Nb101Report(source=str(path), database="")
+    show = sys.stderr.isatty() if progress is None else progress
+    bar = None
+    if show:
+        from tqdm import tqdm
+
+        bar = tqdm(total=path.stat().st_size, unit="B", unit_scale=True, desc="nb101", file=sys.stderr)
+
+    with _build.DatabaseBuild("nb101", db_dir) as build:
+        build.create_tables([Nb101Arch, Nb101Config, Nb101Trial])
+        conn = build.connection
+        source_id = build.add_source("original", path, CONVERTER_NAME, known_sha)
+        conn.execute("BEGIN")
+        arch_by_hash: dict[str, tuple] = {}  # hash -> (arch id, adjacency, operations, parameters)
+        config_ids: dict[tuple, int] = {}
+        repeats: dict[int, int] = {}
+        archs, configs, trials = [], [], []
+        trial_id = 0
+        number = -1
+        epochs_seen = set()
+        decode = decode_model_metrics
+        b64decode = base64.b64decode
+        loads = json.loads
+        last_offset = 0
+        try:
+            for number, offset, data in iter_records(path, verify_crc=verify_crc, digest=digest):
+                # Fast path for well-formed records; any surprise falls back to the checking decoder below.
+                try:
+                    module_hash, epochs, adjacency, operations, raw_metrics = loads(data)
+                    metrics = decode(b64decode(raw_metrics))
+                except Exception:
+                    try:
+                        module_hash, epochs, adjacency, operations, raw = decode_payload(data)
+                        metrics = decode(raw)
+                    except ValueError as exc:
+                        raise CorruptInput(path, str(exc), number, offset) from None
+                known = arch_by_hash.get(module_hash)
+                if known is None:
+                    if not isinstance(module_hash, str) or not isinstance(epochs, int):
+                        raise CorruptInput(path, "payload is not the NB-101 array [hash, epochs, adjacency, "
+                                                 "operations, metrics]", number, offset)
+                    num_vertices = _check_cell(path, number, offset, module_hash, adjacency, operations)
+                    if metrics.trainable_parameters is None:
+                        raise CorruptInput(path, f"cell {module_hash} has no trainable_parameters", number, offset)
+                    known = (len(arch_by_hash) + 1, adjacency, operations)
+                    arch_by_hash[module_hash] = known
+                    archs.append((known[0], module_hash, num_vertices, adjacency, operations,
+                                  metrics.trainable_parameters))
+                elif known[1] != adjacency or known[2] != operations:
+                    raise CorruptInput(path, f"cell {module_hash} appears with two different graphs "
+                                             f"({known[1]}/{known[2]} and {adjacency}/{operations})", number, offset)
+                evaluations = metrics.evaluations
+                if len(evaluations) != 3:
+                    raise CorruptInput(path, f"expected 3 evaluations (step 0, halfway, final): got "
+                                             f"{len(evaluations)}", number, offset)
+                config_key = (known[0], epochs)
+                config_id = config_ids.get(config_key)
+                if config_id is None:
+                    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs <= 0:
+                        raise CorruptInput(path, f"epochs must be a positive integer: got {epochs!r}", number, offset)
+                    config_id = len(config_ids) + 1
+                    config_ids[config_key] = config_id
+                    configs.append((config_id, known[0], epochs))
+                    epochs_seen.add(epochs)
+                repeat = repeats.get(config_id, 0)
+                repeats[config_id] = repeat + 1
+                half, final = evaluations[1], evaluations[2]
+                trial_id += 1
+                trials.append((trial_id, config_id, repeat, source_id,
+                               half.training_time, _percent(half.train_accuracy),
+                               _percent(half.validation_accuracy), _percent(half.test_accuracy),
+                               final.training_time, _percent(final.train_accuracy),
+                               _percent(final.validation_accuracy), _percent(final.test_accuracy),
+                               metrics.total_time))
+                if len(trials) >= BATCH_ROWS:
+                    conn.executemany(_ARCH_SQL, archs)
+                    conn.executemany(_CONFIG_SQL, configs)
+                    conn.executemany(_TRIAL_SQL, trials)
+                    archs.clear()
+                    configs.clear()
+                    trials.clear()
+                    if bar is not None:
+                        bar.update(offset - last_offset)
+                        last_offset = offset
+            conn.executemany(_ARCH_SQL, archs)
+            conn.executemany(_CONFIG_SQL, configs)
+            conn.executemany(_TRIAL_SQL, trials)
+        finally:
+            if bar is not None:
+                bar.close()
+        if number < 0:
+            raise CorruptInput(path, "no records: expected NB-101 TFRecord records")
+        sha = known_sha or digest.hexdigest()
+        report.records = number + 1
+        report.archs = len(arch_by_hash)
+        report.configs = len(config_ids)
+        report.trials = trial_id
+        report.epochs = sorted(epochs_seen)
+        report.sha256 = sha
+        build.set_source_counts(
+            source_id, {"nb101_arch": report.archs, "nb101_config": report.configs, "nb101_trial": report.trials},
+            details={"records": report.records, "epochs": report.epochs}, sha256=sha)
+        conn.execute("COMMIT")
+        final = build.finish(NB101_VIEWS)
+    report.database = str(final)
+    report.seconds = time.perf_counter() - started
+    return report

@@ -1,0 +1,244 @@
+"""Where the databases live and how they are opened.
+
+* ``NASBENCHMARK_DIR`` (read at every call, ``~`` expanded; default ``~/.cache/nasbench_db``) holds one SQLite file
+  per benchmark (:data:`FILE_NAMES`). NNI's prebuilt files (:data:`NNI_FILE_NAMES`) in that directory are opened as
+  they are when ours are absent.
+* ``NASBENCHMARK_DB_URL`` (a peewee ``db_url`` such as ``postgresql://user@host/nasbench``) puts every benchmark in
+  one server database instead: same tables, same API.
+
+Opening never hashes a file: a database is trusted once a conversion (or a verified download) produced it. A cached
+connection is reopened when the file under its name was replaced (a conversion swaps a finished file in atomically),
+so long-lived readers see the new data on their next call and never a half-written file.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import quote
+
+import peewee
+
+from .errors import BenchmarkNotInstalled, InvalidArgument
+
+#: Benchmark key -> our SQLite file name.
+FILE_NAMES = {
+    "nb101": "nasbench101.db",
+    "nb201": "nasbench201.db",
+    "nats_sss": "nats_sss.db",
+    "nds": "nds.db",
+}
+#: Benchmark key -> NNI's prebuilt file name (sha256 prefix in the name), opened when ours is absent.
+NNI_FILE_NAMES = {
+    "nb101": "nasbench101-209f5694.db",
+    "nb201": "nasbench201-b2b60732.db",
+    "nds": "nds-5745c235.db",
+}
+#: How each benchmark is named to users, and the command that installs it.
+DISPLAY_NAMES = {"nb101": "NAS-Bench-101", "nb201": "NAS-Bench-201 / NATS-Bench topology",
+                 "nats_sss": "NATS-Bench size space", "nds": "NDS"}
+INSTALL_HINTS = {
+    "nb101": "nasbench-db convert nb101 nasbench_full.tfrecord (or scripts/nasbench101.sh)",
+    "nb201": "nasbench-db convert nb201 NAS-Bench-201-v1_1-096897.pth (or scripts/nasbench201.sh)",
+    "nats_sss": "nasbench-db convert nats-sss NATS-sss-v1_0-50262-simple/ (or scripts/nats.sh)",
+    "nds": "nasbench-db convert nds nds_data/ (or scripts/nds.sh)",
+}
+DEFAULT_DIR = "~/.cache/nasbench_db"
+SQLITE_BUSY_TIMEOUT_S = 30.0
+
+
+def check_benchmark(benchmark: str) -> str:
+    if benchmark not in FILE_NAMES:
+        raise InvalidArgument(f"unknown benchmark {benchmark!r}: expected one of {', '.join(FILE_NAMES)}")
+    return benchmark
+
+
+def benchmark_dir(db_dir: str | os.PathLike | None = None) -> Path:
+    """The directory of the SQLite files: ``db_dir`` if given, else ``$NASBENCHMARK_DIR``, else the default."""
+    raw = db_dir if db_dir is not None else (os.environ.get("NASBENCHMARK_DIR") or DEFAULT_DIR)
+    return Path(os.path.expanduser(os.fspath(raw)))
+
+
+def database_url() -> str | None:
+    """``$NASBENCHMARK_DB_URL`` or None (the embedded SQLite default)."""
+    return os.environ.get("NASBENCHMARK_DB_URL") or None
+
+
+def database_path(benchmark: str, db_dir=None) -> Path:
+    """Path of our SQLite file for ``benchmark`` (whether or not it exists)."""
+    return benchmark_dir(db_dir) / FILE_NAMES[check_benchmark(benchmark)]
+
+
+@dataclass(frozen=True)
+class Location:
+    """Where a benchmark's data is: ``kind`` is 'sqlite' (ours), 'nni' (NNI's prebuilt SQLite file) or 'url'."""
+
+    benchmark: str
+    kind: str
+    target: str  # file path or database URL
+
+    @property
+    def layout(self) -> str:
+        """'nni' for NNI's own files (NNI's tables and units), else 'nasbench_db'."""
+        return "nni" if self.kind == "nni" else "nasbench_db"
+
+
+def locate(benchmark: str, db_dir=None) -> Location:
+    """Find the installed database of ``benchmark`` or raise :class:`BenchmarkNotInstalled` saying how to install it."""
+    check_benchmark(benchmark)
+    url = database_url() if db_dir is None else None
+    if url:
+        return Location(benchmark, "url", url)
+    directory = benchmark_dir(db_dir)
+    ours = directory / FILE_NAMES[benchmark]
+    if ours.is_file():
+        return Location(benchmark, "sqlite", str(ours))
+    nni_name = NNI_FILE_NAMES.get(benchmark)
+    if nni_name and (directory / nni_name).is_file():
+        return Location(benchmark, "nni", str(directory / nni_name))
+    also = f" (nor NNI's {nni_name})" if nni_name else ""
+    raise BenchmarkNotInstalled(
+        f"{DISPLAY_NAMES[benchmark]} is not installed: no {FILE_NAMES[benchmark]}{also} in {directory}. "
+        f"Set NASBENCHMARK_DIR to the directory that holds it, or build it: {INSTALL_HINTS[benchmark]}")
+
+
+def sqlite_database(path, readonly: bool = False) -> peewee.SqliteDatabase:
+    """A plain peewee ``SqliteDatabase`` (peewee 3 and 4); read-only opens use ``mode=ro`` and ``query_only``."""
+    pragmas = {"cache_size": -64000, "mmap_size": 1 << 30}
+    if readonly:
+        pragmas["query_only"] = 1
+        uri = "file:" + quote(os.path.abspath(os.fspath(path))) + "?mode=ro"
+        return peewee.SqliteDatabase(uri, uri=True, pragmas=pragmas, timeout=SQLITE_BUSY_TIMEOUT_S,
+                                     check_same_thread=False)
+    pragmas["busy_timeout"] = int(SQLITE_BUSY_TIMEOUT_S * 1000)
+    return peewee.SqliteDatabase(os.fspath(path), pragmas=pragmas, timeout=SQLITE_BUSY_TIMEOUT_S,
+                                 check_same_thread=False)
+
+
+def url_database(url: str) -> peewee.Database:
+    """A peewee database for a ``db_url`` (``sqlite:///path``, ``postgresql://...``)."""
+    from playhouse.db_url import connect
+
+    return connect(url)
+
+
+class _Handle:
+    """An opened database plus the identity of the file it was opened on (to notice an atomic swap)."""
+
+    def __init__(self, location: Location, database: peewee.Database, identity):
+        self.location = location
+        self.database = database
+        self.identity = identity
+        self.schema_cache: dict = {}
+
+
+_handles: dict[tuple, _Handle] = {}
+_handles_lock = threading.Lock()
+
+
+def _file_identity(path: str):
+    st = os.stat(path)
+    return (st.st_ino, st.st_dev, st.st_mtime_ns, st.st_size)
+
+
+def open_benchmark(benchmark: str, db_dir=None) -> _Handle:
+    """Open (or reuse) the read-only database of ``benchmark``; cheap to call on every query."""
+    location = locate(benchmark, db_dir)
+    key = (location.kind, location.target)
+    identity = _file_identity(location.target) if location.kind != "url" else None
+    handle = _handles.get(key)
+    if handle is not None and handle.identity == identity:
+        return handle
+    with _handles_lock:
+        handle = _handles.get(key)
+        if handle is not None and handle.identity == identity:
+            return handle
+        if handle is not None:
+            handle.database.close()
+        if location.kind == "url":
+            database = url_database(location.target)
+        else:
+            database = sqlite_database(location.target, readonly=True)
+        handle = _Handle(location, database, identity)
+        _handles[key] = handle
+        return handle
+
+
+def close_all() -> None:
+    """Close every cached connection (tests, forks)."""
+    with _handles_lock:
+        for handle in _handles.values():
+            handle.database.close()
+        _handles.clear()
+
+
+def table_names(database: peewee.Database) -> set[str]:
+    return set(database.get_tables()) | set(v.name for v in database.get_views())
+
+
+def fetchall(database: peewee.Database, sql: str, params=()) -> list:
+    """Run one statement and return all rows (DB-API tuples). ``sql`` uses '?' placeholders on every backend."""
+    if database.param != "?":
+        sql = sql.replace("?", database.param)
+    return database.execute_sql(sql, params).fetchall()
+
+
+def is_sqlite(database: peewee.Database) -> bool:
+    return isinstance(database, peewee.SqliteDatabase)
+
+
+def raw_sqlite_connect(path, readonly=True) -> sqlite3.Connection:
+    """A bare ``sqlite3`` connection (used by ``nasbench-db sql`` and bulk loaders)."""
+    if readonly:
+        uri = "file:" + quote(os.path.abspath(os.fspath(path))) + "?mode=ro"
+        conn = sqlite3.connect(uri, uri=True, timeout=SQLITE_BUSY_TIMEOUT_S)
+        conn.execute("PRAGMA query_only = 1")
+        return conn
+    return sqlite3.connect(os.fspath(path), timeout=SQLITE_BUSY_TIMEOUT_S)
+
+
+def describe(benchmark: str, db_dir=None) -> dict:
+    """What is installed for ``benchmark``: location, layout, size and the provenance rows (no full-table scans)."""
+    try:
+        location = locate(benchmark, db_dir)
+    except BenchmarkNotInstalled:
+        return {"benchmark": benchmark, "name": DISPLAY_NAMES[benchmark], "installed": False, "location": None,
+                "layout": None, "bytes": None, "sources": [], "install": INSTALL_HINTS[benchmark]}
+    handle = open_benchmark(benchmark, db_dir)
+    sources = []
+    if "nasbench_source" in table_names(handle.database):
+        sql = ("SELECT id, kind, file_name, file_size, sha256, converter, created_at, row_counts, device "
+               "FROM nasbench_source WHERE benchmark = ? ORDER BY id")
+        for row in fetchall(handle.database, sql, (benchmark,)):
+            keys = ("id", "kind", "file_name", "file_size", "sha256", "converter", "created_at", "row_counts",
+                    "device")
+            entry = dict(zip(keys, row))
+            entry["row_counts"] = _json_or_none(entry["row_counts"])
+            sources.append(entry)
+    size = os.path.getsize(location.target) if location.kind != "url" else None
+    return {"benchmark": benchmark, "name": DISPLAY_NAMES[benchmark], "installed": True,
+            "location": location.target if location.kind != "url" else _redact(location.target),
+            "layout": location.layout, "bytes": size, "sources": sources, "install": None}
+
+
+def _json_or_none(text):
+    import json
+
+    try:
+        return json.loads(text) if text else None
+    except ValueError:
+        return None
+
+
+def _redact(url: str) -> str:
+    """Hide a password in a database URL."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    if parts.password:
+        netloc = parts.netloc.replace(":" + parts.password + "@", ":***@")
+        return urlunsplit(parts._replace(netloc=netloc))
+    return url

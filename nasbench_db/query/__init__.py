@@ -1,0 +1,9 @@
+"""NNI-compatible query functions (``from nasbench_db.query import query_nb101_trial_stats``).
+
+Each is a generator of plain dicts shaped like NNI's ``nni.nas.benchmark`` results; ``None`` arguments are
+wildcards. See each function's module for the keys and units.
+"""
+
+from .nb101 import query_nb101_trial_stats
+
+__all__ = ["query_nb101_trial_stats"]

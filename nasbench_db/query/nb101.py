@@ -1,0 +1,241 @@
+"""``query_nb101_trial_stats``: NNI's NB-101 query, on nasbench_db's database or NNI's prebuilt file.
+
+Each yielded dict has NNI's shape and these keys (units):
+
+=================================== =================================================================================
+key                                 meaning
+=================================== =================================================================================
+``id``                              trial id (None with ``reduction='mean'``)
+``config['id']``                    config id: one per (cell, epoch budget)
+``config['arch']``                  NNI arch dict ``{'op1'..: op, 'input1'..: [predecessors]}`` of the stored cell
+``config['num_vertices']``          vertices of the stored (pruned, canonical) cell, 2..7
+``config['hash']``                  NB-101 graph hash (32 hex)
+``config['num_epochs']``            epoch budget: 4, 12, 36 or 108
+``train_acc``                       final train accuracy, percent (on 9,984 training images)
+``valid_acc``                       final validation accuracy, percent
+``test_acc``                        final test accuracy, percent
+``parameters``                      trainable parameters, millions
+``training_time``                   seconds of training to the final epoch (real seconds; NNI reports x60)
+``intermediates``                   with ``include_intermediates=True``: ``[{'id', 'current_epoch', 'train_acc',
+                                    'valid_acc', 'test_acc', 'training_time'}]`` at epochs E//2 and E
+=================================== =================================================================================
+
+With ``reduction='mean'`` the stats (and, unlike NNI, the intermediates per epoch) are averaged over the runs of each
+config. Intermediates never cost a query per trial: they come from the same statement (our layout) or from one
+more statement (NNI's layout).
+"""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+
+from .. import db as _db
+from ..spaces import nb101 as space
+from ._common import check_bool, check_int, check_reduction, check_source, placeholders
+
+BENCHMARK = "nb101"
+#: NNI's prebuilt NB-101 file multiplies the final training_time by 60 (its db_gen bug); we undo it on read.
+NNI_TIME_FACTOR = 60.0
+
+
+@lru_cache(maxsize=65536)
+def _arch_from_strings(adjacency: str, operations: str) -> dict:
+    return space.matrix_to_arch(space.adjacency_to_matrix(adjacency), operations.split(","))
+
+
+def _fresh_arch(cached: dict) -> dict:
+    return {k: list(v) if isinstance(v, list) else v for k, v in cached.items()}
+
+
+@lru_cache(maxsize=65536)
+def _arch_from_json(text: str) -> dict:
+    return json.loads(text)
+
+
+def resolve_arch(arch):
+    """``(hash, adjacency, operations)`` of a query arch after pruning; raises ValueError for a bad cell."""
+    matrix, ops = space.parse_arch(arch)
+    pmatrix, pops, digest = space.canonical(matrix, ops)
+    return digest, space.matrix_to_adjacency(pmatrix), ",".join(pops), pmatrix, pops
+
+
+def _source_filter(source, params: list) -> str:
+    if source is None:
+        return ""
+    if source == "original":
+        return " AND t.source_id IN (SELECT id FROM nasbench_source WHERE kind = 'original')"
+    if isinstance(source, int):
+        params.append(source)
+        return " AND t.source_id = ?"
+    params.extend([source, source, source])
+    return (" AND t.source_id IN (SELECT id FROM nasbench_source WHERE kind = ? OR device = ? OR "
+            "file_name = ?)")
+
+
+def query_nb101_trial_stats(arch, num_epochs, isomorphism=True, reduction=None, include_intermediates=False,
+                            *, source="original", db_dir=None):
+    """Query NB-101 runs, as NNI's ``query_nb101_trial_stats`` (a generator of dicts; see the module docstring).
+
+    :param arch: NNI arch dict, ``{'matrix': [[...]], 'ops': [...]}``, or None for every cell. The cell is pruned
+        like the original ``ModelSpec`` before hashing; an invalid cell raises ValueError naming the limit.
+    :param num_epochs: 4, 12, 36, 108 (or any budget of self-trained runs), or None for all.
+    :param isomorphism: match any cell isomorphic to ``arch`` (by graph hash); False matches the stored cell's exact
+        (pruned) matrix and ops only.
+    :param reduction: None/'none' for one dict per run, 'mean' to average the runs of each config.
+    :param include_intermediates: add the halfway and final evaluations as ``intermediates``.
+    :param source: 'original' (the released runs, default), None (every row, self-trained included), a source id,
+        or a source kind / device / file name.
+    :param db_dir: read this directory instead of ``NASBENCHMARK_DIR``.
+    """
+    mean = check_reduction(reduction)
+    num_epochs = check_int("num_epochs", num_epochs)
+    isomorphism = check_bool("isomorphism", isomorphism)
+    include_intermediates = check_bool("include_intermediates", include_intermediates)
+    source = check_source(source)
+    key = resolve_arch(arch) if arch is not None else None
+    handle = _db.open_benchmark(BENCHMARK, db_dir)
+    if handle.location.layout == "nni":
+        return _query_nni_layout(handle.database, key, num_epochs, isomorphism, mean, include_intermediates, source)
+    return _query_ours(handle.database, key, num_epochs, isomorphism, mean, include_intermediates, source)
+
+
+# ----------------------------------------------------------------------------------------------------------------------
+# nasbench_db layout: one statement, intermediates read from the same row
+
+
+def _where_ours(key, num_epochs, isomorphism, source):
+    clauses, params = [], []
+    if key is not None:
+        clauses.append("a.hash = ?")
+        params.append(key[0])
+        if not isomorphism:
+            clauses.append("a.adjacency = ? AND a.operations = ?")
+            params.extend([key[1], key[2]])
+    if num_epochs is not None:
+        clauses.append("c.num_epochs = ?")
+        params.append(num_epochs)
+    where = " AND ".join(clauses) if clauses else "1 = 1"
+    where += _source_filter(source, params)
+    return where, params
+
+
+_FROM_OURS = " FROM nb101_trial t JOIN nb101_config c ON c.id = t.config_id JOIN nb101_arch a ON a.id = c.arch_id "
+
+
+def _query_ours(database, key, num_epochs, isomorphism, mean, include_intermediates, source):
+    where, params = _where_ours(key, num_epochs, isomorphism, source)
+    if mean:
+        sql = ("SELECT c.id, a.adjacency, a.operations, a.num_vertices, a.hash, c.num_epochs, AVG(t.train_acc), "
+               "AVG(t.valid_acc), AVG(t.test_acc), AVG(a.parameters), AVG(t.training_time), "
+               "AVG(t.halfway_train_acc), AVG(t.halfway_valid_acc), AVG(t.halfway_test_acc), "
+               "AVG(t.halfway_training_time)" + _FROM_OURS + "WHERE " + where +
+               " GROUP BY c.id, a.adjacency, a.operations, a.num_vertices, a.hash, c.num_epochs ORDER BY c.id")
+    else:
+        sql = ("SELECT t.id, c.id, a.adjacency, a.operations, a.num_vertices, a.hash, c.num_epochs, t.train_acc, "
+               "t.valid_acc, t.test_acc, a.parameters, t.training_time, t.halfway_train_acc, t.halfway_valid_acc, "
+               "t.halfway_test_acc, t.halfway_training_time" + _FROM_OURS + "WHERE " + where + " ORDER BY t.id")
+    cursor = database.execute_sql(placeholders(database, sql), params)
+    return _rows_ours(cursor, mean, include_intermediates)
+
+
+def _rows_ours(cursor, mean, include_intermediates):
+    for row in cursor:
+        if mean:
+            trial_id = None
+            (config_id, adjacency, operations, num_vertices, digest, epochs, train, valid, test, params, ttime,
+             h_train, h_valid, h_test, h_time) = row
+        else:
+            (trial_id, config_id, adjacency, operations, num_vertices, digest, epochs, train, valid, test, params,
+             ttime, h_train, h_valid, h_test, h_time) = row
+        record = {
+            "id": trial_id,
+            "config": {"id": config_id, "arch": _fresh_arch(_arch_from_strings(adjacency, operations)),
+                       "num_vertices": num_vertices, "hash": digest, "num_epochs": epochs},
+            "train_acc": train,
+            "valid_acc": valid,
+            "test_acc": test,
+            "parameters": params / 1e6,
+            "training_time": ttime,
+        }
+        if include_intermediates:
+            record["intermediates"] = [
+                {"id": None if mean else 2 * trial_id, "current_epoch": epochs // 2, "train_acc": h_train,
+                 "valid_acc": h_valid, "test_acc": h_test, "training_time": h_time},
+                {"id": None if mean else 2 * trial_id + 1, "current_epoch": epochs, "train_acc": train,
+                 "valid_acc": valid, "test_acc": test, "training_time": ttime},
+            ]
+        yield record
+
+
+# ----------------------------------------------------------------------------------------------------------------------
+# NNI's prebuilt layout: trials in one statement, intermediates in one more
+
+
+def _nni_arch_json(matrix, ops) -> str:
+    return json.dumps(space.matrix_to_arch(matrix, ops), sort_keys=True, separators=(",", ":"))
+
+
+def _query_nni_layout(database, key, num_epochs, isomorphism, mean, include_intermediates, source):
+    if source not in ("original", None):
+        return iter(())
+    clauses, params = [], []
+    if key is not None:
+        clauses.append("c.hash = ?")
+        params.append(key[0])
+        if not isomorphism:
+            clauses.append("c.arch = ?")
+            params.append(_nni_arch_json(key[3], key[4]))
+    if num_epochs is not None:
+        clauses.append("c.num_epochs = ?")
+        params.append(num_epochs)
+    where = " AND ".join(clauses) if clauses else "1 = 1"
+    join = " FROM nb101trialstats t JOIN nb101trialconfig c ON c.id = t.config_id "
+    if mean:
+        sql = ("SELECT NULL, c.id, c.arch, c.num_vertices, c.hash, c.num_epochs, AVG(t.train_acc), "
+               "AVG(t.valid_acc), AVG(t.test_acc), AVG(t.parameters), AVG(t.training_time)" + join + "WHERE " +
+               where + " GROUP BY c.id, c.arch, c.num_vertices, c.hash, c.num_epochs ORDER BY c.id")
+        inter_sql = ("SELECT c.id, i.current_epoch, AVG(i.train_acc), AVG(i.valid_acc), AVG(i.test_acc), "
+                     "AVG(i.training_time) FROM nb101intermediatestats i JOIN nb101trialstats t ON t.id = i.trial_id "
+                     "JOIN nb101trialconfig c ON c.id = t.config_id WHERE " + where +
+                     " GROUP BY c.id, i.current_epoch ORDER BY c.id, i.current_epoch")
+    else:
+        sql = ("SELECT t.id, c.id, c.arch, c.num_vertices, c.hash, c.num_epochs, t.train_acc, t.valid_acc, "
+               "t.test_acc, t.parameters, t.training_time" + join + "WHERE " + where + " ORDER BY t.id")
+        inter_sql = ("SELECT t.id, i.id, i.current_epoch, i.train_acc, i.valid_acc, i.test_acc, i.training_time "
+                     "FROM nb101intermediatestats i JOIN nb101trialstats t ON t.id = i.trial_id "
+                     "JOIN nb101trialconfig c ON c.id = t.config_id WHERE " + where + " ORDER BY t.id, i.id")
+    cursor = database.execute_sql(placeholders(database, sql), params)
+    inter_cursor = None
+    if include_intermediates:
+        inter_cursor = iter(database.execute_sql(placeholders(database, inter_sql), params))
+    return _rows_nni(cursor, inter_cursor, mean)
+
+
+def _rows_nni(cursor, inter_rows, mean):
+    pending = next(inter_rows, None) if inter_rows is not None else None
+    for trial_id, config_id, arch, num_vertices, digest, epochs, train, valid, test, params, ttime in cursor:
+        record = {
+            "id": trial_id,
+            "config": {"id": config_id, "arch": _fresh_arch(_arch_from_json(arch)), "num_vertices": num_vertices,
+                       "hash": digest, "num_epochs": epochs},
+            "train_acc": train, "valid_acc": valid, "test_acc": test, "parameters": params,
+            "training_time": None if ttime is None else ttime / NNI_TIME_FACTOR,
+        }
+        if inter_rows is not None:
+            owner = config_id if mean else trial_id
+            intermediates = []
+            # Both statements are ordered by the owner id, so one forward merge pairs them (no query per trial).
+            while pending is not None and pending[0] is not None and pending[0] < owner:
+                pending = next(inter_rows, None)
+            while pending is not None and pending[0] == owner:
+                if mean:
+                    _, current_epoch, i_train, i_valid, i_test, i_time = pending
+                    inter_id = None
+                else:
+                    _, inter_id, current_epoch, i_train, i_valid, i_test, i_time = pending
+                intermediates.append({"id": inter_id, "current_epoch": current_epoch, "train_acc": i_train,
+                                      "valid_acc": i_valid, "test_acc": i_test, "training_time": i_time})
+                pending = next(inter_rows, None)
+            record["intermediates"] = intermediates
+        yield record

@@ -1,0 +1,337 @@
+"""The NAS-Bench-101 search space: ops, cell encodings, pruning, validation and the graph hash.
+
+This is the one home of NB-101 space knowledge; convert, query and train import it.
+
+A cell is a DAG of at most 7 vertices and 9 edges; vertex 0 is ``input``, the last is ``output`` and every interior
+vertex is one of :data:`OPS`. Encodings handled here:
+
+* ``(matrix, ops)``: a V x V upper-triangular 0/1 matrix (``matrix[i][j] == 1`` is an edge i -> j) and V op names,
+  the form of the original ``ModelSpec``;
+* NNI's arch dict: ``{'op1'..'op{V-2}': op, 'input1'..'input{V-1}': [predecessor vertices]}``;
+* the TFRecord strings: ``adjacency`` (V*V '0'/'1' characters, row-major) and ``operations`` (ops joined by ',').
+
+Pruning and validation follow the original ``ModelSpec`` (google-research/nasbench ``lib/model_spec.py``): vertices
+not on an input->output path are removed first, then the pruned cell is checked. :func:`graph_hash` is byte-identical
+to ``graph_util.hash_module`` (all arithmetic on Python ints, as its ``str()`` of tuples demands).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import math
+import random
+from functools import lru_cache
+from typing import Iterable, Sequence
+
+from ..errors import OutOfSearchSpace
+
+INPUT = "input"
+OUTPUT = "output"
+CONV3X3 = "conv3x3-bn-relu"
+CONV1X1 = "conv1x1-bn-relu"
+MAXPOOL3X3 = "maxpool3x3"
+#: Interior ops in the order of the original ``available_ops``; the hash labels them 0, 1, 2.
+OPS = (CONV3X3, CONV1X1, MAXPOOL3X3)
+#: The labelling used by the hash (input -1, output -2, interior ops by their index in :data:`OPS`).
+LABEL_OF_OP = {INPUT: -1, OUTPUT: -2, CONV3X3: 0, CONV1X1: 1, MAXPOOL3X3: 2}
+MAX_VERTICES = 7
+MAX_EDGES = 9
+#: Epoch budgets of the released benchmark (``nasbench_full``); ``nasbench_only108`` has 108 only.
+EPOCHS = (4, 12, 36, 108)
+
+Matrix = tuple  # tuple of tuples of Python ints (0/1)
+
+
+def _md5(text: str) -> str:
+    return hashlib.md5(text.encode("utf-8")).hexdigest()
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# Encodings
+
+
+def check_matrix(matrix, ops) -> tuple[Matrix, list[str]]:
+    """Return ``(matrix, ops)`` as a tuple-of-tuples of Python ints and a list of str, or raise OutOfSearchSpace.
+
+    Checks the shape, 0/1 entries and upper-triangularity the original ``ModelSpec`` checks on construction.
+    """
+    try:
+        rows = [list(row) for row in matrix]
+    except TypeError:
+        raise OutOfSearchSpace(f"matrix must be a list of rows of 0/1 entries: got {type(matrix).__name__}") from None
+    num_vertices = len(rows)
+    if num_vertices == 0:
+        raise OutOfSearchSpace("matrix is empty: a cell needs at least 2 vertices (input and output)")
+    bad = [len(r) for r in rows if len(r) != num_vertices]
+    if bad:
+        raise OutOfSearchSpace(
+            f"matrix must be square: got {num_vertices} rows of lengths {[len(r) for r in rows]}")
+    clean = []
+    for i, row in enumerate(rows):
+        out = []
+        for j, entry in enumerate(row):
+            # bool is an int; floats like 1.0 are accepted but normalised (a float matrix changes the hash: nasbench#32)
+            if isinstance(entry, bool) or (isinstance(entry, (int, float)) and entry in (0, 1)):
+                value = int(entry)
+            else:
+                try:
+                    value = int(entry) if entry in (0, 1) else None
+                except (TypeError, ValueError):
+                    value = None
+                if value is None:
+                    raise OutOfSearchSpace(f"matrix entries must be 0 or 1: got {entry!r} at ({i}, {j})")
+            if value and j <= i:
+                raise OutOfSearchSpace(
+                    f"matrix must be upper-triangular (edges go from a lower to a higher vertex): got an edge {i} -> {j}")
+            out.append(value)
+        clean.append(tuple(out))
+    if isinstance(ops, (str, bytes)) or not isinstance(ops, Iterable):
+        raise OutOfSearchSpace(f"ops must be a list of op names: got {type(ops).__name__}")
+    ops = list(ops)
+    if len(ops) != num_vertices:
+        raise OutOfSearchSpace(f"ops must have one entry per vertex: got {len(ops)} ops for {num_vertices} vertices")
+    for k, op in enumerate(ops):
+        if not isinstance(op, str):
+            raise OutOfSearchSpace(f"op names must be strings: got {op!r} at vertex {k}")
+    return tuple(clean), ops
+
+
+def matrix_to_adjacency(matrix: Sequence[Sequence[int]]) -> str:
+    """Row-major '0'/'1' string of a matrix, the TFRecord's ``raw_adjacency``."""
+    return "".join("1" if e else "0" for row in matrix for e in row)
+
+
+def adjacency_to_matrix(adjacency: str) -> Matrix:
+    """Inverse of :func:`matrix_to_adjacency`; raises OutOfSearchSpace on a length that is not a square."""
+    dim = math.isqrt(len(adjacency))
+    if dim * dim != len(adjacency) or dim == 0:
+        raise OutOfSearchSpace(f"adjacency string length must be a square (V*V): got {len(adjacency)}")
+    if set(adjacency) - {"0", "1"}:
+        raise OutOfSearchSpace(f"adjacency string must hold only '0' and '1': got {adjacency!r}")
+    return tuple(tuple(1 if adjacency[i * dim + j] == "1" else 0 for j in range(dim)) for i in range(dim))
+
+
+def arch_to_matrix(arch: dict) -> tuple[Matrix, list[str]]:
+    """NNI arch dict -> ``(matrix, ops)`` (not pruned). Raises OutOfSearchSpace naming a missing or bad key."""
+    if not isinstance(arch, dict):
+        raise OutOfSearchSpace(f"arch must be a dict: got {type(arch).__name__}")
+    op_keys = sorted((k for k in arch if isinstance(k, str) and k.startswith("op")), key=lambda k: (len(k), k))
+    num_ops = len(op_keys)
+    expected_ops = [f"op{i}" for i in range(1, num_ops + 1)]
+    if op_keys != expected_ops:
+        raise OutOfSearchSpace(f"arch op keys must be op1..op{num_ops}: got {op_keys}")
+    num_vertices = num_ops + 2
+    expected_inputs = {f"input{i}" for i in range(1, num_vertices)}
+    extra = sorted(set(arch) - set(expected_ops) - expected_inputs, key=str)
+    if extra:
+        raise OutOfSearchSpace(
+            f"unexpected arch keys {extra}: a cell with {num_ops} ops has keys op1..op{num_ops} and "
+            f"input1..input{num_vertices - 1}")
+    matrix = [[0] * num_vertices for _ in range(num_vertices)]
+    for i in range(1, num_vertices):
+        key = f"input{i}"
+        if key not in arch:
+            raise OutOfSearchSpace(
+                f"arch is missing {key!r}: a cell with {num_ops} ops needs input1..input{num_vertices - 1}")
+        preds = arch[key]
+        if isinstance(preds, (str, bytes)) or not isinstance(preds, Iterable):
+            raise OutOfSearchSpace(f"{key} must be a list of predecessor vertices: got {preds!r}")
+        for k in preds:
+            if isinstance(k, bool) or not isinstance(k, int) or not 0 <= k < i:
+                raise OutOfSearchSpace(f"{key} may only list vertices 0..{i - 1}: got {k!r}")
+            matrix[k][i] = 1
+    ops = [INPUT] + [arch[k] for k in expected_ops] + [OUTPUT]
+    return check_matrix(matrix, ops)
+
+
+def matrix_to_arch(matrix: Sequence[Sequence[int]], ops: Sequence[str]) -> dict:
+    """``(matrix, ops)`` -> NNI arch dict, predecessors listed in ascending order."""
+    num_vertices = len(matrix)
+    arch: dict = {f"op{i}": ops[i] for i in range(1, num_vertices - 1)}
+    for i in range(1, num_vertices):
+        arch[f"input{i}"] = [k for k in range(i) if matrix[k][i]]
+    return arch
+
+
+def parse_arch(arch) -> tuple[Matrix, list[str]]:
+    """Accept NNI's arch dict or ``{'matrix': [[...]], 'ops': [...]}`` and return the unpruned ``(matrix, ops)``."""
+    if isinstance(arch, dict) and ("matrix" in arch or "ops" in arch):
+        extra = set(arch) - {"matrix", "ops"}
+        if extra or "matrix" not in arch or "ops" not in arch:
+            raise OutOfSearchSpace(
+                f"a matrix arch has exactly the keys 'matrix' and 'ops': got {sorted(map(str, arch))}")
+        return check_matrix(arch["matrix"], arch["ops"])
+    return arch_to_matrix(arch)
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# Pruning, validation, hashing
+
+
+def prune(matrix: Matrix, ops: Sequence[str]) -> tuple[Matrix, list[str]] | None:
+    """Remove vertices not on an input->output path, as ``ModelSpec._prune``; None when output is unreachable."""
+    num_vertices = len(matrix)
+    last = num_vertices - 1
+    forward = {0}
+    stack = [0]
+    while stack:
+        top = stack.pop()
+        for v in range(top + 1, num_vertices):
+            if matrix[top][v] and v not in forward:
+                forward.add(v)
+                stack.append(v)
+    backward = {last}
+    stack = [last]
+    while stack:
+        top = stack.pop()
+        for v in range(0, top):
+            if matrix[v][top] and v not in backward:
+                backward.add(v)
+                stack.append(v)
+    keep = sorted(forward & backward)
+    # The intersection is empty or holds both ends; fewer than 2 kept vertices means output is unreachable
+    # (the original's "len(extraneous) > V - 2").
+    if len(keep) < 2:
+        return None
+    if len(keep) == num_vertices:
+        return matrix, list(ops)
+    return tuple(tuple(matrix[i][j] for j in keep) for i in keep), [ops[i] for i in keep]
+
+
+def validate(matrix: Matrix, ops: Sequence[str]) -> None:
+    """Raise OutOfSearchSpace unless a *pruned* cell is in the NB-101 space (the checks of ``NASBench._check_spec``)."""
+    num_vertices = len(matrix)
+    if num_vertices > MAX_VERTICES:
+        raise OutOfSearchSpace(f"too many vertices: got {num_vertices}, max {MAX_VERTICES} (after pruning)")
+    num_edges = sum(sum(row) for row in matrix)
+    if num_edges > MAX_EDGES:
+        raise OutOfSearchSpace(f"too many edges: got {num_edges}, max {MAX_EDGES} (after pruning)")
+    if ops[0] != INPUT:
+        raise OutOfSearchSpace(f"first op must be {INPUT!r}: got {ops[0]!r}")
+    if ops[-1] != OUTPUT:
+        raise OutOfSearchSpace(f"last op must be {OUTPUT!r}: got {ops[-1]!r}")
+    for k, op in enumerate(ops[1:-1], start=1):
+        if op not in OPS:
+            raise OutOfSearchSpace(f"unsupported op {op!r} at vertex {k} (available ops: {', '.join(OPS)})")
+
+
+def graph_hash(matrix: Sequence[Sequence[int]], labeling: Sequence[int]) -> str:
+    """The NB-101 graph fingerprint, byte-identical to ``graph_util.hash_module(matrix, labeling)``.
+
+    ``matrix`` and ``labeling`` must hold Python ints: ``str()`` of the degree tuple is hashed, and a float or a numpy
+    scalar prints differently.
+    """
+    num_vertices = len(matrix)
+    in_degree = [sum(matrix[w][v] for w in range(num_vertices)) for v in range(num_vertices)]
+    out_degree = [sum(matrix[v]) for v in range(num_vertices)]
+    preds = [[w for w in range(num_vertices) if matrix[w][v]] for v in range(num_vertices)]
+    succs = [[w for w in range(num_vertices) if matrix[v][w]] for v in range(num_vertices)]
+    hashes = [_md5(str((out_degree[v], in_degree[v], labeling[v]))) for v in range(num_vertices)]
+    for _ in range(num_vertices):
+        hashes = [
+            _md5("".join(sorted([hashes[w] for w in preds[v]])) + "|"
+                 + "".join(sorted([hashes[w] for w in succs[v]])) + "|" + hashes[v])
+            for v in range(num_vertices)
+        ]
+    return _md5(str(sorted(hashes)))
+
+
+def labeling(ops: Sequence[str]) -> list[int]:
+    """Hash labels of a pruned, valid cell's ops."""
+    return [LABEL_OF_OP[op] for op in ops]
+
+
+@lru_cache(maxsize=65536)
+def _canonical_cached(matrix: Matrix, ops: tuple) -> tuple[Matrix, tuple, str]:
+    pruned = prune(matrix, ops)
+    if pruned is None:
+        raise OutOfSearchSpace("invalid cell: the graph is disconnected (no path from input to output)")
+    pmatrix, pops = pruned
+    validate(pmatrix, pops)
+    return pmatrix, tuple(pops), graph_hash(pmatrix, labeling(pops))
+
+
+def canonical(matrix, ops) -> tuple[Matrix, list[str], str]:
+    """Check, prune, validate and hash a cell: returns ``(pruned_matrix, pruned_ops, hash)``.
+
+    Raises OutOfSearchSpace (a ValueError) naming the problem and the limit. Results are cached per cell.
+    """
+    cmatrix, cops = check_matrix(matrix, ops)
+    pmatrix, pops, digest = _canonical_cached(cmatrix, tuple(cops))
+    return pmatrix, list(pops), digest
+
+
+def arch_hash(arch) -> str:
+    """The hash of an NNI arch dict or ``{'matrix', 'ops'}`` after pruning (what the benchmark is keyed by)."""
+    matrix, ops = parse_arch(arch)
+    return canonical(matrix, ops)[2]
+
+
+def is_valid(matrix, ops) -> bool:
+    """True when the cell (after pruning) is in the NB-101 space."""
+    try:
+        canonical(matrix, ops)
+    except OutOfSearchSpace:
+        return False
+    return True
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# Space tools: permutation (for isomorphism tests), sampling, mutation
+
+
+def permute(matrix: Sequence[Sequence[int]], ops: Sequence[str], perm: Sequence[int]) -> tuple[Matrix, list[str]]:
+    """Relabel vertices: new vertex ``perm[v]`` is old vertex ``v`` (same convention as ``graph_util.permute_graph``).
+
+    The result need not be upper-triangular; use it with :func:`graph_hash`, which does not require it.
+    """
+    num_vertices = len(matrix)
+    inverse = [0] * num_vertices
+    for old, new in enumerate(perm):
+        inverse[new] = old
+    new_matrix = tuple(tuple(matrix[inverse[i]][inverse[j]] for j in range(num_vertices))
+                       for i in range(num_vertices))
+    return new_matrix, [ops[inverse[i]] for i in range(num_vertices)]
+
+
+def random_cell(rng: random.Random, num_vertices: int = MAX_VERTICES) -> tuple[Matrix, list[str]]:
+    """A random valid cell drawn as the NB-101 paper's random search does.
+
+    Rejection-samples ``num_vertices`` x ``num_vertices`` upper-triangular matrices (each edge with probability 1/2)
+    and uniform ops until the cell is valid; the returned cell is unpruned (pruning may make it smaller).
+    """
+    while True:
+        matrix = tuple(tuple(1 if j > i and rng.random() < 0.5 else 0 for j in range(num_vertices))
+                       for i in range(num_vertices))
+        ops = [INPUT] + [rng.choice(OPS) for _ in range(num_vertices - 2)] + [OUTPUT]
+        if is_valid(matrix, ops):
+            return matrix, ops
+
+
+def enumerate_full_dags(num_vertices: int):
+    """Yield every matrix of the original enumeration for ``num_vertices`` (``scripts/generate_graphs.py`` order).
+
+    Bit ``x + y(y-1)/2`` of the counter is edge x -> y; a matrix is kept when every vertex but the last has an
+    out-edge, every vertex but the first has an in-edge, and it has at most :data:`MAX_EDGES` edges.
+    """
+    pairs = [(x, y) for y in range(num_vertices) for x in range(y)]
+    for bits in range(2 ** len(pairs)):
+        if bin(bits).count("1") > MAX_EDGES:
+            continue
+        matrix = [[0] * num_vertices for _ in range(num_vertices)]
+        for index, (x, y) in enumerate(pairs):
+            if bits >> index & 1:
+                matrix[x][y] = 1
+        if any(not any(matrix[v]) for v in range(num_vertices - 1)):
+            continue
+        if any(not any(matrix[w][v] for w in range(num_vertices)) for v in range(1, num_vertices)):
+            continue
+        yield tuple(tuple(row) for row in matrix)
+
+
+def enumerate_labelled(num_vertices: int):
+    """Yield ``(matrix, ops)`` for every full DAG of ``num_vertices`` and every interior op labelling."""
+    for matrix in enumerate_full_dags(num_vertices):
+        for labels in itertools.product(OPS, repeat=num_vertices - 2):
+            yield matrix, [INPUT, *labels, OUTPUT]

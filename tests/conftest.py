@@ -1,0 +1,42 @@
+"""Shared fixtures: an isolated NASBENCHMARK_DIR per test and the converted real NB-101 sample."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from nasbench_db import db as _db
+
+HERE = Path(__file__).resolve().parent
+DATA = HERE / "data"
+SAMPLE_TFRECORD = HERE.parent / "nasbench_db" / "data" / "nb101_sample.tfrecord"
+
+
+@pytest.fixture(autouse=True)
+def isolated_env(monkeypatch, tmp_path):
+    """Every test gets its own empty NASBENCHMARK_DIR and no server URL; cached connections are closed after."""
+    monkeypatch.setenv("NASBENCHMARK_DIR", str(tmp_path / "nasbench"))
+    monkeypatch.delenv("NASBENCHMARK_DB_URL", raising=False)
+    yield
+    _db.close_all()
+
+
+@pytest.fixture(scope="session")
+def nb101_sample_db(tmp_path_factory) -> Path:
+    """Directory holding nasbench101.db converted once from the bundled real sample."""
+    from nasbench_db.convert.nb101 import convert_nb101
+
+    directory = tmp_path_factory.mktemp("nb101db")
+    convert_nb101(SAMPLE_TFRECORD, directory, progress=False)
+    return directory
+
+
+@pytest.fixture
+def nb101_env(nb101_sample_db, monkeypatch, tmp_path) -> Path:
+    """NASBENCHMARK_DIR pointing at a private copy of the converted sample."""
+    target = tmp_path / "nb101env"
+    shutil.copytree(nb101_sample_db, target)
+    monkeypatch.setenv("NASBENCHMARK_DIR", str(target))
+    return target
