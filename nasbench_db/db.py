@@ -139,16 +139,36 @@ _handles: dict[tuple, _Handle] = {}
 _handles_lock = threading.Lock()
 
 
-def _file_identity(path: str):
-    st = os.stat(path)
-    return (st.st_ino, st.st_dev, st.st_mtime_ns, st.st_size)
+_candidates: dict[tuple, tuple[str, str | None]] = {}
+
+
+def _fast_location(benchmark: str, db_dir) -> tuple[Location, tuple | None]:
+    """``locate`` for the hot path: paths are cached per environment, only the files are stat-ed."""
+    url = os.environ.get("NASBENCHMARK_DB_URL") if db_dir is None else None
+    if url:
+        return Location(benchmark, "url", url), None
+    env_key = (benchmark, db_dir, os.environ.get("NASBENCHMARK_DIR"))
+    candidates = _candidates.get(env_key)
+    if candidates is None:
+        directory = benchmark_dir(db_dir)
+        nni_name = NNI_FILE_NAMES.get(check_benchmark(benchmark))
+        candidates = (str(directory / FILE_NAMES[benchmark]), str(directory / nni_name) if nni_name else None)
+        _candidates[env_key] = candidates
+    for kind, path in zip(("sqlite", "nni"), candidates):
+        if path is None:
+            continue
+        try:
+            st = os.stat(path)
+        except OSError:
+            continue
+        return Location(benchmark, kind, path), (st.st_ino, st.st_dev, st.st_mtime_ns, st.st_size)
+    return locate(benchmark, db_dir), None  # raises BenchmarkNotInstalled with the full message
 
 
 def open_benchmark(benchmark: str, db_dir=None) -> _Handle:
     """Open (or reuse) the read-only database of ``benchmark``; cheap to call on every query."""
-    location = locate(benchmark, db_dir)
+    location, identity = _fast_location(benchmark, db_dir)
     key = (location.kind, location.target)
-    identity = _file_identity(location.target) if location.kind != "url" else None
     handle = _handles.get(key)
     if handle is not None and handle.identity == identity:
         return handle
@@ -222,6 +242,26 @@ def describe(benchmark: str, db_dir=None) -> dict:
     return {"benchmark": benchmark, "name": DISPLAY_NAMES[benchmark], "installed": True,
             "location": location.target if location.kind != "url" else _redact(location.target),
             "layout": location.layout, "bytes": size, "sources": sources, "install": None}
+
+
+def has_source(benchmark: str, sha256: str | None = None, file_name: str | None = None, db_dir=None) -> dict | None:
+    """The provenance row (as in :func:`describe`) of an original file already loaded into ``benchmark``, or None.
+
+    A row matches by ``sha256`` when both it and the argument have one; a row without a sha256 (a converted
+    directory) matches by ``file_name``. Used by the download scripts to skip a conversion already done.
+    """
+    if not sha256 and not file_name:
+        raise InvalidArgument("has_source needs a sha256 or a file name")
+    wanted = sha256.strip().lower() if sha256 else None
+    for source in describe(benchmark, db_dir)["sources"]:
+        if source["kind"] != "original":
+            continue
+        if wanted and source["sha256"]:
+            if source["sha256"].lower() == wanted:
+                return source
+        elif file_name and source["file_name"] == file_name:
+            return source
+    return None
 
 
 def _json_or_none(text):

@@ -42,5 +42,13 @@ class ChecksumMismatch(NasbenchDbError):
     """A downloaded or given file whose checksum differs from the expected one."""
 
 
+class DownloadError(NasbenchDbError):
+    """A download that failed: an HTTP error, an HTML page instead of the file, a full disk, retries exhausted."""
+
+
+class DriveQuotaExceeded(DownloadError):
+    """Google Drive answered its quota page ('Too many users have viewed or downloaded this file recently')."""
+
+
 class ReadOnlyError(NasbenchDbError):
     """A write attempted through a read-only entry point (``nasbench-db sql``)."""

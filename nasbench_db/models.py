@@ -26,6 +26,8 @@ import peewee
 
 from . import db as _db
 from .spaces import nb101 as _nb101
+from .spaces import nb201 as _nb201
+from .spaces import nds as _nds
 
 
 class BenchmarkDatabase(peewee.DatabaseProxy):
@@ -126,29 +128,48 @@ class Nb101Arch(_Nb101Model):
         table_name = "nb101_arch"
 
 
-class Nb101Config(_Nb101Model):
-    """One (cell, epoch budget) pair; ``num_epochs`` in {4, 12, 36, 108} for the released file."""
+#: An NB-101 config's id is ``arch_id * NB101_CONFIG_ID_FACTOR + slot`` (slot = 0, 1... in the order the cell's budgets
+#: first appear): a cell's configs are one contiguous range of the primary key, found without a secondary index.
+NB101_CONFIG_ID_FACTOR = 16
 
-    id = peewee.AutoField()
+
+class Nb101Config(_Nb101Model):
+    """One (cell, epoch budget) pair; ``num_epochs`` in {4, 12, 36, 108} for the released file.
+
+    ``id = arch_id * 16 + slot`` (:data:`NB101_CONFIG_ID_FACTOR`; at most 16 budgets per cell), so the configs of a
+    cell are ``c.id BETWEEN a.id * 16 AND a.id * 16 + 15``.
+    """
+
+    id = peewee.BigIntegerField(primary_key=True)
     arch = peewee.ForeignKeyField(Nb101Arch, column_name="arch_id", backref="configs", index=False)
     num_epochs = peewee.IntegerField()
 
     class Meta:
         table_name = "nb101_config"
-        indexes = ((("arch", "num_epochs"), True),)
+
+
+#: An NB-101 run's id is ``config_id * NB101_TRIAL_ID_FACTOR + repeat``: a config's runs are one contiguous range of
+#: the primary key, so finding them needs no secondary index.
+NB101_TRIAL_ID_FACTOR = 1024
+NB101_MAX_RUNS_PER_CONFIG = NB101_TRIAL_ID_FACTOR
 
 
 class Nb101Trial(_Nb101Model):
     """One training run with its halfway (epoch E//2) and final (epoch E) evaluations.
 
+    The id encodes the run's config and repeat: ``config_id = id / 1024`` (integer division), ``repeat = id % 1024``
+    (:data:`NB101_TRIAL_ID_FACTOR`). A config's runs are thus the key range ``[config_id * 1024, config_id * 1024 +
+    1023]``: the table needs no index beyond its primary key, which keeps the full file under 0.6 GB. The NNI views
+    expose ``config_id`` and the trial ``id``; SQL that goes from configs to runs uses
+    ``t.id BETWEEN c.id * 1024 AND c.id * 1024 + 1023``.
+
     ======================== ======================================================================================
     field                    meaning (unit)
     ======================== ======================================================================================
-    config                   the (cell, epochs) this run trained
-    repeat                   0, 1, 2...: order of the run among its config's runs in the source file
-    source                   provenance row (:class:`Source`); originals and self-trained runs never mix silently
-    seed                     training seed when known (self-trained runs); NULL for the released runs
-    result_key               unique key of an ingested training result (idempotent ingestion); NULL for originals
+    id                       ``config_id * 1024 + repeat``; repeat = order of the run among its config's runs
+                             (file order for the released runs), at most 1,024 runs per config
+    source                   provenance row (:class:`Source`): the released file, or one ingested training result
+                             (kind 'trained', its device, and seed / hyperparameters in ``details``)
     halfway_training_time    seconds of training up to epoch E//2 (TPU v2 for the released runs)
     halfway_train_acc        percent (0-100): the file's fraction x 100, on 9,984 training images
     halfway_valid_acc        percent, validation split (9,984 of data_batch_5)
@@ -161,12 +182,8 @@ class Nb101Trial(_Nb101Model):
     ======================== ======================================================================================
     """
 
-    id = peewee.AutoField()
-    config = peewee.ForeignKeyField(Nb101Config, column_name="config_id", backref="trials")
-    repeat = peewee.IntegerField()
+    id = peewee.BigIntegerField(primary_key=True)
     source = peewee.ForeignKeyField(Source, column_name="source_id", index=False)
-    seed = peewee.IntegerField(null=True)
-    result_key = peewee.CharField(max_length=64, null=True)
     halfway_training_time = peewee.DoubleField(null=True)
     halfway_train_acc = peewee.DoubleField(null=True)
     halfway_valid_acc = peewee.DoubleField(null=True)
@@ -180,9 +197,13 @@ class Nb101Trial(_Nb101Model):
     class Meta:
         table_name = "nb101_trial"
 
+    @property
+    def config_id(self) -> int:
+        return self.id // NB101_TRIAL_ID_FACTOR
 
-# Partial: the millions of released runs have no result_key and cost the index nothing.
-Nb101Trial.add_index(Nb101Trial.index(Nb101Trial.result_key, unique=True, where=Nb101Trial.result_key.is_null(False)))
+    @property
+    def repeat(self) -> int:
+        return self.id % NB101_TRIAL_ID_FACTOR
 
 
 # ----------------------------------------------------------------------------------------------------------------------
@@ -257,21 +278,203 @@ NB101_TABLES = (Source, Nb101Arch, Nb101Config, Nb101Trial)
 
 #: The NNI-named views over the compact NB-101 tables (portable SQL: SQLite and PostgreSQL).
 NB101_VIEWS = (
+    # CROSS JOIN keeps SQLite's join order cell -> config -> run, where the id ranges make each step a key lookup.
     """CREATE VIEW nb101trialconfig AS
        SELECT c.id AS id, a.adjacency || '|' || a.operations AS arch, a.num_vertices AS num_vertices,
               a.hash AS hash, c.num_epochs AS num_epochs
-       FROM nb101_config c JOIN nb101_arch a ON a.id = c.arch_id""",
+       FROM nb101_arch a CROSS JOIN nb101_config c
+       WHERE c.id BETWEEN a.id * 16 AND a.id * 16 + 15""",
     """CREATE VIEW nb101trialstats AS
-       SELECT t.id AS id, t.config_id AS config_id, t.train_acc AS train_acc, t.valid_acc AS valid_acc,
+       SELECT t.id AS id, c.id AS config_id, t.train_acc AS train_acc, t.valid_acc AS valid_acc,
               t.test_acc AS test_acc, a.parameters / 1e6 AS parameters, t.training_time AS training_time,
-              t.source_id AS source_id
-       FROM nb101_trial t JOIN nb101_config c ON c.id = t.config_id JOIN nb101_arch a ON a.id = c.arch_id""",
+              t.id % 1024 AS repeat, t.source_id AS source_id
+       FROM nb101_arch a CROSS JOIN nb101_config c CROSS JOIN nb101_trial t
+       WHERE c.id BETWEEN a.id * 16 AND a.id * 16 + 15 AND t.id BETWEEN c.id * 1024 AND c.id * 1024 + 1023""",
     """CREATE VIEW nb101intermediatestats AS
        SELECT 2 * t.id AS id, t.id AS trial_id, c.num_epochs / 2 AS current_epoch,
               t.halfway_train_acc AS train_acc, t.halfway_valid_acc AS valid_acc, t.halfway_test_acc AS test_acc,
               t.halfway_training_time AS training_time
-       FROM nb101_trial t JOIN nb101_config c ON c.id = t.config_id
+       FROM nb101_config c CROSS JOIN nb101_trial t WHERE t.id BETWEEN c.id * 1024 AND c.id * 1024 + 1023
        UNION ALL
        SELECT 2 * t.id + 1, t.id, c.num_epochs, t.train_acc, t.valid_acc, t.test_acc, t.training_time
-       FROM nb101_trial t JOIN nb101_config c ON c.id = t.config_id""",
+       FROM nb101_config c CROSS JOIN nb101_trial t WHERE t.id BETWEEN c.id * 1024 AND c.id * 1024 + 1023""",
 )
+
+
+# ----------------------------------------------------------------------------------------------------------------------
+# NDS: NNI's three tables under NNI's names (the converter writes them directly), plus per-trial provenance.
+#
+# NDS rows have nothing to factor out (one config per distinct net + hyper-parameters, one stats row per job, one row
+# per epoch), so compact tables behind views would hold the same columns under other names. Using NNI's table names
+# and columns instead lets one query path and these models serve both our file and NNI's prebuilt nds-5745c235.db.
+# Differences, all invisible to NNI's API: the per-epoch table is clustered on (trial_id, current_epoch) (WITHOUT
+# ROWID, no separate indexes: about 15% smaller per row than NNI's rowid table, no 20M-row index to build, and a
+# trial's curve is one contiguous range), the config table indexes (model_spec, cell_spec) together, and every metric
+# column is nullable (NaN in the source -> NULL).
+
+
+class _NdsModel(peewee.Model):
+    class Meta:
+        database = DATABASES["nds"]
+
+
+class NdsJSONField(peewee.TextField):
+    """A JSON column stored as sorted-key JSON without whitespace (:func:`nasbench_db.spaces.nds.canonical_json`).
+
+    That text is what NNI's ``JSONField`` stores too, so ``NdsTrialConfig.model_spec == {...}`` matches whatever the
+    key order, on our files, NNI's prebuilt file and PostgreSQL alike (list order matters). A ``str`` is taken as
+    already-encoded JSON.
+    """
+
+    def db_value(self, value):
+        if value is None or isinstance(value, str):
+            return value
+        return _nds.canonical_json(value)
+
+    def python_value(self, value):
+        if value is None or not isinstance(value, str):
+            return value
+        return json.loads(value)
+
+
+class NdsTrialConfig(_NdsModel):
+    """NNI's ``NdsTrialConfig``: one distinct (net, hyper-parameters, sweep setting); table ``ndstrialconfig``.
+
+    ============== ==================================================================================================
+    field          meaning (unit)
+    ============== ==================================================================================================
+    id             integer key; configs are numbered in NNI's file order, so ids equal NNI's with all 34 files
+    model_family   'nas_cell', 'residual_bottleneck', 'residual_basic' or 'vanilla'
+    model_spec     JSON dict. nas_cell: num_nodes_normal, num_nodes_reduce, depth (cells), width (channels), aux
+                   (bool, auxiliary head), drop_prob (drop-path probability); residual_bottleneck: bot_muls, ds, num_gs,
+                   ss, ws (per-stage bottleneck multipliers, depths, groups, strides, widths); residual_basic and
+                   vanilla: ds, ss, ws
+    cell_spec      JSON dict; {} except for nas_cell: ``<normal|reduce>_<i>_op_<x|y>`` (op name),
+                   ``<normal|reduce>_<i>_input_<x|y>`` (int; 0, 1 = the two previous cells), ``normal_concat``,
+                   ``reduce_concat`` (lists of node indices)
+    dataset        'cifar10' or 'imagenet' (the ``_in`` sweeps)
+    generator      'random', 'fix_w_d' (width and depth fixed) or 'tune_lr_wd' (lr and weight decay sampled too)
+    proposer       design space: amoeba, darts, enas, nasnet, pnas, resnext-a, resnext-b, resnet-b, resnet, vanilla
+    base_lr        initial learning rate (the job's ``optim.base_lr``)
+    weight_decay   L2 weight decay (``optim.wd``)
+    num_epochs     epochs of the cosine schedule (``optim.max_ep``; 100 on CIFAR-10 sweeps)
+    ============== ==================================================================================================
+    """
+
+    model_family = peewee.CharField(max_length=20, index=True)
+    model_spec = NdsJSONField()
+    cell_spec = NdsJSONField(index=True, null=True)
+    dataset = peewee.CharField(max_length=15, index=True)
+    generator = peewee.CharField(max_length=15, index=True)
+    proposer = peewee.CharField(max_length=15, index=True)
+    base_lr = peewee.DoubleField()
+    weight_decay = peewee.DoubleField()
+    num_epochs = peewee.IntegerField()
+
+    class Meta:
+        table_name = "ndstrialconfig"
+        # (model_spec, cell_spec) rather than NNI's model_spec index: each alone is skewed (every non-cell config has
+        # cell_spec {}, every fix_w_d cell of a design space the same model_spec), the pair is near-unique.
+        indexes = ((("model_spec", "cell_spec"), False),)
+
+
+class NdsTrialStats(_NdsModel):
+    """NNI's ``NdsTrialStats``: one training job of a sweep file; table ``ndstrialstats``.
+
+    The files give per-epoch top-1 *errors* in percent; accuracies here are ``100 - error``.
+
+    ================ ================================================================================================
+    field            meaning (unit)
+    ================ ================================================================================================
+    id               integer key, in file order (equal to NNI's with all 34 files)
+    config           the :class:`NdsTrialConfig` (column ``config_id``)
+    seed             the job's ``rng_seed``
+    final_train_acc  percent (0-100), 100 - ``train_ep_top1[-1]``
+    final_train_loss cross-entropy, ``train_ep_loss[-1]``; NULL where the source has NaN
+    final_test_acc   percent, 100 - ``test_ep_top1[-1]`` (NDS has no validation split: test is the only eval set)
+    best_train_acc   percent, 100 - min over epochs of ``train_ep_top1``
+    best_train_loss  min over epochs of ``train_ep_loss`` ignoring NaN (NULL if every epoch is NaN)
+    best_test_acc    percent, 100 - min over epochs of ``test_ep_top1``
+    parameters       millions of parameters (``params / 1e6``)
+    flops            millions of FLOPs, i.e. multiply-adds, per image (``flops / 1e6``)
+    iter_time        seconds per training iteration (the job's ``iter_time``)
+    ================ ================================================================================================
+
+    Metric columns are nullable (NULL = NaN in the source). Which file and job a trial came from is in
+    :class:`NdsTrialOrigin`.
+    """
+
+    config = peewee.ForeignKeyField(NdsTrialConfig, column_name="config_id", backref="trial_stats")
+    seed = peewee.IntegerField(null=True)
+    final_train_acc = peewee.DoubleField(null=True)
+    final_train_loss = peewee.DoubleField(null=True)
+    final_test_acc = peewee.DoubleField(null=True)
+    best_train_acc = peewee.DoubleField(null=True)
+    best_train_loss = peewee.DoubleField(null=True)
+    best_test_acc = peewee.DoubleField(null=True)
+    parameters = peewee.DoubleField(null=True)
+    flops = peewee.DoubleField(null=True)
+    iter_time = peewee.DoubleField(null=True)
+
+    class Meta:
+        table_name = "ndstrialstats"
+
+
+class NdsIntermediateStats(_NdsModel):
+    """NNI's ``NdsIntermediateStats``: one epoch of one trial; table ``ndsintermediatestats``.
+
+    ============== ==================================================================================================
+    field          meaning (unit)
+    ============== ==================================================================================================
+    id             integer, numbered in file order like NNI's (not the key here)
+    trial          the :class:`NdsTrialStats` (column ``trial_id``); key with ``current_epoch``
+    current_epoch  1-based epoch (1 .. num_epochs)
+    train_loss     cross-entropy on the training set at that epoch; NULL where the source has NaN
+    train_acc      percent (0-100), 100 - ``train_ep_top1[epoch - 1]``
+    test_acc       percent, 100 - ``test_ep_top1[epoch - 1]``
+    ============== ==================================================================================================
+    """
+
+    id = peewee.IntegerField()
+    trial = peewee.ForeignKeyField(NdsTrialStats, column_name="trial_id", backref="intermediates", index=False)
+    current_epoch = peewee.IntegerField()
+    train_loss = peewee.DoubleField(null=True)
+    train_acc = peewee.DoubleField(null=True)
+    test_acc = peewee.DoubleField(null=True)
+
+    class Meta:
+        table_name = "ndsintermediatestats"
+        primary_key = peewee.CompositeKey("trial", "current_epoch")
+        without_rowid = True
+
+
+class NdsTrialOrigin(_NdsModel):
+    """Where each NDS trial came from (not in NNI; absent from NNI's prebuilt file); table ``nds_trial_origin``.
+
+    NNI merges the runs of one config across files (e.g. ``ResNet.json`` and ``ResNet_rng1..3.json``); this table
+    keeps them apart.
+
+    ============== ==================================================================================================
+    field          meaning
+    ============== ==================================================================================================
+    trial          the :class:`NdsTrialStats` (column ``trial_id``, primary key)
+    source         provenance row (:class:`Source`, column ``source_id``)
+    sweep          sweep file stem, e.g. 'ResNet_rng2'
+    rerun_group    'top' or 'mid' for the ``*_reruns`` files, else NULL
+    job_index      0-based position of the job in its file (or rerun group)
+    job_id         the job's ``job_id`` as text (NULL if absent)
+    ============== ==================================================================================================
+    """
+
+    trial = peewee.ForeignKeyField(NdsTrialStats, column_name="trial_id", primary_key=True, backref="origin")
+    source = peewee.ForeignKeyField(Source, column_name="source_id", index=False)
+    sweep = peewee.CharField(max_length=32, index=True)
+    rerun_group = peewee.CharField(max_length=8, null=True)
+    job_index = peewee.IntegerField()
+    job_id = peewee.TextField(null=True)
+
+    class Meta:
+        table_name = "nds_trial_origin"
+
+
+NDS_TABLES = (Source, NdsTrialConfig, NdsTrialStats, NdsIntermediateStats, NdsTrialOrigin)

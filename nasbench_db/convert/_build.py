@@ -164,12 +164,21 @@ class DatabaseBuild:
             params.append(sha256)
         self.connection.execute(f"UPDATE nasbench_source SET {', '.join(sets)} WHERE id = ?", (*params, source_id))
 
-    def finish(self, views=()) -> Path:
-        """Index, create views, analyze, fsync and swap the finished file into place; returns the final path."""
+    def finish(self, views=(), vacuum: bool = False) -> Path:
+        """Index, create views, analyze, fsync and swap the finished file into place; returns the final path.
+
+        ``vacuum``: rebuild the file first (a loader whose keys arrived out of order leaves half-full pages).
+        """
         conn = self.connection
+        if vacuum:
+            conn.execute("VACUUM")
         with self.database.bind_ctx(self.models + [Source]):
             for model in [Source] + [m for m in self.models if m is not Source]:
                 model._schema.create_indexes(safe=True)
+        # Self-trained results live only in the file being replaced: re-ingest them (needs the indexes above).
+        from .results import carry_over
+
+        self.carried_over = carry_over(self)
         for view in views:
             conn.execute(view)
         conn.execute("ANALYZE")

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from ..errors import CorruptInput, NasbenchDbError
-from ..models import NB101_VIEWS, Nb101Arch, Nb101Config, Nb101Trial
+from ..models import NB101_CONFIG_ID_FACTOR, NB101_MAX_RUNS_PER_CONFIG, NB101_TRIAL_ID_FACTOR, NB101_VIEWS, Nb101Arch, Nb101Config, Nb101Trial
 from ..spaces import nb101 as space
 from . import _build
 from .tfrecord import iter_records
@@ -246,9 +246,9 @@ class Nb101Report:
 
 _ARCH_SQL = "INSERT INTO nb101_arch (id, hash, num_vertices, adjacency, operations, parameters) VALUES (?,?,?,?,?,?)"
 _CONFIG_SQL = "INSERT INTO nb101_config (id, arch_id, num_epochs) VALUES (?,?,?)"
-_TRIAL_SQL = ("INSERT INTO nb101_trial (id, config_id, repeat, source_id, seed, result_key, halfway_training_time, "
-              "halfway_train_acc, halfway_valid_acc, halfway_test_acc, training_time, train_acc, valid_acc, "
-              "test_acc, total_time) VALUES (?,?,?,?,NULL,NULL,?,?,?,?,?,?,?,?,?)")
+_TRIAL_SQL = ("INSERT INTO nb101_trial (id, source_id, halfway_training_time, halfway_train_acc, halfway_valid_acc, "
+              "halfway_test_acc, training_time, train_acc, valid_acc, test_acc, total_time) "
+              "VALUES (?,?,?,?,?,?,?,?,?,?,?)")
 
 
 def _percent(fraction):
@@ -300,6 +300,7 @@ def convert_nb101(path, db_dir=None, progress: bool | None = None, verify_crc: b
         conn.execute("BEGIN")
         arch_by_hash: dict[str, tuple] = {}  # hash -> (arch id, adjacency, operations, parameters)
         config_ids: dict[tuple, int] = {}
+        slots: dict[int, int] = {}  # arch id -> configs seen
         repeats: dict[int, int] = {}
         archs, configs, trials = [], [], []
         trial_id = 0
@@ -309,6 +310,9 @@ def convert_nb101(path, db_dir=None, progress: bool | None = None, verify_crc: b
         b64decode = base64.b64decode
         loads = json.loads
         last_offset = 0
+        # Records grouped by cell (as released) append to the key in order; anything else is compacted at the end.
+        last_key = 0
+        in_order = True
         try:
             for number, offset, data in iter_records(path, verify_crc=verify_crc, digest=digest):
                 # Fast path for well-formed records; any surprise falls back to the checking decoder below.
@@ -345,15 +349,27 @@ def convert_nb101(path, db_dir=None, progress: bool | None = None, verify_crc: b
                 if config_id is None:
                     if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs <= 0:
                         raise CorruptInput(path, f"epochs must be a positive integer: got {epochs!r}", number, offset)
-                    config_id = len(config_ids) + 1
+                    slot = slots.get(known[0], 0)
+                    if slot >= NB101_CONFIG_ID_FACTOR:
+                        raise CorruptInput(path, f"too many epoch budgets for cell {module_hash}: got {slot + 1}, "
+                                                 f"max {NB101_CONFIG_ID_FACTOR}", number, offset)
+                    slots[known[0]] = slot + 1
+                    config_id = known[0] * NB101_CONFIG_ID_FACTOR + slot
                     config_ids[config_key] = config_id
                     configs.append((config_id, known[0], epochs))
                     epochs_seen.add(epochs)
                 repeat = repeats.get(config_id, 0)
+                if repeat >= NB101_MAX_RUNS_PER_CONFIG:
+                    raise CorruptInput(path, f"too many runs of cell {module_hash} at {epochs} epochs: got "
+                                             f"{repeat + 1}, max {NB101_MAX_RUNS_PER_CONFIG}", number, offset)
                 repeats[config_id] = repeat + 1
                 half, final = evaluations[1], evaluations[2]
                 trial_id += 1
-                trials.append((trial_id, config_id, repeat, source_id,
+                key = config_id * NB101_TRIAL_ID_FACTOR + repeat
+                if key < last_key:
+                    in_order = False
+                last_key = key
+                trials.append((key, source_id,
                                half.training_time, _percent(half.train_accuracy),
                                _percent(half.validation_accuracy), _percent(half.test_accuracy),
                                final.training_time, _percent(final.train_accuracy),
@@ -388,7 +404,7 @@ def convert_nb101(path, db_dir=None, progress: bool | None = None, verify_crc: b
             source_id, {"nb101_arch": report.archs, "nb101_config": report.configs, "nb101_trial": report.trials},
             details={"records": report.records, "epochs": report.epochs}, sha256=sha)
         conn.execute("COMMIT")
-        final = build.finish(NB101_VIEWS)
+        final = build.finish(NB101_VIEWS, vacuum=not in_order)
     report.database = str(final)
     report.seconds = time.perf_counter() - started
     return report

@@ -56,7 +56,7 @@ def _arch_from_json(text: str) -> dict:
 def resolve_arch(arch):
     """``(hash, adjacency, operations)`` of a query arch after pruning; raises ValueError for a bad cell."""
     matrix, ops = space.parse_arch(arch)
-    pmatrix, pops, digest = space.canonical(matrix, ops)
+    pmatrix, pops, digest = space.canonical(matrix, ops, checked=True)
     return digest, space.matrix_to_adjacency(pmatrix), ",".join(pops), pmatrix, pops
 
 
@@ -105,7 +105,7 @@ def query_nb101_trial_stats(arch, num_epochs, isomorphism=True, reduction=None, 
 
 
 def _where_ours(key, num_epochs, isomorphism, source):
-    clauses, params = [], []
+    clauses, params = [_JOIN_OURS], []
     if key is not None:
         clauses.append("a.hash = ?")
         params.append(key[0])
@@ -115,12 +115,16 @@ def _where_ours(key, num_epochs, isomorphism, source):
     if num_epochs is not None:
         clauses.append("c.num_epochs = ?")
         params.append(num_epochs)
-    where = " AND ".join(clauses) if clauses else "1 = 1"
+    where = " AND ".join(clauses)
     where += _source_filter(source, params)
     return where, params
 
 
-_FROM_OURS = " FROM nb101_trial t JOIN nb101_config c ON c.id = t.config_id JOIN nb101_arch a ON a.id = c.arch_id "
+# A cell's configs and a config's runs are key ranges of their parents' ids (see models.Nb101Config/Nb101Trial).
+# CROSS JOIN fixes SQLite's join order to cell -> config -> run (its planner otherwise may scan every run to avoid a
+# sort); the rows then come out in id order without an ORDER BY. PostgreSQL plans it as a plain join.
+_FROM_OURS = " FROM nb101_arch a CROSS JOIN nb101_config c CROSS JOIN nb101_trial t "
+_JOIN_OURS = "c.id BETWEEN a.id * 16 AND a.id * 16 + 15 AND t.id BETWEEN c.id * 1024 AND c.id * 1024 + 1023"
 
 
 def _query_ours(database, key, num_epochs, isomorphism, mean, include_intermediates, source):
@@ -130,11 +134,11 @@ def _query_ours(database, key, num_epochs, isomorphism, mean, include_intermedia
                "AVG(t.valid_acc), AVG(t.test_acc), AVG(a.parameters), AVG(t.training_time), "
                "AVG(t.halfway_train_acc), AVG(t.halfway_valid_acc), AVG(t.halfway_test_acc), "
                "AVG(t.halfway_training_time)" + _FROM_OURS + "WHERE " + where +
-               " GROUP BY c.id, a.adjacency, a.operations, a.num_vertices, a.hash, c.num_epochs ORDER BY c.id")
+               " GROUP BY c.id, a.adjacency, a.operations, a.num_vertices, a.hash, c.num_epochs")
     else:
-        sql = ("SELECT t.id, c.id, a.adjacency, a.operations, a.num_vertices, a.hash, c.num_epochs, t.train_acc, "
-               "t.valid_acc, t.test_acc, a.parameters, t.training_time, t.halfway_train_acc, t.halfway_valid_acc, "
-               "t.halfway_test_acc, t.halfway_training_time" + _FROM_OURS + "WHERE " + where + " ORDER BY t.id")
+        sql = ("SELECT t.id, c.id, a.adjacency, a.operations, a.num_vertices, a.hash, "
+               "c.num_epochs, t.train_acc, t.valid_acc, t.test_acc, a.parameters, t.training_time, t.halfway_train_acc, t.halfway_valid_acc, "
+               "t.halfway_test_acc, t.halfway_training_time" + _FROM_OURS + "WHERE " + where)
     cursor = database.execute_sql(placeholders(database, sql), params)
     return _rows_ours(cursor, mean, include_intermediates)
 

@@ -43,10 +43,6 @@ EPOCHS = (4, 12, 36, 108)
 Matrix = tuple  # tuple of tuples of Python ints (0/1)
 
 
-def _md5(text: str) -> str:
-    return hashlib.md5(text.encode("utf-8")).hexdigest()
-
-
 # --------------------------------------------------------------------------------------------------------------------
 # Encodings
 
@@ -63,28 +59,20 @@ def check_matrix(matrix, ops) -> tuple[Matrix, list[str]]:
     num_vertices = len(rows)
     if num_vertices == 0:
         raise OutOfSearchSpace("matrix is empty: a cell needs at least 2 vertices (input and output)")
-    bad = [len(r) for r in rows if len(r) != num_vertices]
-    if bad:
+    if any(len(r) != num_vertices for r in rows):
         raise OutOfSearchSpace(
             f"matrix must be square: got {num_vertices} rows of lengths {[len(r) for r in rows]}")
     clean = []
     for i, row in enumerate(rows):
-        out = []
-        for j, entry in enumerate(row):
-            # bool is an int; floats like 1.0 are accepted but normalised (a float matrix changes the hash: nasbench#32)
-            if isinstance(entry, bool) or (isinstance(entry, (int, float)) and entry in (0, 1)):
-                value = int(entry)
-            else:
-                try:
-                    value = int(entry) if entry in (0, 1) else None
-                except (TypeError, ValueError):
-                    value = None
-                if value is None:
-                    raise OutOfSearchSpace(f"matrix entries must be 0 or 1: got {entry!r} at ({i}, {j})")
-            if value and j <= i:
-                raise OutOfSearchSpace(
-                    f"matrix must be upper-triangular (edges go from a lower to a higher vertex): got an edge {i} -> {j}")
-            out.append(value)
+        # Fast path: plain Python ints 0/1 (bool excluded: True == 1 but would print differently in the hash).
+        if all(type(e) is int and (e == 0 or e == 1) for e in row):
+            out = row
+        else:
+            out = [_entry(e, i, j) for j, e in enumerate(row)]
+        if any(out[:i + 1]):
+            j = next(j for j in range(i + 1) if out[j])
+            raise OutOfSearchSpace(
+                f"matrix must be upper-triangular (edges go from a lower to a higher vertex): got an edge {i} -> {j}")
         clean.append(tuple(out))
     if isinstance(ops, (str, bytes)) or not isinstance(ops, Iterable):
         raise OutOfSearchSpace(f"ops must be a list of op names: got {type(ops).__name__}")
@@ -95,6 +83,17 @@ def check_matrix(matrix, ops) -> tuple[Matrix, list[str]]:
         if not isinstance(op, str):
             raise OutOfSearchSpace(f"op names must be strings: got {op!r} at vertex {k}")
     return tuple(clean), ops
+
+
+def _entry(entry, i: int, j: int) -> int:
+    """One matrix entry as a Python int 0/1 (bools, floats 0.0/1.0 and numpy scalars accepted and normalised)."""
+    # A float matrix would hash differently in the original (nasbench#32); here it is normalised to ints.
+    try:
+        if entry == 0 or entry == 1:
+            return int(entry)
+    except (TypeError, ValueError):
+        pass
+    raise OutOfSearchSpace(f"matrix entries must be 0 or 1: got {entry!r} at ({i}, {j})")
 
 
 def matrix_to_adjacency(matrix: Sequence[Sequence[int]]) -> str:
@@ -222,19 +221,18 @@ def graph_hash(matrix: Sequence[Sequence[int]], labeling: Sequence[int]) -> str:
     ``matrix`` and ``labeling`` must hold Python ints: ``str()`` of the degree tuple is hashed, and a float or a numpy
     scalar prints differently.
     """
-    num_vertices = len(matrix)
-    in_degree = [sum(matrix[w][v] for w in range(num_vertices)) for v in range(num_vertices)]
-    out_degree = [sum(matrix[v]) for v in range(num_vertices)]
-    preds = [[w for w in range(num_vertices) if matrix[w][v]] for v in range(num_vertices)]
-    succs = [[w for w in range(num_vertices) if matrix[v][w]] for v in range(num_vertices)]
-    hashes = [_md5(str((out_degree[v], in_degree[v], labeling[v]))) for v in range(num_vertices)]
-    for _ in range(num_vertices):
+    md5 = hashlib.md5
+    vertices = range(len(matrix))
+    preds = [[w for w in vertices if matrix[w][v]] for v in vertices]
+    succs = [[w for w in vertices if matrix[v][w]] for v in vertices]
+    hashes = [md5(str((len(succs[v]), len(preds[v]), labeling[v])).encode()).hexdigest() for v in vertices]
+    for _ in vertices:
         hashes = [
-            _md5("".join(sorted([hashes[w] for w in preds[v]])) + "|"
-                 + "".join(sorted([hashes[w] for w in succs[v]])) + "|" + hashes[v])
-            for v in range(num_vertices)
+            md5(("".join(sorted([hashes[w] for w in preds[v]])) + "|"
+                 + "".join(sorted([hashes[w] for w in succs[v]])) + "|" + hashes[v]).encode()).hexdigest()
+            for v in vertices
         ]
-    return _md5(str(sorted(hashes)))
+    return md5(str(sorted(hashes)).encode()).hexdigest()
 
 
 def labeling(ops: Sequence[str]) -> list[int]:
@@ -252,20 +250,22 @@ def _canonical_cached(matrix: Matrix, ops: tuple) -> tuple[Matrix, tuple, str]:
     return pmatrix, tuple(pops), graph_hash(pmatrix, labeling(pops))
 
 
-def canonical(matrix, ops) -> tuple[Matrix, list[str], str]:
+def canonical(matrix, ops, checked: bool = False) -> tuple[Matrix, list[str], str]:
     """Check, prune, validate and hash a cell: returns ``(pruned_matrix, pruned_ops, hash)``.
 
     Raises OutOfSearchSpace (a ValueError) naming the problem and the limit. Results are cached per cell.
+    ``checked``: the pair already came from :func:`check_matrix` / :func:`parse_arch` (skip re-checking).
     """
-    cmatrix, cops = check_matrix(matrix, ops)
-    pmatrix, pops, digest = _canonical_cached(cmatrix, tuple(cops))
+    if not checked:
+        matrix, ops = check_matrix(matrix, ops)
+    pmatrix, pops, digest = _canonical_cached(matrix, tuple(ops))
     return pmatrix, list(pops), digest
 
 
 def arch_hash(arch) -> str:
     """The hash of an NNI arch dict or ``{'matrix', 'ops'}`` after pruning (what the benchmark is keyed by)."""
     matrix, ops = parse_arch(arch)
-    return canonical(matrix, ops)[2]
+    return canonical(matrix, ops, checked=True)[2]
 
 
 def is_valid(matrix, ops) -> bool:

@@ -1,0 +1,758 @@
+"""A streaming, restricted pickle reader for the NB-201 / NATS result archives (no torch, bounded memory).
+
+``pickle.load`` of NAS-Bench-201-v1_1 (4.7 GB) or of NATS's single ``.pickle.pbz2`` builds the whole object
+graph, about 28 GB of Python objects. This reader runs the pickle machine opcode by opcode over a byte stream and
+hands each architecture record to the caller as soon as it is complete, then forgets it:
+
+* a *record* is a dict whose keys are epoch-budget names (``'less'``/``'full'``, ``'12'``/``'200'``,
+  ``'01'``/``'12'``/``'90'``) and whose values hold ``'all_results'``, set under an ``int`` key (the arch index)
+  of an enclosing dict (``arch2infos``). The caller decides with ``is_record``;
+* once handed over, the record's slot in ``arch2infos`` becomes ``None`` and the pickle memo entries created while
+  it was built are released, except plain strings (attribute names, dataset names, arch strings: shared between
+  records by the pickler) and class objects. Per-epoch key strings (``'x-valid@12'``) contain ``'@'`` and are
+  released too. A later reference to a released entry is reported (:class:`UnsupportedPickle`), never guessed.
+
+Only plain data is built: dict, list, tuple, set, str, bytes, int, float, bool, None, ``OrderedDict`` and numpy
+scalars (decoded with :mod:`struct`, numpy is not needed). Any other class, or a persistent id (a tensor), raises
+:class:`UnsupportedPickle` naming it, so a file with network weights or unexpected objects is refused rather than
+executed. Hot paths (runs of ``int -> float`` and ``str -> float`` dict items) are decoded in bulk with regular
+expressions and checked against the length fields; anything unusual falls back to the general machine.
+"""
+
+from __future__ import annotations
+
+import codecs
+import re
+import struct
+from collections import OrderedDict
+
+__all__ = ["StreamUnpickler", "UnsupportedPickle", "PickleDataError", "StateDict"]
+
+_unpack_double = struct.Struct(">d").unpack_from
+_unpack_i4 = struct.Struct("<i").unpack_from
+_unpack_u4 = struct.Struct("<I").unpack_from
+_unpack_u8 = struct.Struct("<Q").unpack_from
+_unpack_u2 = struct.Struct("<H").unpack_from
+
+CHUNK = 8 << 20
+#: Bytes that every opcode with a fixed-size argument needs at most (FRAME, BINBYTES8... are checked separately).
+_LOOKAHEAD = 16
+
+
+class UnsupportedPickle(Exception):
+    """The stream uses something this reader does not build (a class, a tensor, a shared released object)."""
+
+    def __init__(self, reason: str, offset: int | None = None):
+        self.reason = reason
+        self.offset = offset
+        super().__init__(reason if offset is None else f"{reason} (byte {offset:,} of the pickle)")
+
+
+class PickleDataError(Exception):
+    """The stream is not valid pickle data (truncated, unknown opcode, stack underflow...)."""
+
+    def __init__(self, reason: str, offset: int | None = None):
+        self.reason = reason
+        self.offset = offset
+        super().__init__(reason if offset is None else f"{reason} (byte {offset:,} of the pickle)")
+
+
+class StateDict(dict):
+    """A stand-in for a pickled instance of an NB-201 / NATS API class (``ArchResults``, ``ResultsCount``):
+    the object's ``__dict__`` state as a plain dict (``class_name`` says what it was)."""
+
+    class_name = ""
+
+
+class _Mark:
+    __slots__ = ()
+
+
+class _Dtype:
+    """A numpy ``dtype`` reduced to what scalar decoding needs: kind/size and byte order."""
+
+    __slots__ = ("code", "order")
+
+    def __init__(self, code, align=False, copy=True):
+        self.code = str(code)
+        self.order = "<"
+
+    def __setstate__(self, state):
+        if isinstance(state, tuple) and len(state) > 1 and state[1] in ("<", ">", "|", "="):
+            self.order = "<" if state[1] in ("|", "=") else state[1]
+
+
+_SCALAR_FORMATS = {"f8": "d", "f4": "f", "f2": "e", "i8": "q", "i4": "i", "i2": "h", "i1": "b",
+                   "u8": "Q", "u4": "I", "u2": "H", "u1": "B", "b1": "?"}
+
+
+def _numpy_scalar(dtype, data=None):
+    if not isinstance(dtype, _Dtype):
+        raise UnsupportedPickle(f"numpy scalar with an unexpected dtype {dtype!r}")
+    code = dtype.code.lstrip("<>|=")
+    fmt = _SCALAR_FORMATS.get(code)
+    if fmt is None or not isinstance(data, (bytes, bytearray)):
+        raise UnsupportedPickle(f"numpy scalar of dtype {dtype.code!r} is not supported")
+    (value,) = struct.unpack(dtype.order + fmt, data)
+    return value
+
+
+def _ordered_dict(*args):
+    return OrderedDict(*args)
+
+
+def _state_class(name):
+    def make(*args):
+        obj = StateDict()
+        obj.class_name = name
+        return obj
+
+    make.__name__ = name
+    return make
+
+
+def _encode_latin1_bytes(text, encoding):
+    return codecs.encode(text, encoding)
+
+
+#: (module, name) -> callable building the object, for the classes the archives contain.
+SAFE_GLOBALS = {
+    ("collections", "OrderedDict"): _ordered_dict,
+    ("numpy", "dtype"): _Dtype,
+    ("numpy.core.multiarray", "scalar"): _numpy_scalar,
+    ("numpy._core.multiarray", "scalar"): _numpy_scalar,
+    ("builtins", "set"): set,
+    ("builtins", "frozenset"): frozenset,
+    ("builtins", "dict"): dict,
+    ("builtins", "list"): list,
+    ("builtins", "tuple"): tuple,
+    ("__builtin__", "set"): set,
+    ("_codecs", "encode"): _encode_latin1_bytes,
+    ("copyreg", "_reconstructor"): None,  # handled in REDUCE
+}
+#: Classes of the original APIs whose instances are read as their ``__dict__`` state (:class:`StateDict`).
+STATE_CLASSES = ("ArchResults", "ResultsCount")
+
+
+def _release_kept(value) -> bool:
+    """True for memo entries kept after a record is released: plain strings without '@', and classes/callables."""
+    if type(value) is str:
+        return "@" not in value
+    return callable(value) or isinstance(value, _Dtype)
+
+
+# Bulk decoders for the dict items between MARK and SETITEMS (per-epoch curves). Every match is verified
+# (length fields, exact coverage) before use; anything else takes the general opcode-by-opcode path.
+_B = rb"[\x00-\xff]"
+_KEY = rb"[-0-9a-zA-Z@_.]+"
+#: int key (BININT1) -> BINFLOAT; 11 bytes an item
+_INT_FLOAT_RUN = re.compile(rb"\((?:K" + _B + rb"G" + _B + rb"{8})+u")
+#: memoized key (BINGET) -> BINFLOAT; 11 bytes an item, same layout
+_GET1_FLOAT_RUN = re.compile(rb"\((?:h" + _B + rb"G" + _B + rb"{8})+u")
+#: memoized key (LONG_BINGET) -> BINFLOAT; 14 bytes an item
+_GET4_FLOAT_RUN = re.compile(rb"\((?:j" + _B + rb"{4}G" + _B + rb"{8})+u")
+#: new key, protocol 4: SHORT_BINUNICODE + MEMOIZE -> BINFLOAT
+_NEW4_ITEM = rb"\x8c(" + _B + rb")(" + _KEY + rb")\x94G(" + _B + rb"{8})"
+_NEW4_RUN = re.compile(rb"\((?:" + _NEW4_ITEM.replace(b"(", b"(?:") + rb")+u")
+_NEW4_PARTS = re.compile(_NEW4_ITEM)
+#: new key, protocol 2/3: BINUNICODE + LONG_BINPUT -> BINFLOAT (BINPUT only for the first 256 memo entries)
+_NEW2_ITEM = rb"X(" + _B + rb")\x00\x00\x00(" + _KEY + rb")r(" + _B + rb"{4})G(" + _B + rb"{8})"
+_NEW2_RUN = re.compile(rb"\((?:" + _NEW2_ITEM.replace(b"(", b"(?:") + rb")+u")
+_NEW2_PARTS = re.compile(_NEW2_ITEM)
+#: any mix of the above (general item loop, still cheaper than opcode by opcode)
+_STR_FLOAT_ITEM = (rb"(?:\x8c(" + _B + rb")(" + _KEY + rb")\x94|X(" + _B + rb")\x00\x00\x00(" + _KEY +
+                   rb")(?:q(" + _B + rb")|r(" + _B + rb"{4}))|h(" + _B + rb")|j(" + _B + rb"{4}))G(" + _B + rb"{8})")
+_STR_FLOAT_RUN = re.compile(rb"\((?:" + _STR_FLOAT_ITEM.replace(b"(", b"(?:").replace(b"(?:?:", b"(?:") + rb")+u")
+_STR_FLOAT_PARTS = re.compile(_STR_FLOAT_ITEM)
+_INT_FLOAT_STRUCTS: dict = {}
+_GET4_STRUCTS: dict = {}
+
+
+def _int_float_struct(count: int) -> struct.Struct:
+    """``(key byte, double)`` pairs of ``count`` 11-byte items ``K/h <byte> G <8 bytes>``."""
+    found = _INT_FLOAT_STRUCTS.get(count)
+    if found is None:
+        found = _INT_FLOAT_STRUCTS[count] = struct.Struct(">" + "xBxd" * count)
+    return found
+
+
+def _get4_structs(count: int) -> tuple:
+    """Memo ids and doubles of ``count`` 14-byte items ``j <4 bytes LE> G <8 bytes BE>``."""
+    found = _GET4_STRUCTS.get(count)
+    if found is None:
+        found = _GET4_STRUCTS[count] = (struct.Struct("<" + "xI9x" * count), struct.Struct(">" + "6xd" * count))
+    return found
+
+
+class StreamUnpickler:
+    """Read pickles from ``read`` (a ``read(n) -> bytes`` callable), yielding records as they complete.
+
+    ``is_record(key, value)`` decides whether a dict just completed under an ``int`` key is a record. Use
+    :meth:`load` for one pickle (records are yielded; the top-level object is in :attr:`result` afterwards),
+    repeatedly for consecutive pickles in one stream (torch's legacy layout).
+    """
+
+    def __init__(self, read, is_record=None, globals_map=None):
+        self._read = read
+        self.is_record = is_record
+        self.globals_map = dict(SAFE_GLOBALS if globals_map is None else globals_map)
+        self.buf = b""
+        self.pos = 0
+        self.base = 0  # stream offset of buf[0]
+        self.eof = False
+        self.result = None
+        self.records = 0
+        self.released = 0
+
+    # -- input -------------------------------------------------------------------------------------------------------
+    def _fill(self, need: int) -> bool:
+        """Make ``need`` bytes available from ``pos``; False if the stream ends first."""
+        buf, pos = self.buf, self.pos
+        while len(buf) - pos < need and not self.eof:
+            chunk = self._read(max(CHUNK, need))
+            if not chunk:
+                self.eof = True
+                break
+            self.base += pos
+            buf = buf[pos:] + chunk
+            pos = 0
+        self.buf, self.pos = buf, pos
+        return len(buf) - pos >= need
+
+    def at_eof(self) -> bool:
+        return not self._fill(1)
+
+    @property
+    def offset(self) -> int:
+        return self.base + self.pos
+
+    # -- the machine -------------------------------------------------------------------------------------------------
+    def load(self):
+        """Run one pickle to its STOP, yielding ``(key, record)`` pairs; the top-level object ends in ``result``."""
+        memo: dict = {}
+        stack: list = []
+        metastack: list = []
+        append = stack.append
+        globals_map = self.globals_map
+        is_record = self.is_record
+        unpack_double = _unpack_double
+        memo_next = 0  # id of the next MEMOIZE
+        span_start = 0  # first memo id created since the last released record
+        proto = 0
+
+        if not self._fill(1):
+            raise EOFError("no pickle data")
+        while True:
+            pos = self.pos
+            buf = self.buf
+            if len(buf) - pos < _LOOKAHEAD and not self.eof:
+                self._fill(_LOOKAHEAD)
+                pos = self.pos
+                buf = self.buf
+            try:
+                op = buf[pos]
+            except IndexError:
+                raise PickleDataError("pickle data was truncated", self.offset) from None
+
+            # --- the frequent opcodes first --------------------------------------------------------------------
+            if op == 0x47:  # BINFLOAT
+                append(unpack_double(buf, pos + 1)[0])
+                self.pos = pos + 9
+            elif op == 0x4B:  # BININT1
+                append(buf[pos + 1])
+                self.pos = pos + 2
+            elif op == 0x94:  # MEMOIZE
+                memo[memo_next] = stack[-1]
+                memo_next += 1
+                self.pos = pos + 1
+            elif op == 0x8C:  # SHORT_BINUNICODE
+                n = buf[pos + 1]
+                if len(buf) - pos < n + 2 and not self._fill(n + 2):
+                    raise PickleDataError("pickle data was truncated", self.offset)
+                pos, buf = self.pos, self.buf
+                append(buf[pos + 2:pos + 2 + n].decode("utf-8", "surrogatepass"))
+                self.pos = pos + 2 + n
+            elif op == 0x71:  # BINPUT
+                i = buf[pos + 1]
+                memo[i] = stack[-1]
+                if i >= memo_next:
+                    memo_next = i + 1
+                self.pos = pos + 2
+            elif op == 0x72:  # LONG_BINPUT
+                i = _unpack_u4(buf, pos + 1)[0]
+                memo[i] = stack[-1]
+                if i >= memo_next:
+                    memo_next = i + 1
+                self.pos = pos + 5
+            elif op == 0x68 or op == 0x6A:  # BINGET, LONG_BINGET
+                if op == 0x68:
+                    i = buf[pos + 1]
+                    self.pos = pos + 2
+                else:
+                    i = _unpack_u4(buf, pos + 1)[0]
+                    self.pos = pos + 5
+                try:
+                    append(memo[i])
+                except KeyError:
+                    raise self._missing(i, span_start) from None
+            elif op == 0x58:  # BINUNICODE
+                if not self._fill(5):
+                    raise PickleDataError("pickle data was truncated", self.offset)
+                pos, buf = self.pos, self.buf
+                n = _unpack_u4(buf, pos + 1)[0]
+                if not self._fill(n + 5):
+                    raise PickleDataError("pickle data was truncated", self.offset)
+                pos, buf = self.pos, self.buf
+                append(buf[pos + 5:pos + 5 + n].decode("utf-8", "surrogatepass"))
+                self.pos = pos + 5 + n
+            elif op == 0x28:  # MARK
+                if stack and isinstance(stack[-1], dict):
+                    # ( key float key float ... u into a dict: decode the whole run at once when it is uniform
+                    advanced = self._dict_run(stack[-1], memo, pos, memo_next, proto)
+                    if advanced is not None:
+                        memo_next = advanced
+                        continue
+                metastack.append(stack)
+                stack = []
+                append = stack.append
+                self.pos = pos + 1
+            elif op == 0x75:  # SETITEMS
+                items = stack
+                stack = metastack.pop()
+                append = stack.append
+                target = stack[-1]
+                if type(target) is dict or isinstance(target, dict):
+                    for k in range(0, len(items) - 1, 2):
+                        target[items[k]] = items[k + 1]
+                else:
+                    raise UnsupportedPickle(f"SETITEMS on a {type(target).__name__}", self.offset)
+                self.pos = pos + 1
+                if is_record is not None and len(stack) >= 2 and type(stack[-2]) is int and is_record(
+                        stack[-2], target):
+                    stack[-1] = None
+                    self._release(memo, span_start, memo_next)
+                    span_start = memo_next
+                    self.records += 1
+                    yield stack[-2], target
+            elif op == 0x7D:  # EMPTY_DICT
+                append({})
+                self.pos = pos + 1
+            elif op == 0x86:  # TUPLE2
+                stack[-2:] = [(stack[-2], stack[-1])]
+                self.pos = pos + 1
+            elif op == 0x4D:  # BININT2
+                append(_unpack_u2(buf, pos + 1)[0])
+                self.pos = pos + 3
+            elif op == 0x4E:  # NONE
+                append(None)
+                self.pos = pos + 1
+            elif op == 0x73:  # SETITEM
+                value = stack.pop()
+                key = stack.pop()
+                target = stack[-1]
+                if not isinstance(target, dict):
+                    raise UnsupportedPickle(f"SETITEM on a {type(target).__name__}", self.offset)
+                target[key] = value
+                self.pos = pos + 1
+                # A single SETITEM completes a dict only where the pickler batches items (protocol >= 2).
+                if is_record is not None and proto >= 2 and len(stack) >= 2 and type(stack[-2]) is int and \
+                        is_record(stack[-2], target):
+                    stack[-1] = None
+                    self._release(memo, span_start, memo_next)
+                    span_start = memo_next
+                    self.records += 1
+                    yield stack[-2], target
+            elif op == 0x5D:  # EMPTY_LIST
+                append([])
+                self.pos = pos + 1
+            elif op == 0x29:  # EMPTY_TUPLE
+                append(())
+                self.pos = pos + 1
+            elif op == 0x61:  # APPEND
+                value = stack.pop()
+                stack[-1].append(value)
+                self.pos = pos + 1
+            elif op == 0x65:  # APPENDS
+                items = stack
+                stack = metastack.pop()
+                append = stack.append
+                target = stack[-1]
+                if isinstance(target, list):
+                    target.extend(items)
+                else:
+                    for item in items:
+                        target.append(item)
+                self.pos = pos + 1
+            elif op == 0x95:  # FRAME: an 8-byte length; frames carry no meaning for reading
+                self._fill(9)
+                self.pos += 9
+            elif op == 0x4A:  # BININT
+                append(_unpack_i4(buf, pos + 1)[0])
+                self.pos = pos + 5
+            elif op == 0x85:  # TUPLE1
+                stack[-1] = (stack[-1],)
+                self.pos = pos + 1
+            elif op == 0x87:  # TUPLE3
+                stack[-3:] = [(stack[-3], stack[-2], stack[-1])]
+                self.pos = pos + 1
+            elif op == 0x74:  # TUPLE
+                items = tuple(stack)
+                stack = metastack.pop()
+                append = stack.append
+                append(items)
+                self.pos = pos + 1
+            elif op == 0x88:  # NEWTRUE
+                append(True)
+                self.pos = pos + 1
+            elif op == 0x89:  # NEWFALSE
+                append(False)
+                self.pos = pos + 1
+            elif op == 0x43:  # SHORT_BINBYTES
+                n = buf[pos + 1]
+                if not self._fill(n + 2):
+                    raise PickleDataError("pickle data was truncated", self.offset)
+                pos, buf = self.pos, self.buf
+                append(bytes(buf[pos + 2:pos + 2 + n]))
+                self.pos = pos + 2 + n
+            elif op == 0x42 or op == 0x8E or op == 0x8D or op == 0x54 or op == 0x55:
+                # BINBYTES (4-byte len), BINBYTES8, BINUNICODE8, BINSTRING (4-byte), SHORT_BINSTRING (1-byte)
+                width = {0x42: 4, 0x8E: 8, 0x8D: 8, 0x54: 4, 0x55: 1}[op]
+                if not self._fill(1 + width):
+                    raise PickleDataError("pickle data was truncated", self.offset)
+                pos, buf = self.pos, self.buf
+                n = int.from_bytes(buf[pos + 1:pos + 1 + width], "little")
+                if not self._fill(1 + width + n):
+                    raise PickleDataError("pickle data was truncated", self.offset)
+                pos, buf = self.pos, self.buf
+                raw = bytes(buf[pos + 1 + width:pos + 1 + width + n])
+                if op == 0x8D:
+                    append(raw.decode("utf-8", "surrogatepass"))
+                elif op in (0x54, 0x55):
+                    append(raw.decode("latin-1"))  # Python 2 str, as pickle's default encoding='ASCII'/latin-1
+                else:
+                    append(raw)
+                self.pos = pos + 1 + width + n
+            elif op == 0x8A:  # LONG1
+                n = buf[pos + 1]
+                self._fill(n + 2)
+                pos, buf = self.pos, self.buf
+                append(int.from_bytes(buf[pos + 2:pos + 2 + n], "little", signed=True))
+                self.pos = pos + 2 + n
+            elif op == 0x8B:  # LONG4
+                self._fill(5)
+                pos, buf = self.pos, self.buf
+                n = _unpack_i4(buf, pos + 1)[0]
+                if n < 0 or not self._fill(n + 5):
+                    raise PickleDataError("bad LONG4 length", self.offset)
+                pos, buf = self.pos, self.buf
+                append(int.from_bytes(buf[pos + 5:pos + 5 + n], "little", signed=True))
+                self.pos = pos + 5 + n
+            elif op == 0x80:  # PROTO
+                proto = buf[pos + 1]
+                if proto > 5:
+                    raise PickleDataError(f"unsupported pickle protocol {proto}", self.offset)
+                self.pos = pos + 2
+            elif op == 0x93:  # STACK_GLOBAL
+                name = stack.pop()
+                module = stack.pop()
+                append(self._find_class(module, name))
+                self.pos = pos + 1
+            elif op == 0x63:  # GLOBAL "module\nname\n"
+                self.pos = pos + 1
+                module = self._readline()
+                name = self._readline()
+                append(self._find_class(module, name))
+            elif op == 0x52:  # REDUCE
+                args = stack.pop()
+                func = stack[-1]
+                stack[-1] = self._call(func, args)
+                self.pos = pos + 1
+            elif op == 0x81:  # NEWOBJ
+                args = stack.pop()
+                cls = stack.pop()
+                append(self._call(cls, args))
+                self.pos = pos + 1
+            elif op == 0x92:  # NEWOBJ_EX
+                kwargs = stack.pop()
+                args = stack.pop()
+                cls = stack.pop()
+                if kwargs:
+                    raise UnsupportedPickle(f"NEWOBJ_EX with keyword arguments for {cls!r}", self.offset)
+                append(self._call(cls, args))
+                self.pos = pos + 1
+            elif op == 0x62:  # BUILD
+                state = stack.pop()
+                inst = stack[-1]
+                self._build(inst, state)
+                self.pos = pos + 1
+            elif op == 0x8F:  # EMPTY_SET
+                append(set())
+                self.pos = pos + 1
+            elif op == 0x90:  # ADDITEMS
+                items = stack
+                stack = metastack.pop()
+                append = stack.append
+                stack[-1].update(items)
+                self.pos = pos + 1
+            elif op == 0x91:  # FROZENSET
+                items = frozenset(stack)
+                stack = metastack.pop()
+                append = stack.append
+                append(items)
+                self.pos = pos + 1
+            elif op == 0x64:  # DICT
+                items = stack
+                stack = metastack.pop()
+                append = stack.append
+                append({items[k]: items[k + 1] for k in range(0, len(items) - 1, 2)})
+                self.pos = pos + 1
+            elif op == 0x6C:  # LIST
+                items = stack
+                stack = metastack.pop()
+                append = stack.append
+                append(items)
+                self.pos = pos + 1
+            elif op == 0x30:  # POP
+                if stack:
+                    stack.pop()
+                else:
+                    stack = metastack.pop()
+                    append = stack.append
+                self.pos = pos + 1
+            elif op == 0x31:  # POP_MARK
+                stack = metastack.pop()
+                append = stack.append
+                self.pos = pos + 1
+            elif op == 0x32:  # DUP
+                append(stack[-1])
+                self.pos = pos + 1
+            elif op == 0x2E:  # STOP
+                self.pos = pos + 1
+                if len(stack) != 1 or metastack:
+                    raise PickleDataError("STOP with an unbalanced stack", self.offset)
+                self.result = stack.pop()
+                return
+            elif op == 0x70 or op == 0x67:  # PUT / GET (text protocol)
+                self.pos = pos + 1
+                i = int(self._readline())
+                if op == 0x70:
+                    memo[i] = stack[-1]
+                    memo_next = max(memo_next, i + 1)
+                else:
+                    try:
+                        append(memo[i])
+                    except KeyError:
+                        raise self._missing(i, span_start) from None
+            elif op == 0x49:  # INT (text): also True/False as I01/I00
+                self.pos = pos + 1
+                text = self._readline()
+                append(True if text == "01" else False if text == "00" else int(text))
+            elif op == 0x4C:  # LONG (text)
+                self.pos = pos + 1
+                append(int(self._readline().rstrip("L")))
+            elif op == 0x46:  # FLOAT (text)
+                self.pos = pos + 1
+                append(float(self._readline()))
+            elif op == 0x56:  # UNICODE (raw-unicode-escape text)
+                self.pos = pos + 1
+                append(codecs.decode(self._readline_bytes(), "raw-unicode-escape"))
+            elif op == 0x53:  # STRING (repr text)
+                import ast
+
+                self.pos = pos + 1
+                append(ast.literal_eval(self._readline()))
+            elif op in (0x50, 0x51):  # PERSID, BINPERSID
+                raise UnsupportedPickle("the file holds tensors or other persistent objects (network weights?)",
+                                        self.offset)
+            else:
+                raise PickleDataError(f"unsupported or invalid pickle opcode 0x{op:02x}", self.offset)
+
+    # -- helpers -----------------------------------------------------------------------------------------------------
+    def _dict_run(self, target: dict, memo: dict, pos: int, memo_next: int, proto: int):
+        """Decode ``MARK (key BINFLOAT)* SETITEMS`` at ``pos`` into ``target`` in bulk.
+
+        Returns the next memo id afterwards, or None (nothing consumed) when the run is not one of the recognised
+        shapes; the caller then runs the general machine, which gives the same result opcode by opcode.
+        """
+        buf = self.buf
+        kind = buf[pos + 1:pos + 2]
+        if kind == b"K":
+            match = _INT_FLOAT_RUN.match(buf, pos)
+            if match is None:
+                return None
+            end = match.end()
+            values = iter(_int_float_struct((end - pos - 2) // 11).unpack_from(buf, pos + 1))
+            target.update(zip(values, values))
+        elif kind == b"h":
+            match = _GET1_FLOAT_RUN.match(buf, pos)
+            if match is None:
+                return self._mixed_run(target, memo, pos, memo_next)
+            end = match.end()
+            values = _int_float_struct((end - pos - 2) // 11).unpack_from(buf, pos + 1)
+            try:
+                keys = [memo[i] for i in values[0::2]]
+            except KeyError:
+                return None
+            if not all(type(key) is str for key in keys):
+                return None
+            target.update(zip(keys, values[1::2]))
+        elif kind == b"j":
+            match = _GET4_FLOAT_RUN.match(buf, pos)
+            if match is None:
+                return self._mixed_run(target, memo, pos, memo_next)
+            end = match.end()
+            ids_struct, values_struct = _get4_structs((end - pos - 2) // 14)
+            try:
+                keys = [memo[i] for i in ids_struct.unpack_from(buf, pos + 1)]
+            except KeyError:
+                return None
+            if not all(type(key) is str for key in keys):
+                return None
+            target.update(zip(keys, values_struct.unpack_from(buf, pos + 1)))
+        elif kind == b"\x8c" or kind == b"X":
+            new4 = kind == b"\x8c"
+            match = (_NEW4_RUN if new4 else _NEW2_RUN).match(buf, pos)
+            if match is None:
+                return self._mixed_run(target, memo, pos, memo_next)
+            end = match.end()
+            segment = buf[pos + 1:end - 1]
+            if new4:
+                lengths, keys, raws = zip(*_NEW4_PARTS.findall(segment))
+                overhead = 12
+            else:
+                lengths, keys, put_ids, raws = zip(*_NEW2_PARTS.findall(segment))
+                overhead = 19
+            # the key length fields must agree and the items must tile the run exactly
+            if list(b"".join(lengths)) != [len(key) for key in keys] or \
+                    overhead * len(keys) + sum(map(len, keys)) != len(segment):
+                return None
+            texts = b"\n".join(keys).decode("ascii").split("\n")
+            target.update(zip(texts, struct.unpack(">%dd" % len(raws), b"".join(raws))))
+            if new4:
+                memo.update(zip(range(memo_next, memo_next + len(texts)), texts))
+                memo_next += len(texts)
+            else:
+                ids = struct.unpack("<%dI" % len(put_ids), b"".join(put_ids))
+                memo.update(zip(ids, texts))
+                memo_next = max(memo_next, max(ids) + 1)
+        else:
+            return None
+        self.pos = end
+        return memo_next
+
+    def _mixed_run(self, target: dict, memo: dict, pos: int, memo_next: int):
+        """Like :meth:`_dict_run` for runs mixing new and memoized string keys (item by item, still verified)."""
+        buf = self.buf
+        match = _STR_FLOAT_RUN.match(buf, pos)
+        if match is None:
+            return None
+        segment = buf[pos + 1:match.end() - 1]
+        items = []
+        puts = {}  # memo id -> key defined in this run
+        covered = 0
+        next_id = memo_next
+        for length4, key4, length2, key2, put1, put4, get1, get4, raw in _STR_FLOAT_PARTS.findall(segment):
+            if key4:
+                if length4[0] != len(key4):
+                    return None
+                text = key4.decode("ascii")
+                puts[next_id] = text
+                next_id += 1
+                covered += len(key4) + 12
+            elif key2:
+                if length2[0] != len(key2):
+                    return None
+                text = key2.decode("ascii")
+                put_id = put1[0] if put1 else _unpack_u4(put4)[0]
+                puts[put_id] = text
+                next_id = max(next_id, put_id + 1)
+                covered += len(key2) + (16 if put1 else 19)
+            else:
+                i = get1[0] if get1 else _unpack_u4(get4)[0]
+                text = puts[i] if i in puts else memo.get(i)
+                covered += 11 if get1 else 14
+            if type(text) is not str:
+                return None
+            items.append((text, raw))
+        if covered != len(segment):
+            return None
+        memo.update(puts)
+        for text, raw in items:
+            target[text] = _unpack_double(raw)[0]
+        self.pos = match.end()
+        return next_id
+
+    def _readline_bytes(self) -> bytes:
+        """The bytes from ``pos`` to the next newline (consumed, newline dropped)."""
+        start = self.pos
+        while True:
+            end = self.buf.find(b"\n", start)
+            if end >= 0:
+                line = self.buf[start:end]
+                self.pos = end + 1
+                return line
+            before = len(self.buf) - self.pos
+            if not self._fill(before + 1):
+                raise PickleDataError("pickle data was truncated in a text argument", self.offset)
+            start = self.pos + before
+
+    def _readline(self) -> str:
+        return self._readline_bytes().decode("latin-1")
+
+    def _find_class(self, module: str, name: str):
+        key = (module, name)
+        if key in self.globals_map:
+            return self.globals_map[key] if self.globals_map[key] is not None else _reconstructor
+        if name in STATE_CLASSES:
+            return _state_class(name)
+        raise UnsupportedPickle(f"unexpected class {module}.{name} in the results", self.offset)
+
+    def _call(self, func, args):
+        if func is _reconstructor:
+            cls, _base, _state = args
+            return self._call(cls, ())
+        if not callable(func):
+            raise UnsupportedPickle(f"cannot call {func!r}", self.offset)
+        try:
+            return func(*args)
+        except UnsupportedPickle as exc:
+            raise UnsupportedPickle(exc.reason, self.offset) from None
+        except (TypeError, ValueError, struct.error) as exc:
+            raise UnsupportedPickle(f"cannot rebuild {getattr(func, '__name__', func)!r}: {exc}",
+                                    self.offset) from None
+
+    def _build(self, inst, state):
+        if isinstance(inst, StateDict):
+            if isinstance(state, tuple) and len(state) == 2:
+                state = {**(state[0] or {}), **(state[1] or {})}
+            if not isinstance(state, dict):
+                raise UnsupportedPickle(f"unexpected state for {inst.class_name}", self.offset)
+            inst.update(state)
+            return
+        setstate = getattr(inst, "__setstate__", None)
+        if isinstance(inst, _Dtype):
+            inst.__setstate__(state)
+            return
+        if isinstance(inst, dict) and isinstance(state, dict):
+            inst.update(state)
+            return
+        raise UnsupportedPickle(f"cannot set the state of a {type(inst).__name__}"
+                                + ("" if setstate else " (no __setstate__)"), self.offset)
+
+    def _missing(self, i: int, span_start: int):
+        if i < span_start:
+            return UnsupportedPickle(
+                f"the pickle refers back to object #{i} of an earlier architecture record, which this streaming "
+                "reader has already released", self.offset)
+        return PickleDataError(f"the pickle refers to object #{i}, which it never defined", self.offset)
+
+    def _release(self, memo: dict, start: int, stop: int) -> None:
+        for i in range(start, stop):
+            value = memo.get(i, memo)
+            if value is not memo and not _release_kept(value):
+                del memo[i]
+                self.released += 1
+
+
+def _reconstructor(*args):  # a marker; copyreg._reconstructor(cls, base, state) is handled in _call
+    raise UnsupportedPickle("copyreg._reconstructor called directly")
