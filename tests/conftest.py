@@ -40,3 +40,11 @@ def nb101_env(nb101_sample_db, monkeypatch, tmp_path) -> Path:
     shutil.copytree(nb101_sample_db, target)
     monkeypatch.setenv("NASBENCHMARK_DIR", str(target))
     return target
+
+
+@pytest.fixture(scope="session")
+def nb101_real_cells() -> list[dict]:
+    """The real NB-101 cells of tests/data (see nb101_fixture.real_cells)."""
+    from nb101_fixture import real_cells
+
+    return real_cells()

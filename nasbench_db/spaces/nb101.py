@@ -53,6 +53,8 @@ def check_matrix(matrix, ops) -> tuple[Matrix, list[str]]:
     Checks the shape, 0/1 entries and upper-triangularity the original ``ModelSpec`` checks on construction.
     """
     try:
+        if isinstance(matrix, (str, bytes)):
+            raise TypeError
         rows = [list(row) for row in matrix]
     except TypeError:
         raise OutOfSearchSpace(f"matrix must be a list of rows of 0/1 entries: got {type(matrix).__name__}") from None
