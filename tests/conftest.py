@@ -48,3 +48,31 @@ def nb101_real_cells() -> list[dict]:
     from nb101_fixture import real_cells
 
     return real_cells()
+
+
+@pytest.fixture
+def pg_url(monkeypatch):
+    """A fresh, empty PostgreSQL database on the test server named by $NASBENCH_TEST_PG_URL (skip without one).
+
+    ``.ci/start-postgres.sh`` starts such a server on 127.0.0.1 and prints the URL.
+    """
+    import os
+    import uuid
+
+    base = os.environ.get("NASBENCH_TEST_PG_URL")
+    if not base:
+        pytest.skip("no PostgreSQL test server: set NASBENCH_TEST_PG_URL (see .ci/start-postgres.sh)")
+    psycopg2 = pytest.importorskip("psycopg2")
+    name = f"nasbench_t_{uuid.uuid4().hex[:12]}"
+    admin = psycopg2.connect(base)
+    admin.autocommit = True
+    with admin.cursor() as cursor:
+        cursor.execute(f"CREATE DATABASE {name}")
+    url = base.rsplit("/", 1)[0] + "/" + name
+    monkeypatch.setenv("NASBENCHMARK_DB_URL", url)
+    yield url
+    _db.close_all()
+    with admin.cursor() as cursor:
+        cursor.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (name,))
+        cursor.execute(f"DROP DATABASE IF EXISTS {name}")
+    admin.close()

@@ -84,6 +84,14 @@ class DatabaseBuild:
 
     def __init__(self, benchmark: str, db_dir=None):
         self.benchmark = _db.check_benchmark(benchmark)
+        # With NASBENCHMARK_DB_URL (and no explicit directory) the SQLite build is private and then published.
+        self.url = _db.database_url() if db_dir is None else None
+        if self.url:
+            import tempfile
+
+            self.private_dir = Path(tempfile.mkdtemp(prefix=f"nasbench-{benchmark}-",
+                                                     dir=os.environ.get("NASBENCHMARK_BUILD_DIR")))
+            db_dir = self.private_dir
         self.final = _db.database_path(benchmark, db_dir)
         self.temp = self.final.parent / f"{BUILD_PREFIX}{self.final.name}{BUILD_SUFFIX}{os.getpid()}"
         self.database: peewee.SqliteDatabase | None = None
@@ -111,6 +119,10 @@ class DatabaseBuild:
     def __exit__(self, exc_type, exc, tb):
         if self.database is not None and not self.database.is_closed():
             self.database.close()
+        if self.url:
+            import shutil
+
+            shutil.rmtree(self.private_dir, ignore_errors=True)
         if not self.finished:
             for extra in ("", "-journal"):
                 try:
@@ -133,7 +145,7 @@ class DatabaseBuild:
     def create_tables(self, models) -> None:
         """Create ``models``' tables without their indexes (built by :meth:`finish`, after loading)."""
         self.models = list(models)
-        with self.database.bind_ctx(self.models + [Source]):
+        with self.database.bind_ctx(self.models + [Source], bind_refs=False, bind_backrefs=False):
             for model in [Source] + [m for m in self.models if m is not Source]:
                 model._schema.create_table(safe=True)
 
@@ -164,15 +176,17 @@ class DatabaseBuild:
             params.append(sha256)
         self.connection.execute(f"UPDATE nasbench_source SET {', '.join(sets)} WHERE id = ?", (*params, source_id))
 
-    def finish(self, views=(), vacuum: bool = False) -> Path:
+    def finish(self, views=(), vacuum: bool = False):
         """Index, create views, analyze, fsync and swap the finished file into place; returns the final path.
 
+        With a server URL the finished file is published to the server in one transaction instead (see
+        :mod:`._server`) and the (password-redacted) URL is returned.
         ``vacuum``: rebuild the file first (a loader whose keys arrived out of order leaves half-full pages).
         """
         conn = self.connection
         if vacuum:
             conn.execute("VACUUM")
-        with self.database.bind_ctx(self.models + [Source]):
+        with self.database.bind_ctx(self.models + [Source], bind_refs=False, bind_backrefs=False):
             for model in [Source] + [m for m in self.models if m is not Source]:
                 model._schema.create_indexes(safe=True)
         # Self-trained results live only in the file being replaced: re-ingest them (needs the indexes above).
@@ -189,6 +203,12 @@ class DatabaseBuild:
         with open(self.temp, "rb+") as handle:
             os.fsync(handle.fileno())
         os.replace(self.temp, self.final)
+        if self.url:
+            from ._server import publish
+
+            self.published = publish(self.final, self.url, self.benchmark, self.models, views)
+            self.finished = True
+            return _db._redact(self.url)
         try:
             dir_fd = os.open(self.final.parent, os.O_RDONLY)
             try:

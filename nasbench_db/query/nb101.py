@@ -131,10 +131,10 @@ def _query_ours(database, key, num_epochs, isomorphism, mean, include_intermedia
     where, params = _where_ours(key, num_epochs, isomorphism, source)
     if mean:
         sql = ("SELECT c.id, a.adjacency, a.operations, a.num_vertices, a.hash, c.num_epochs, AVG(t.train_acc), "
-               "AVG(t.valid_acc), AVG(t.test_acc), AVG(a.parameters), AVG(t.training_time), "
+               "AVG(t.valid_acc), AVG(t.test_acc), a.parameters, AVG(t.training_time), "
                "AVG(t.halfway_train_acc), AVG(t.halfway_valid_acc), AVG(t.halfway_test_acc), "
                "AVG(t.halfway_training_time)" + _FROM_OURS + "WHERE " + where +
-               " GROUP BY c.id, a.adjacency, a.operations, a.num_vertices, a.hash, c.num_epochs")
+               " GROUP BY c.id, a.adjacency, a.operations, a.num_vertices, a.hash, c.num_epochs, a.parameters")
     else:
         sql = ("SELECT t.id, c.id, a.adjacency, a.operations, a.num_vertices, a.hash, "
                "c.num_epochs, t.train_acc, t.valid_acc, t.test_acc, a.parameters, t.training_time, t.halfway_train_acc, t.halfway_valid_acc, "

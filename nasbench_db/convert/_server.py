@@ -1,0 +1,153 @@
+"""Publish a finished benchmark database to a server database (PostgreSQL) in one transaction.
+
+Converters always build a private SQLite file first (the fast, tested path). When ``NASBENCHMARK_DB_URL`` names a
+server, :func:`publish` then copies that file into it:
+
+1. one transaction: a private staging schema, the tables created from the peewee models (server types), rows streamed
+   with ``COPY ... FROM STDIN`` (the server's bulk path), indexes built after loading;
+2. in the same transaction, the benchmark's old views and tables are dropped, the new tables moved into the public
+   schema, its provenance rows replaced and the views recreated.
+
+Readers keep answering from the old tables until the commit (they wait only for the final swap, never see a mix);
+a failure or a kill at any point rolls everything back and leaves the previous data as it was. Provenance ids are
+global on a server (``nasbench_source`` holds every benchmark), so ``source_id`` columns are renumbered on the way.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import sqlite3
+
+import peewee
+
+from .. import db as _db
+from ..errors import NasbenchDbError
+from ..models import Source
+
+COPY_ROWS = 20_000
+_VIEW_NAME = re.compile(r"CREATE\s+VIEW\s+(\w+)", re.IGNORECASE)
+
+
+def view_names(views) -> list[str]:
+    names = []
+    for view in views:
+        match = _VIEW_NAME.search(view)
+        if match:
+            names.append(match.group(1))
+    return names
+
+
+_TEXT_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def _copy_value(value) -> str:
+    """One value in COPY's text format (\\N = NULL; floats as their shortest exact repr)."""
+    if value is None:
+        return "\\N"
+    if isinstance(value, float):
+        if value != value:
+            return "NaN"
+        if value in (float("inf"), float("-inf")):
+            return "Infinity" if value > 0 else "-Infinity"
+        return repr(value)
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, bytes):
+        return "\\\\x" + value.hex()
+    return str(value).translate(_TEXT_ESCAPES)
+
+
+def _copy_rows(cursor, table: str, columns: list[str], rows) -> int:
+    """Stream rows into ``table`` with COPY ... FROM STDIN (text format), in chunks of :data:`COPY_ROWS`."""
+    sql = f"COPY {table} ({', '.join(columns)}) FROM STDIN"
+    count = 0
+    lines = []
+    for row in rows:
+        lines.append("\t".join(map(_copy_value, row)))
+        if len(lines) >= COPY_ROWS:
+            cursor.copy_expert(sql, io.StringIO("\n".join(lines) + "\n"))
+            count += len(lines)
+            lines.clear()
+    if lines:
+        cursor.copy_expert(sql, io.StringIO("\n".join(lines) + "\n"))
+        count += len(lines)
+    return count
+
+
+def publish(sqlite_path, url: str, benchmark: str, models, views) -> dict:
+    """Copy the benchmark tables of a finished SQLite build into the server at ``url``; returns rows per table."""
+    server = _db.url_database(url)
+    if not isinstance(server, peewee.PostgresqlDatabase):
+        raise NasbenchDbError(f"NASBENCHMARK_DB_URL must name a PostgreSQL database for conversions: got "
+                              f"{_db._redact(url)}")
+    tables = [m for m in models if m is not Source]
+    staging = f"nasbench_staging_{benchmark}_{os.getpid()}"
+    source = sqlite3.connect(f"file:{sqlite_path}?mode=ro", uri=True)
+    counts: dict[str, int] = {}
+    try:
+        server.connect(reuse_if_open=True)
+        conn = server.connection()
+        conn.autocommit = False
+        with conn.cursor() as cursor:
+            # Everything below is one transaction: any failure rolls the server back to the previous data.
+            cursor.execute(f"CREATE SCHEMA {staging}")
+            with server.bind_ctx([Source], bind_refs=False, bind_backrefs=False):
+                Source._schema.create_table(safe=True)
+            cursor.execute("LOCK TABLE nasbench_source IN SHARE ROW EXCLUSIVE MODE")
+            source_ids = {}
+            columns = [c for c in Source._meta.sorted_field_names if c != "id"]
+            for old_id, *values in source.execute(f"SELECT id, {', '.join(columns)} FROM nasbench_source"):
+                cursor.execute(f"INSERT INTO nasbench_source ({', '.join(columns)}) VALUES "
+                               f"({', '.join(['%s'] * len(columns))}) RETURNING id", values)
+                source_ids[old_id] = cursor.fetchone()[0]
+            old_schemas = {}
+            for model in tables:
+                old_schemas[model] = model._meta.schema
+                model._meta.schema = staging
+            try:
+                with server.bind_ctx(tables, bind_refs=False, bind_backrefs=False):
+                    for model in tables:
+                        model._schema.create_table(safe=False)
+                    for model in tables:
+                        name = model._meta.table_name
+                        columns = [f.column_name for f in model._meta.sorted_fields]
+                        quoted = [f'"{c}"' for c in columns]
+                        rows = source.execute(f"SELECT {', '.join(quoted)} FROM {name}")
+                        if "source_id" in columns:
+                            at = columns.index("source_id")
+                            rows = (r[:at] + (source_ids.get(r[at], r[at]),) + r[at + 1:] for r in rows)
+                        counts[name] = _copy_rows(cursor, f"{staging}.{name}", quoted, rows)
+                    for model in tables:
+                        model._schema.create_indexes(safe=False)
+            finally:
+                for model, schema in old_schemas.items():
+                    model._meta.schema = schema
+            for name in view_names(views):
+                cursor.execute(f"DROP VIEW IF EXISTS public.{name}")
+            for model in tables:
+                cursor.execute(f"DROP TABLE IF EXISTS public.{model._meta.table_name} CASCADE")
+            new_ids = tuple(source_ids.values()) or (-1,)
+            cursor.execute("DELETE FROM nasbench_source WHERE benchmark = %s AND NOT (id IN %s)",
+                           (benchmark, new_ids))
+            for model in tables:
+                cursor.execute(f"ALTER TABLE {staging}.{model._meta.table_name} SET SCHEMA public")
+            for view in views:
+                cursor.execute(view)
+            cursor.execute(f"DROP SCHEMA {staging}")
+        conn.commit()
+        with conn.cursor() as cursor:
+            conn.autocommit = True
+            for model in tables:
+                cursor.execute(f"ANALYZE {model._meta.table_name}")
+    except Exception:
+        try:
+            server.connection().rollback()
+        except Exception:
+            pass
+        raise
+    finally:
+        source.close()
+        server.close()
+    return counts

@@ -1,0 +1,118 @@
+"""PostgreSQL backend: the same converters and queries through NASBENCHMARK_DB_URL (needs the test server)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+from click.testing import CliRunner
+
+from nasbench_db import db as _db
+from nasbench_db.cli import cli
+from nasbench_db.convert.nb101 import convert_nb101
+from nasbench_db.query import query_nb101_trial_stats
+from conftest import SAMPLE_TFRECORD
+
+INCEPTION_HASH = "28cfc7874f6d200472e1a9dcd8650aa0"
+
+
+def _all_rows():
+    return list(query_nb101_trial_stats(None, None, include_intermediates=True))
+
+
+def _without_ids(rows):
+    return sorted((json.dumps(dict(r, id=None, config=dict(r["config"], id=None),
+                                   intermediates=[dict(i, id=None) for i in r["intermediates"]]), sort_keys=True)
+                   for r in rows))
+
+
+def test_postgres_answers_equal_sqlite(pg_url, nb101_sample_db, monkeypatch):
+    report = convert_nb101(SAMPLE_TFRECORD, progress=False)
+    assert report.database.startswith("postgresql://") and report.trials == 102
+    on_server = _all_rows()
+    for kwargs in ({"reduction": "mean"}, {"isomorphism": False}):
+        assert len(list(query_nb101_trial_stats(None, 108, **kwargs))) > 0
+    monkeypatch.delenv("NASBENCHMARK_DB_URL")
+    monkeypatch.setenv("NASBENCHMARK_DIR", str(nb101_sample_db))
+    on_sqlite = _all_rows()
+    assert len(on_server) == len(on_sqlite) == 102
+    # Same values bit for bit (COPY carries floats as their shortest exact repr), ids aside.
+    assert _without_ids(on_server) == _without_ids(on_sqlite)
+
+
+def test_postgres_reconversion_replaces_and_keeps_one_source(pg_url):
+    convert_nb101(SAMPLE_TFRECORD, progress=False)
+    convert_nb101(SAMPLE_TFRECORD, progress=False)
+    info = _db.describe("nb101")
+    assert info["installed"] and len(info["sources"]) == 1
+    assert info["sources"][0]["row_counts"]["nb101_trial"] == 102
+    assert len(_all_rows()) == 102
+
+
+def test_postgres_sql_is_read_only(pg_url):
+    convert_nb101(SAMPLE_TFRECORD, progress=False)
+    runner = CliRunner()
+    result = runner.invoke(cli, ["sql", "SELECT COUNT(*) AS n FROM nb101trialstats", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output) == [{"n": 102}]
+    for statement in ("DELETE FROM nb101_arch", "DROP TABLE nb101_trial CASCADE", "CREATE TABLE x (a int)"):
+        result = runner.invoke(cli, ["sql", statement])
+        assert result.exit_code == 1 and result.output.startswith("Error: nasbench-db sql is read-only"), \
+            result.output
+    assert len(_all_rows()) == 102
+
+
+def test_postgres_readers_keep_answering_during_a_replacement(pg_url):
+    convert_nb101(SAMPLE_TFRECORD, progress=False)
+    errors, answers = [], []
+    stop = threading.Event()
+
+    def reader():
+        while not stop.is_set():
+            try:
+                rows = list(query_nb101_trial_stats(None, 108))
+                answers.append(len(rows))
+            except Exception as exc:  # any error is a failure of the promise
+                errors.append(repr(exc))
+
+    threads = [threading.Thread(target=reader) for _ in range(4)]
+    for t in threads:
+        t.start()
+    try:
+        for _ in range(3):
+            convert_nb101(SAMPLE_TFRECORD, progress=False)
+    finally:
+        stop.set()
+        for t in threads:
+            t.join()
+    assert errors == []
+    assert answers and set(answers) == {93}
+
+
+def test_postgres_kill_during_conversion_keeps_the_previous_data(pg_url, tmp_path):
+    convert_nb101(SAMPLE_TFRECORD, progress=False)
+    before = _without_ids(_all_rows())
+    env = dict(os.environ, NASBENCHMARK_DB_URL=pg_url)
+    code = ("import time, nasbench_db.convert._server as s\n"
+            "orig = s._copy_rows\n"
+            "def slow(*a, **k):\n"
+            "    n = orig(*a, **k); time.sleep(0.3); return n\n"
+            "s._copy_rows = slow\n"
+            "from nasbench_db.convert.nb101 import convert_nb101\n"
+            f"convert_nb101({str(SAMPLE_TFRECORD)!r}, progress=False)\n")
+    for delay in (0.3, 0.8, 1.3):
+        proc = subprocess.Popen([sys.executable, "-c", code], env=env)
+        time.sleep(delay)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        _db.close_all()
+        assert _without_ids(_all_rows()) == before
+    convert_nb101(SAMPLE_TFRECORD, progress=False)
+    assert _without_ids(_all_rows()) == before
+    assert len(_db.describe("nb101")["sources"]) == 1
