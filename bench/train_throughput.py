@@ -127,7 +127,10 @@ def main(argv=None):
     parser.add_argument("--nb201-arch", default="9930")
     parser.add_argument("--compile", action="store_true")
     parser.add_argument("--models", default="nb101,nb201")
+    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
     args = parser.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
     device = resolve_device(args.device)
     name = torch.cuda.get_device_name(device) if device.type == "cuda" else f"cpu ({torch.get_num_threads()} threads)"
     print(f"device: {name}; torch {torch.__version__}; batch {args.batch_size}; {args.steps} timed steps "

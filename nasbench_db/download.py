@@ -1,10 +1,12 @@
 """Verified, resumable downloads of the original benchmark files (and of NNI's prebuilt databases).
 
-:data:`CATALOG` names every file this package knows how to fetch, with its URLs and the checksum its publisher gave:
+:data:`BUILTIN_CATALOG` names every file this package knows how to fetch, with its URLs and the checksum its
+publisher gave:
 
 * NAS-Bench-101 ``nasbench_full.tfrecord`` / ``nasbench_only108.tfrecord``: sha256 published in the README;
-* NAS-Bench-201 ``NAS-Bench-201-v1_{0,1}-<md5 suffix>.pth`` and NATS-Bench ``NATS-{tss,sss}-v1_0-<md5 suffix>.pickle.pbz2``:
-  the name ends with the last hex digits of the file's md5 (checked as a suffix of the md5);
+* NAS-Bench-201 ``NAS-Bench-201-v1_{0,1}-<md5 suffix>.pth`` and NATS-Bench
+  ``NATS-{tss,sss}-v1_0-<md5 suffix>.pickle.pbz2``: the name ends with the last hex digits of the file's md5
+  (checked as a suffix of the md5);
 * NATS-Bench ``-simple.tar`` archives: their name carries the md5 suffix of the ``.pickle.pbz2`` benchmark file, not
   of the tar, so nothing published checks them (a third-party pin of the topology tar is checked as advisory only);
 * NDS ``data.zip``: no published checksum (its sha256 is recorded, not checked);
@@ -147,7 +149,8 @@ class Expected:
 # The catalog
 # ----------------------------------------------------------------------------------------------------------------------
 def _drive(file_id: str) -> tuple[str, ...]:
-    """A Drive file's direct-download URL (usually no confirm page), then the classic one (confirm page for big files)."""
+    """A Drive file's direct-download URL (usually no confirm page), then the classic one (a confirm page for big
+    files)."""
     return (f"https://drive.usercontent.google.com/download?id={file_id}&export=download&confirm=t",
             f"https://drive.google.com/uc?export=download&id={file_id}")
 

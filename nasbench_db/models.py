@@ -302,6 +302,383 @@ NB101_VIEWS = (
 
 
 # ----------------------------------------------------------------------------------------------------------------------
+# NAS-Bench-201 / NATS-Bench topology space (benchmark 'nb201', file nasbench201.db) and NATS size space
+# ('nats_sss', file nats_sss.db).
+#
+# Layout (chosen by measurement, see docs/nb201_nats.md): NNI's config and stats tables under NNI's names and columns
+# (``nb201trialconfig``, ``nb201trialstats``; nothing in them is worth factoring out, and one query path then serves
+# our file and NNI's prebuilt nasbench201-b2b60732.db), plus a few columns NNI lacks (arch index, unique-topology
+# class, provenance, the file's own params/FLOPs). The ~30 M per-epoch rows live in ``nb201_epoch``, clustered on
+# (trial_id, current_epoch) WITHOUT ROWID: 84 bytes a row against 100 for NNI's rowid table with its two indexes,
+# no index build after loading, and a trial's curve is one contiguous range. NNI's ``nb201intermediatestats`` is a
+# view over it. The size space uses the same layout under ``nats_sss_*`` names.
+
+
+class _Nb201Model(peewee.Model):
+    class Meta:
+        database = DATABASES["nb201"]
+
+
+class _NatsSssModel(peewee.Model):
+    class Meta:
+        database = DATABASES["nats_sss"]
+
+
+class Nb201ArchField(peewee.TextField):
+    """NNI's ``arch`` column: NNI's arch dict stored as sorted-key JSON without whitespace.
+
+    That is the text NNI's ``JSONField`` stores, so ``Nb201TrialConfig.arch == {...}`` matches on our files and on
+    NNI's prebuilt file alike, whatever the key order. Writing also accepts the original arch string, the benchmark
+    index, or a dict with the original op names (``nor_conv_3x3``); they are normalised to NNI's dict first.
+    """
+
+    def db_value(self, value):
+        if value is None:
+            return None
+        if isinstance(value, str) and value.startswith("{"):
+            return value
+        return json.dumps(_nb201.to_nni(value), sort_keys=True, separators=(",", ":"))
+
+    def python_value(self, value):
+        if value is None or not isinstance(value, str):
+            return value
+        return json.loads(value)
+
+
+class Nb201Arch(_Nb201Model):
+    """One NB-201 cell (15,625 rows); table ``nb201_arch``. Not in NNI.
+
+    ============== ==================================================================================================
+    field          meaning
+    ============== ==================================================================================================
+    id             the benchmark index 0..15,624 (position in ``meta_archs``)
+    arch_str       the original string ``|op~0|+|op~0|op~1|+|op~0|op~1|op~2|``
+    arch           NNI's arch dict (sorted-key JSON), as in ``nb201trialconfig.arch``
+    unique_index   smallest index of the isomorphism class (``to_unique_str(consider_zero=True)``; 6,466 classes):
+                   ``GROUP BY unique_index`` dedupes isomorphic cells
+    unique_str     the class key string itself
+    num_conv3x3    edges with ``nor_conv_3x3``
+    num_conv1x1    edges with ``nor_conv_1x1``
+    has_path       1 if some input->output path avoids ``none`` (the original ``check_valid``), else 0
+    ============== ==================================================================================================
+    """
+
+    id = peewee.IntegerField(primary_key=True)
+    arch_str = peewee.TextField(unique=True)
+    arch = Nb201ArchField(unique=True)
+    unique_index = peewee.IntegerField(index=True)
+    unique_str = peewee.TextField()
+    num_conv3x3 = peewee.IntegerField()
+    num_conv1x1 = peewee.IntegerField()
+    has_path = peewee.BooleanField()
+
+    class Meta:
+        table_name = "nb201_arch"
+
+
+class Nb201TrialConfig(_Nb201Model):
+    """NNI's ``Nb201TrialConfig``: one (cell, epoch budget, dataset); table ``nb201trialconfig``.
+
+    All 15,625 x 2 x 4 = 125,000 configs exist (as in NNI), with ids in NNI's creation order:
+    ``id = 8 * arch_index + 4 * (num_epochs == 200) + position of dataset in
+    (cifar10-valid, cifar10, cifar100, imagenet16-120) + 1``.
+
+    ============== ==================================================================================================
+    field          meaning (unit)
+    ============== ==================================================================================================
+    id             integer key (formula above)
+    arch           NNI's arch dict ``{'0_1'..'2_3': none|skip_connect|conv_1x1|conv_3x3|avg_pool_3x3}``
+    num_epochs     12 (NB-201 ``less`` / NATS hp '12') or 200 (``full`` / hp '200')
+    num_channels   16 (channels of the first stage)
+    num_cells      5 (cells per stage)
+    dataset        'cifar10-valid', 'cifar10', 'cifar100' or 'imagenet16-120'
+    arch_index     benchmark index of ``arch`` (:class:`Nb201Arch`; not in NNI's file)
+    unique_index   isomorphism class of ``arch`` (:class:`Nb201Arch`; not in NNI's file)
+    ============== ==================================================================================================
+    """
+
+    arch = Nb201ArchField(index=True)
+    num_epochs = peewee.IntegerField()
+    num_channels = peewee.IntegerField()
+    num_cells = peewee.IntegerField()
+    dataset = peewee.CharField(max_length=20)
+    arch_index = peewee.IntegerField()
+    unique_index = peewee.IntegerField()
+
+    class Meta:
+        table_name = "nb201trialconfig"
+        indexes = ((("arch_index", "num_epochs", "dataset"), True), (("dataset", "num_epochs"), False),
+                   (("unique_index",), False))
+
+
+class Nb201TrialStats(_Nb201Model):
+    """NNI's ``Nb201TrialStats``: one training run (a seed) of a config; table ``nb201trialstats``.
+
+    Split mapping (NNI's): ``valid``/``test``/``ori_test`` are the file's ``x-valid``/``ori-test``/``ori-test`` for
+    cifar10-valid, ``ori-test`` for all three on cifar10 (it has no separate validation set), and
+    ``x-valid``/``x-test``/``ori-test`` for cifar100 and imagenet16-120. Final values are those of the last epoch.
+
+    ========================= =======================================================================================
+    field                     meaning (unit)
+    ========================= =======================================================================================
+    config                    the :class:`Nb201TrialConfig` (column ``config_id``)
+    seed                      training seed (777, 888, 999 for 200 epochs; 111 and 777 for 12)
+    train_acc                 final top-1 accuracy on the training set, percent (0-100)
+    valid_acc                 final accuracy on the validation split above, percent
+    test_acc                  final accuracy on the test split above, percent
+    ori_test_acc              final accuracy on the original test set (10k CIFAR, 6k ImageNet16-120 val), percent
+    train_loss ..             final mean cross-entropy on the same sets; NULL where the file has NaN or nothing
+    ori_test_loss
+    parameters                millions of parameters of the network, computed for the architecture (closed form
+                              of the original counting; some 200-epoch records in the files carry wrong values)
+    latency                   seconds per evaluation batch (the mean of the file's ``latency`` list); NULL if none
+    flops                     millions of multiply-adds per image, computed for the architecture (as parameters)
+    training_time             seconds: sum of the per-epoch training times (the original API's ``all_time``;
+                              NNI uses last epoch x epochs, equal when times are constant as in NATS); NULL if absent
+    valid_evaluation_time     seconds of one evaluation pass over the validation split at the last epoch (NNI's
+    test_evaluation_time      meaning); NULL if absent (NB-201 v1_0 200-epoch runs have no times)
+    ori_test_evaluation_time
+    source                    provenance row (:class:`Source`, column ``source_id``; not in NNI's file)
+    result_key                unique key of an ingested training result (NULL for released runs; not in NNI's file)
+    file_parameters           the file's own ``params`` (millions) for this run, kept for reference
+    file_flops                the file's own ``flop`` (millions) for this run
+    ========================= =======================================================================================
+    """
+
+    config = peewee.ForeignKeyField(Nb201TrialConfig, column_name="config_id", backref="trial_stats")
+    seed = peewee.IntegerField()
+    train_acc = peewee.DoubleField(null=True)
+    valid_acc = peewee.DoubleField(null=True)
+    test_acc = peewee.DoubleField(null=True)
+    ori_test_acc = peewee.DoubleField(null=True)
+    train_loss = peewee.DoubleField(null=True)
+    valid_loss = peewee.DoubleField(null=True)
+    test_loss = peewee.DoubleField(null=True)
+    ori_test_loss = peewee.DoubleField(null=True)
+    parameters = peewee.DoubleField(null=True)
+    latency = peewee.DoubleField(null=True)
+    flops = peewee.DoubleField(null=True)
+    training_time = peewee.DoubleField(null=True)
+    valid_evaluation_time = peewee.DoubleField(null=True)
+    test_evaluation_time = peewee.DoubleField(null=True)
+    ori_test_evaluation_time = peewee.DoubleField(null=True)
+    source = peewee.ForeignKeyField(Source, column_name="source_id", index=False)
+    result_key = peewee.CharField(max_length=64, null=True)
+    file_parameters = peewee.DoubleField(null=True)
+    file_flops = peewee.DoubleField(null=True)
+
+    class Meta:
+        table_name = "nb201trialstats"
+
+
+Nb201TrialStats.add_index(Nb201TrialStats.index(Nb201TrialStats.result_key, unique=True,
+                                                where=Nb201TrialStats.result_key.is_null(False)))
+
+
+class Nb201Epoch(_Nb201Model):
+    """Per-epoch results of one trial; table ``nb201_epoch`` (WITHOUT ROWID, key ``(trial_id, current_epoch)``).
+
+    Same splits and units as :class:`Nb201TrialStats`. An epoch whose 8 values are all missing has no row. Where the
+    file evaluates a split only at the last epoch (cifar10-valid ``ori-test``; cifar100 / imagenet16-120 ``x-valid``
+    and ``x-test`` in 200-epoch runs) the other epochs hold NULL there.
+
+    ============== ==================================================================================================
+    field          meaning (unit)
+    ============== ==================================================================================================
+    trial          the :class:`Nb201TrialStats` (column ``trial_id``)
+    current_epoch  1-based epoch (1 .. num_epochs)
+    train_acc ..   accuracies (percent) and mean cross-entropy losses at the end of that epoch
+    ori_test_loss
+    ============== ==================================================================================================
+    """
+
+    trial = peewee.ForeignKeyField(Nb201TrialStats, column_name="trial_id", backref="epochs", index=False)
+    current_epoch = peewee.IntegerField()
+    train_acc = peewee.DoubleField(null=True)
+    valid_acc = peewee.DoubleField(null=True)
+    test_acc = peewee.DoubleField(null=True)
+    ori_test_acc = peewee.DoubleField(null=True)
+    train_loss = peewee.DoubleField(null=True)
+    valid_loss = peewee.DoubleField(null=True)
+    test_loss = peewee.DoubleField(null=True)
+    ori_test_loss = peewee.DoubleField(null=True)
+
+    class Meta:
+        table_name = "nb201_epoch"
+        primary_key = peewee.CompositeKey("trial", "current_epoch")
+        without_rowid = True
+
+
+class Nb201IntermediateStats(_Nb201Model):
+    """NNI's ``Nb201IntermediateStats``: a read-only view ``nb201intermediatestats`` over :class:`Nb201Epoch`.
+
+    ``id`` is ``1000 * trial_id + current_epoch`` (NNI numbers rows in insertion order); the other fields are those
+    of :class:`Nb201Epoch`. In NNI's prebuilt file this is NNI's own table.
+    """
+
+    trial = peewee.ForeignKeyField(Nb201TrialStats, column_name="trial_id", backref="intermediates")
+    current_epoch = peewee.IntegerField()
+    train_acc = peewee.DoubleField(null=True)
+    valid_acc = peewee.DoubleField(null=True)
+    test_acc = peewee.DoubleField(null=True)
+    ori_test_acc = peewee.DoubleField(null=True)
+    train_loss = peewee.DoubleField(null=True)
+    valid_loss = peewee.DoubleField(null=True)
+    test_loss = peewee.DoubleField(null=True)
+    ori_test_loss = peewee.DoubleField(null=True)
+
+    class Meta:
+        table_name = "nb201intermediatestats"
+
+
+#: Multiplier of the synthetic intermediate id: ``id = EPOCH_ID_BASE * trial_id + current_epoch``.
+EPOCH_ID_BASE = 1000
+
+NB201_TABLES = (Source, Nb201Arch, Nb201TrialConfig, Nb201TrialStats, Nb201Epoch)
+NB201_VIEWS = (
+    f"""CREATE VIEW nb201intermediatestats AS
+       SELECT {EPOCH_ID_BASE} * trial_id + current_epoch AS id, trial_id, current_epoch, train_acc, valid_acc,
+              test_acc, ori_test_acc, train_loss, valid_loss, test_loss, ori_test_loss
+       FROM nb201_epoch""",
+)
+
+
+class NatsSssArch(_NatsSssModel):
+    """One NATS size-space architecture (32,768 rows); table ``nats_sss_arch``.
+
+    ============== ==================================================================================================
+    field          meaning
+    ============== ==================================================================================================
+    id             the benchmark index 0..32,767 (position in ``meta_archs``)
+    arch           channels ``'C1:C2:C3:C4:C5'``, each in 8..64 step 8
+    c1 .. c5       the five channel counts
+    ============== ==================================================================================================
+    """
+
+    id = peewee.IntegerField(primary_key=True)
+    arch = peewee.CharField(max_length=20, unique=True)
+    c1 = peewee.IntegerField()
+    c2 = peewee.IntegerField()
+    c3 = peewee.IntegerField()
+    c4 = peewee.IntegerField()
+    c5 = peewee.IntegerField()
+
+    class Meta:
+        table_name = "nats_sss_arch"
+
+
+class NatsSssTrialConfig(_NatsSssModel):
+    """One (size-space architecture, epoch budget, dataset); table ``nats_sss_trialconfig`` (NNI's style).
+
+    All 32,768 x 3 x 4 = 393,216 configs exist, with ``id = 12 * arch_index + 4 * position of num_epochs in
+    (1, 12, 90) + position of dataset in (cifar10-valid, cifar10, cifar100, imagenet16-120) + 1``.
+
+    ============== ==================================================================================================
+    field          meaning (unit)
+    ============== ==================================================================================================
+    arch           channels ``'C1:C2:C3:C4:C5'`` (the cell is fixed: NB-201 index 9930)
+    arch_index     benchmark index 0..32,767
+    num_epochs     1, 12 or 90 (NATS hp '01', '12', '90')
+    dataset        'cifar10-valid', 'cifar10', 'cifar100' or 'imagenet16-120'
+    ============== ==================================================================================================
+    """
+
+    arch = peewee.CharField(max_length=20)
+    arch_index = peewee.IntegerField()
+    num_epochs = peewee.IntegerField()
+    dataset = peewee.CharField(max_length=20)
+
+    class Meta:
+        table_name = "nats_sss_trialconfig"
+        indexes = ((("arch_index", "num_epochs", "dataset"), True), (("dataset", "num_epochs"), False),
+                   (("arch",), False))
+
+
+class NatsSssTrialStats(_NatsSssModel):
+    """One training run of a size-space config; table ``nats_sss_trialstats``.
+
+    Fields, splits and units as :class:`Nb201TrialStats`, except ``parameters`` and ``flops``: the file's values
+    (millions), which agree across seeds and epoch budgets.
+    """
+
+    config = peewee.ForeignKeyField(NatsSssTrialConfig, column_name="config_id", backref="trial_stats")
+    seed = peewee.IntegerField()
+    train_acc = peewee.DoubleField(null=True)
+    valid_acc = peewee.DoubleField(null=True)
+    test_acc = peewee.DoubleField(null=True)
+    ori_test_acc = peewee.DoubleField(null=True)
+    train_loss = peewee.DoubleField(null=True)
+    valid_loss = peewee.DoubleField(null=True)
+    test_loss = peewee.DoubleField(null=True)
+    ori_test_loss = peewee.DoubleField(null=True)
+    parameters = peewee.DoubleField(null=True)
+    latency = peewee.DoubleField(null=True)
+    flops = peewee.DoubleField(null=True)
+    training_time = peewee.DoubleField(null=True)
+    valid_evaluation_time = peewee.DoubleField(null=True)
+    test_evaluation_time = peewee.DoubleField(null=True)
+    ori_test_evaluation_time = peewee.DoubleField(null=True)
+    source = peewee.ForeignKeyField(Source, column_name="source_id", index=False)
+    result_key = peewee.CharField(max_length=64, null=True)
+    file_parameters = peewee.DoubleField(null=True)
+    file_flops = peewee.DoubleField(null=True)
+
+    class Meta:
+        table_name = "nats_sss_trialstats"
+
+
+NatsSssTrialStats.add_index(NatsSssTrialStats.index(NatsSssTrialStats.result_key, unique=True,
+                                                    where=NatsSssTrialStats.result_key.is_null(False)))
+
+
+class NatsSssEpoch(_NatsSssModel):
+    """Per-epoch results of one size-space trial; table ``nats_sss_epoch`` (as :class:`Nb201Epoch`)."""
+
+    trial = peewee.ForeignKeyField(NatsSssTrialStats, column_name="trial_id", backref="epochs", index=False)
+    current_epoch = peewee.IntegerField()
+    train_acc = peewee.DoubleField(null=True)
+    valid_acc = peewee.DoubleField(null=True)
+    test_acc = peewee.DoubleField(null=True)
+    ori_test_acc = peewee.DoubleField(null=True)
+    train_loss = peewee.DoubleField(null=True)
+    valid_loss = peewee.DoubleField(null=True)
+    test_loss = peewee.DoubleField(null=True)
+    ori_test_loss = peewee.DoubleField(null=True)
+
+    class Meta:
+        table_name = "nats_sss_epoch"
+        primary_key = peewee.CompositeKey("trial", "current_epoch")
+        without_rowid = True
+
+
+class NatsSssIntermediateStats(_NatsSssModel):
+    """Read-only view ``nats_sss_intermediatestats`` over :class:`NatsSssEpoch` (as :class:`Nb201IntermediateStats`)."""
+
+    trial = peewee.ForeignKeyField(NatsSssTrialStats, column_name="trial_id", backref="intermediates")
+    current_epoch = peewee.IntegerField()
+    train_acc = peewee.DoubleField(null=True)
+    valid_acc = peewee.DoubleField(null=True)
+    test_acc = peewee.DoubleField(null=True)
+    ori_test_acc = peewee.DoubleField(null=True)
+    train_loss = peewee.DoubleField(null=True)
+    valid_loss = peewee.DoubleField(null=True)
+    test_loss = peewee.DoubleField(null=True)
+    ori_test_loss = peewee.DoubleField(null=True)
+
+    class Meta:
+        table_name = "nats_sss_intermediatestats"
+
+
+NATS_SSS_TABLES = (Source, NatsSssArch, NatsSssTrialConfig, NatsSssTrialStats, NatsSssEpoch)
+NATS_SSS_VIEWS = (
+    f"""CREATE VIEW nats_sss_intermediatestats AS
+       SELECT {EPOCH_ID_BASE} * trial_id + current_epoch AS id, trial_id, current_epoch, train_acc, valid_acc,
+              test_acc, ori_test_acc, train_loss, valid_loss, test_loss, ori_test_loss
+       FROM nats_sss_epoch""",
+)
+
+
+# ----------------------------------------------------------------------------------------------------------------------
 # NDS: NNI's three tables under NNI's names (the converter writes them directly), plus per-trial provenance.
 #
 # NDS rows have nothing to factor out (one config per distinct net + hyper-parameters, one stats row per job, one row
@@ -309,7 +686,7 @@ NB101_VIEWS = (
 # and columns instead lets one query path and these models serve both our file and NNI's prebuilt nds-5745c235.db.
 # Differences, all invisible to NNI's API: the per-epoch table is clustered on (trial_id, current_epoch) (WITHOUT
 # ROWID, no separate indexes: about 15% smaller per row than NNI's rowid table, no 20M-row index to build, and a
-# trial's curve is one contiguous range), the config table indexes (model_spec, cell_spec) together, and every metric
+# trial's curve is one contiguous range), the config table indexes (cell_spec, model_spec) together, and every metric
 # column is nullable (NaN in the source -> NULL).
 
 
@@ -362,8 +739,8 @@ class NdsTrialConfig(_NdsModel):
     """
 
     model_family = peewee.CharField(max_length=20, index=True)
-    model_spec = NdsJSONField()
-    cell_spec = NdsJSONField(index=True, null=True)
+    model_spec = NdsJSONField(index=True)
+    cell_spec = NdsJSONField(null=True)
     dataset = peewee.CharField(max_length=15, index=True)
     generator = peewee.CharField(max_length=15, index=True)
     proposer = peewee.CharField(max_length=15, index=True)
@@ -373,9 +750,9 @@ class NdsTrialConfig(_NdsModel):
 
     class Meta:
         table_name = "ndstrialconfig"
-        # (model_spec, cell_spec) rather than NNI's model_spec index: each alone is skewed (every non-cell config has
-        # cell_spec {}, every fix_w_d cell of a design space the same model_spec), the pair is near-unique.
-        indexes = ((("model_spec", "cell_spec"), False),)
+        # (cell_spec, model_spec) rather than NNI's cell_spec index: each spec alone is skewed (every non-cell config
+        # has cell_spec {}, every fix_w_d cell of a design space the same model_spec); the pair is near-unique.
+        indexes = ((("cell_spec", "model_spec"), False),)
 
 
 class NdsTrialStats(_NdsModel):
@@ -444,8 +821,9 @@ class NdsIntermediateStats(_NdsModel):
 
     class Meta:
         table_name = "ndsintermediatestats"
+        # In SQLite files the converter makes this table WITHOUT ROWID (clustered on the key); not declared here
+        # because peewee would emit that SQLite-only clause on PostgreSQL too.
         primary_key = peewee.CompositeKey("trial", "current_epoch")
-        without_rowid = True
 
 
 class NdsTrialOrigin(_NdsModel):
@@ -458,7 +836,7 @@ class NdsTrialOrigin(_NdsModel):
     field          meaning
     ============== ==================================================================================================
     trial          the :class:`NdsTrialStats` (column ``trial_id``, primary key)
-    source         provenance row (:class:`Source`, column ``source_id``)
+    source         id of the provenance row in ``nasbench_source`` (:class:`Source`; column ``source_id``)
     sweep          sweep file stem, e.g. 'ResNet_rng2'
     rerun_group    'top' or 'mid' for the ``*_reruns`` files, else NULL
     job_index      0-based position of the job in its file (or rerun group)
@@ -467,7 +845,9 @@ class NdsTrialOrigin(_NdsModel):
     """
 
     trial = peewee.ForeignKeyField(NdsTrialStats, column_name="trial_id", primary_key=True, backref="origin")
-    source = peewee.ForeignKeyField(Source, column_name="source_id", index=False)
+    # A plain integer, not a ForeignKeyField: a peewee relation to Source (bound to the nb101 proxy) would let any
+    # bind/bind_ctx of Source drag these models onto another benchmark's database through the backref.
+    source = peewee.IntegerField(column_name="source_id")
     sweep = peewee.CharField(max_length=32, index=True)
     rerun_group = peewee.CharField(max_length=8, null=True)
     job_index = peewee.IntegerField()

@@ -35,7 +35,8 @@ setup() {
     say "cannot run '${NASBENCH_DB[*]}': install nasbench_db (pip install nasbench_db) or set NASBENCH_DB_CMD"
     exit 1
   fi
-  say "databases: $NASBENCHMARK_DIR; original files: $NASBENCH_DOWNLOAD_DIR${NASBENCH_MIRROR:+; mirror: $NASBENCH_MIRROR}"
+  say "databases: $NASBENCHMARK_DIR; original files: $NASBENCH_DOWNLOAD_DIR"
+  if [[ -n "${NASBENCH_MIRROR:-}" ]]; then say "mirror: $NASBENCH_MIRROR"; fi
 }
 
 # require_converter SUBCOMMAND...: exit 3, saying so, when `nasbench-db convert SUBCOMMAND` does not exist

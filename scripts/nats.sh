@@ -38,7 +38,11 @@ done
 require_converter "${subcommands[@]}"
 
 for space in $spaces; do
-  if [[ "$space" == tss ]]; then benchmark=nb201 database=nasbench201.db; else benchmark=nats_sss database=nats_sss.db; fi
+  if [[ "$space" == tss ]]; then
+    benchmark=nb201 database=nasbench201.db
+  else
+    benchmark=nats_sss database=nats_sss.db
+  fi
   if [[ "$format" == simple ]]; then
     archive="$(fetch "nats-$space-simple")"
     if [[ "$NASBENCH_DOWNLOAD_ONLY" == "1" ]]; then

@@ -7,6 +7,10 @@ train_ep_loss, train_ep_top1, test_ep_top1, train_it_loss, train_it_top1``; ``pr
 ``_in`` sweeps), DARTS-style genotypes for the NAS design spaces and AnyNet nets (``block_type, ds, ws, ss, bot_muls,
 num_gs``) for ResNet/ResNeXt/Vanilla. Values are drawn at random with the precision of the originals (errors and
 losses to 3 decimals); ``*_rngN`` and ``*_reruns`` retrain nets of their base sweep with other seeds, as in NDS.
+
+Assumed where no public source shows the real files: the ``optim`` keys beyond ``base_lr, wd, max_ep``, a ``null`` /
+empty ``bot_muls`` / ``num_gs`` for basic and plain blocks (NNI's mapping drops either), the scalar ``prec_time`` and
+the length of the ``train_it_*`` lists. The converter reads none of these.
 """
 
 from __future__ import annotations

@@ -116,3 +116,21 @@ def test_postgres_kill_during_conversion_keeps_the_previous_data(pg_url, tmp_pat
     convert_nb101(SAMPLE_TFRECORD, progress=False)
     assert _without_ids(_all_rows()) == before
     assert len(_db.describe("nb101")["sources"]) == 1
+
+
+def test_postgres_trained_results_survive_a_reconversion(pg_url, tmp_path, nb101_real_cells):
+    from nasbench_db.convert.results import convert_results
+    from test_concurrency import write_results
+
+    convert_nb101(SAMPLE_TFRECORD, progress=False)
+    write_results(tmp_path / "results", nb101_real_cells, range(5))
+    report = convert_results(tmp_path / "results")
+    assert report.ingested == 5 and report.database.startswith("postgresql://")
+    assert convert_results(tmp_path / "results").skipped == 5  # idempotent
+    trained = sorted(r["test_acc"] for r in query_nb101_trial_stats(None, 108, source="trained"))
+    assert len(trained) == 5
+    convert_nb101(SAMPLE_TFRECORD, progress=False)
+    assert sorted(r["test_acc"] for r in query_nb101_trial_stats(None, 108, source="trained")) == trained
+    assert len(list(query_nb101_trial_stats(None, None))) == 102
+    kinds = sorted(s["kind"] for s in _db.describe("nb101")["sources"])
+    assert kinds == ["original"] + ["trained"] * 5

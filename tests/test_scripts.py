@@ -297,7 +297,8 @@ def test_cifar_script_downloads_verifies_md5_and_unpacks_once(mirror):
     rng = np.random.default_rng(0)
     images = {"data": rng.integers(0, 256, (2, 3072), dtype=np.uint8)}
     c10 = {f"data_batch_{i}": {**images, "labels": [i % 10, 3]} for i in range(1, 6)}
-    c10.update({"test_batch": {**images, "labels": [1, 2]}, "batches.meta": {"label_names": [str(i) for i in range(10)]}})
+    c10["test_batch"] = {**images, "labels": [1, 2]}
+    c10["batches.meta"] = {"label_names": [str(i) for i in range(10)]}
     c100 = {"train": {**images, "fine_labels": [1, 99], "coarse_labels": [0, 19]},
             "test": {**images, "fine_labels": [5, 6], "coarse_labels": [1, 2]},
             "meta": {"fine_label_names": [str(i) for i in range(100)]}}

@@ -435,10 +435,64 @@ def test_reconverting_the_original_file_keeps_trained_rows(smoke_results, tmp_pa
     assert convert_results(first[0], db_dir).skipped == 1  # still idempotent after the carry-over
 
 
-def test_nb201_results_are_refused_with_a_clear_error(smoke_results, tmp_path):
+def _nb201_trained(db_dir, table="nb201trialstats"):
+    import sqlite3
+
+    conn = sqlite3.connect(str(Path(db_dir) / "nasbench201.db"))
+    try:
+        return conn.execute(f"SELECT t.id, t.config_id, c.arch_index, c.num_epochs, c.dataset, t.seed, t.valid_acc, "
+                            "t.ori_test_acc, t.parameters, "
+                            "(SELECT COUNT(*) FROM nb201_epoch e WHERE e.trial_id = t.id) "
+                            f"FROM {table} t JOIN nb201trialconfig c ON c.id = t.config_id "
+                            "JOIN nasbench_source s ON s.id = t.source_id WHERE s.kind = 'trained'").fetchall()
+    finally:
+        conn.close()
+
+
+def test_nb201_results_are_ingested_with_nni_split_mapping(smoke_results, tmp_path):
+    from nasbench_db.convert.nb201 import TSS
+    from nasbench_db.convert.results import convert_results
+    from nasbench_db.query import query_nb201_trial_stats
+
     _, (_, _, nb201_files) = smoke_results
-    result = CliRunner().invoke(cli, ["convert", "results", str(nb201_files[0]), "--db-dir", str(tmp_path)])
-    assert result.exit_code == 1 and "not supported yet" in result.output
+    db_dir = tmp_path / "db"
+    for _ in range(2):
+        result = CliRunner().invoke(cli, ["convert", "results", str(nb201_files[0]), "--db-dir", str(db_dir)])
+        assert result.exit_code == 0, result.output
+    data = schema.load(nb201_files[0])
+    rows = _nb201_trained(db_dir)
+    assert len(rows) == 1
+    trial_id, config_id, index, epochs, dataset, seed, valid, ori_test, params, epoch_rows = rows[0]
+    assert (index, epochs, dataset, seed, epoch_rows) == (1835, 2, "fashion-mnist", 1, 2)
+    assert config_id > TSS.config_id(15624, 200, "imagenet16-120")  # outside the benchmark's config range
+    final = data["evaluations"][-1]["sets"]
+    assert (valid, ori_test) == (final["x-valid"]["acc"], final["ori-test"]["acc"])
+    assert params == data["parameters"] / 1e6
+    # a result on a benchmark dataset and budget lands in the benchmark's own config and is queryable
+    relabelled = dict(data, dataset="cifar10-valid", epochs=12)
+    schema.seal(relabelled)
+    path = tmp_path / "relabelled.json"
+    path.write_text(json.dumps(relabelled))
+    convert_results(path, db_dir)
+    found = list(query_nb201_trial_stats(1835, 12, "cifar10-valid", source="trained", db_dir=db_dir))
+    assert len(found) == 1 and found[0]["config"]["id"] == TSS.config_id(1835, 12, "cifar10-valid")
+    assert found[0]["valid_acc"] == final["x-valid"]["acc"] and found[0]["test_acc"] == final["ori-test"]["acc"]
+    assert list(query_nb201_trial_stats(1835, 12, "cifar10-valid", db_dir=db_dir)) == []
+
+
+def test_reconverting_nats_keeps_trained_nb201_rows(smoke_results, tmp_path):
+    from nasbench_db.convert.nb201 import convert_nats_tss
+    from nasbench_db.convert.results import convert_results
+
+    _, (_, _, nb201_files) = smoke_results
+    db_dir = tmp_path / "db"
+    archive = next((DATA / "nats").glob("NATS-tss-*-simple"))
+    convert_nats_tss(archive, db_dir, progress=False, jobs=1)
+    convert_results(nb201_files[0], db_dir)
+    before = _nb201_trained(db_dir)
+    convert_nats_tss(archive, db_dir, progress=False, jobs=1)
+    after = _nb201_trained(db_dir)
+    assert len(after) == 1 and after[0][2:] == before[0][2:]
 
 
 # ----------------------------------------------------------------------------------------------------------------------
@@ -473,3 +527,23 @@ def test_sweep_skips_finished_results(tmp_path):
     assert [p.name.split("-e1-")[0] for p in out.glob("*.json")] == ["nb201-01651-fashion-mnist"]
     again = CliRunner().invoke(cli, args)
     assert again.exit_code == 0 and "trained 0, skipped 1" in again.output
+
+
+@needs_fmnist
+def test_nats_sss_trial_is_trained_and_ingested(tmp_path):
+    import sqlite3
+
+    from nasbench_db.convert.results import convert_results
+
+    result = runner.run_trial("nats_sss", "8:8:8:8:8", "fashion-mnist", epochs=1, seed=0, out_dir=tmp_path / "out",
+                              device="cpu", limit_batches=1, protocol_overrides={"batch_size": 4})
+    assert result["arch_index"] == 0 and result["parameters"] == count_parameters(SizeNetwork("8:8:8:8:8"))
+    report = convert_results(tmp_path / "out", tmp_path / "db")
+    assert report.ingested == 1
+    conn = sqlite3.connect(str(tmp_path / "db" / "nats_sss.db"))
+    try:
+        rows = conn.execute("SELECT c.arch, c.num_epochs, t.seed, t.result_key FROM nats_sss_trialstats t "
+                            "JOIN nats_sss_trialconfig c ON c.id = t.config_id").fetchall()
+    finally:
+        conn.close()
+    assert rows == [("8:8:8:8:8", 1, 0, result["result_key"])]

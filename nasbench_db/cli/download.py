@@ -124,7 +124,8 @@ def has_source_command(benchmark, file_path, sha256, file_name, as_json, db_dir)
     if not sha256 and not file_name:
         raise click.UsageError("give --file, --sha256 or --file-name")
     row = _db.has_source(benchmark, sha256=sha256, file_name=file_name, db_dir=db_dir)
-    where = _db.benchmark_dir(db_dir) / _db.FILE_NAMES[benchmark] if db_dir or not _db.database_url() else "the server"
+    on_server = db_dir is None and _db.database_url()
+    where = "the database server" if on_server else _db.database_path(benchmark, db_dir)
     if as_json:
         click.echo(json.dumps(row))
     if row is None:

@@ -55,7 +55,8 @@ def _protocol_options(func):
     options = [
         click.option("--lr", type=float, default=None, help="Base learning rate (NB-101 0.2, NB-201 0.1)."),
         click.option("--batch-size", type=int, default=None, help="Batch size (256)."),
-        click.option("--weight-decay", type=float, default=None, help="Coupled weight decay (NB-101 1e-4, NB-201 5e-4)."),
+        click.option("--weight-decay", type=float, default=None,
+                     help="Coupled weight decay (NB-101 1e-4, NB-201 5e-4)."),
         click.option("--momentum", type=float, default=None, help="Momentum (0.9)."),
         click.option("--optimizer", type=click.Choice(["rmsprop_tf", "sgd"]), default=None,
                      help="NB-101: TF-style RMSProp; NB-201: SGD (Nesterov)."),

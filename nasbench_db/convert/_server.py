@@ -96,16 +96,31 @@ def publish(sqlite_path, url: str, benchmark: str, models, views) -> dict:
             with server.bind_ctx([Source], bind_refs=False, bind_backrefs=False):
                 Source._schema.create_table(safe=True)
             cursor.execute("LOCK TABLE nasbench_source IN SHARE ROW EXCLUSIVE MODE")
+            # Trained results are carried into the build before publishing; one ingested since then would be lost.
+            carried = {row[0] for row in source.execute(
+                "SELECT sha256 FROM nasbench_source WHERE kind = 'trained' AND benchmark = ?", (benchmark,))}
+            cursor.execute("SELECT sha256 FROM nasbench_source WHERE kind = 'trained' AND benchmark = %s",
+                           (benchmark,))
+            arrived = {row[0] for row in cursor.fetchall()} - carried
+            if arrived:
+                raise NasbenchDbError(f"{len(arrived)} training results were ingested into the server while this "
+                                      "conversion ran; nothing was changed: run the conversion again")
             source_ids = {}
             columns = [c for c in Source._meta.sorted_field_names if c != "id"]
+            at = columns.index("benchmark")
+            # New provenance rows wait under a staging name until the old ones go (their keys are unique).
+            pending_name = f"{benchmark}#{os.getpid()}"
             for old_id, *values in source.execute(f"SELECT id, {', '.join(columns)} FROM nasbench_source"):
+                values[at] = pending_name
                 cursor.execute(f"INSERT INTO nasbench_source ({', '.join(columns)}) VALUES "
                                f"({', '.join(['%s'] * len(columns))}) RETURNING id", values)
                 source_ids[old_id] = cursor.fetchone()[0]
             old_schemas = {}
             for model in tables:
-                old_schemas[model] = model._meta.schema
+                # SQLite-only table options (WITHOUT ROWID) are not server syntax: the server gets plain tables.
+                old_schemas[model] = (model._meta.schema, model._meta.without_rowid)
                 model._meta.schema = staging
+                model._meta.without_rowid = False
             try:
                 with server.bind_ctx(tables, bind_refs=False, bind_backrefs=False):
                     for model in tables:
@@ -122,15 +137,15 @@ def publish(sqlite_path, url: str, benchmark: str, models, views) -> dict:
                     for model in tables:
                         model._schema.create_indexes(safe=False)
             finally:
-                for model, schema in old_schemas.items():
+                for model, (schema, without_rowid) in old_schemas.items():
                     model._meta.schema = schema
+                    model._meta.without_rowid = without_rowid
             for name in view_names(views):
                 cursor.execute(f"DROP VIEW IF EXISTS public.{name}")
             for model in tables:
                 cursor.execute(f"DROP TABLE IF EXISTS public.{model._meta.table_name} CASCADE")
-            new_ids = tuple(source_ids.values()) or (-1,)
-            cursor.execute("DELETE FROM nasbench_source WHERE benchmark = %s AND NOT (id IN %s)",
-                           (benchmark, new_ids))
+            cursor.execute("DELETE FROM nasbench_source WHERE benchmark = %s", (benchmark,))
+            cursor.execute("UPDATE nasbench_source SET benchmark = %s WHERE benchmark = %s", (benchmark, pending_name))
             for model in tables:
                 cursor.execute(f"ALTER TABLE {staging}.{model._meta.table_name} SET SCHEMA public")
             for view in views:

@@ -38,7 +38,7 @@ from itertools import repeat
 from pathlib import Path
 
 from ..errors import CorruptInput, NasbenchDbError
-from ..models import (EPOCH_ID_BASE, NATS_SSS_VIEWS, NB201_VIEWS, NatsSssArch, NatsSssEpoch, NatsSssTrialConfig,
+from ..models import (NATS_SSS_VIEWS, NB201_VIEWS, NatsSssArch, NatsSssEpoch, NatsSssTrialConfig,
                       NatsSssTrialStats, Nb201Arch, Nb201Epoch, Nb201TrialConfig, Nb201TrialStats)
 from ..spaces import nats_sss as sss_space
 from ..spaces import nb201 as tss_space
@@ -375,12 +375,20 @@ def _stream_errors(path: Path, what: str):
 
 @dataclass
 class _Input:
-    """An opened single-file input: a chunk reader, whether torch's legacy header precedes the pickle, its format."""
+    """An opened single-file input: a chunk reader, whether torch's legacy header precedes the pickle, its format,
+    and ``drain``: read what follows the pickle to the end (so the sha256 covers the whole file and bz2 checks its
+    last block)."""
 
     read: object
     legacy_header: bool
     fmt: str
     closers: list
+    drain: object = None
+
+
+def _drain(read) -> None:
+    while read(8 << 20):
+        pass
 
 
 def _open_single(path: Path, expect: str, digest) -> _Input:
@@ -399,9 +407,9 @@ def _open_single(path: Path, expect: str, digest) -> _Input:
         decompressed = bz2.BZ2File(hashing, "rb")
         ahead = _ReadAhead(decompressed.read)
         closers[:0] = [ahead, decompressed]
-        return _Input(ahead.read, False, "nats-pickle-bz2", closers)
+        return _Input(ahead.read, False, "nats-pickle-bz2", closers, lambda: _drain(ahead.read))
     if expect == "pbz2" and head.startswith(b"\x80"):
-        return _Input(hashing.read, False, "pickle", closers)
+        return _Input(hashing.read, False, "pickle", closers, lambda: _drain(hashing.read))
     if expect == "pbz2":
         raw.close()
         raise CorruptInput(path, f"not a bz2-compressed NATS archive (starts with {head[:8]!r}): expected "
@@ -421,9 +429,9 @@ def _open_single(path: Path, expect: str, digest) -> _Input:
             digest_reader.close()
         return _Input(member.read, False, "torch-zip", [member, archive])
     if head.startswith(b"\x80\x02\x8a\x0a"):
-        return _Input(hashing.read, True, "torch-legacy", closers)
+        return _Input(hashing.read, True, "torch-legacy", closers, lambda: _drain(hashing.read))
     if head[:1] == b"\x80":
-        return _Input(hashing.read, False, "pickle", closers)
+        return _Input(hashing.read, False, "pickle", closers, lambda: _drain(hashing.read))
     raw.close()
     raise CorruptInput(path, f"not a PyTorch .pth or pickle file (starts with {head[:8]!r}): expected "
                              "NAS-Bench-201-v1_0-e61699.pth or NAS-Bench-201-v1_1-096897.pth")
@@ -634,57 +642,73 @@ def _convert_single(path: Path, space: Space, db_dir, progress, loader_kind: str
     report = Nb201Report(source=str(path), space=space.name, archs_expected=space.num_archs, loader=loader_kind)
     show = sys.stderr.isatty() if progress is None else progress
     meta = space.meta_archs()
-    with _build.DatabaseBuild(space.benchmark, db_dir) as build:
-        build.create_tables(space.tables)
-        conn = build.connection
-        source_id = build.add_source("original", path, converter, known_sha)
-        conn.execute("BEGIN")
-        loader = _Loader(build, space)
-        loader.static_rows()
-        stats: dict = {}
-        opened = None
-        if loader_kind == "torch":
-            records = _torch_records(path, stats)
-            report.fmt = "torch.load"
-        else:
+    stats: dict = {}
+    opened = None
+    if loader_kind == "torch":
+        records = _torch_records(path, stats)
+        report.fmt = "torch.load"
+    else:
+        # opened (and sniffed) before the build starts: a wrong file fails at once
+        with _stream_errors(path, "the file"):
             opened = _open_single(path, expect, digest)
-            report.fmt = opened.fmt
-            records = _stream_records(path, opened, stats)
-        bar = _progress(space.num_archs, space.name, show)
-        index = None
-        try:
-            with _stream_errors(path, "the archive"):
-                for index, record in records:
-                    if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < space.num_archs:
-                        raise CorruptInput(path, f"architecture index {index!r} out of range 0..{space.num_archs - 1}")
-                    try:
-                        trials, epochs, notes = arch_rows(space, index, record, source_id, meta[index])
-                        loader.add(index, trials, epochs, notes)
-                    except RecordError as exc:
-                        raise CorruptInput(path, f"architecture {index}: {exc}") from None
-                    if bar is not None:
-                        bar.update(1)
-        except UnsupportedPickle as exc:
-            hint = ("convert it with loader 'torch' (--loader torch: torch.load, whole file in memory)"
-                    if loader_kind != "torch" else "")
-            raise CorruptInput(path, f"the streaming reader cannot read this file: {exc.reason}; {hint}",
-                               offset=exc.offset) from None
-        finally:
-            if bar is not None:
-                bar.close()
-            if opened is not None:
-                for closer in opened.closers:
-                    closer.close()
-        top = stats.get("top")
-        if not isinstance(top, dict) or "arch2infos" not in top:
-            raise CorruptInput(path, "not a NAS-Bench-201 / NATS archive: the pickle holds no 'arch2infos' dict")
-        if not loader.seen:
-            raise CorruptInput(path, "the archive holds no architecture results")
-        top_meta = top.get("meta_archs")
-        if isinstance(top_meta, list) and top_meta != meta:
-            raise CorruptInput(path, f"meta_archs differs from the {space.display}'s index order")
-        sha = known_sha or (digest.hexdigest() if digest is not None else None)
-        return _finish(build, loader, report, source_id, sha, started, {"released_objects": stats.get("released")})
+        report.fmt = opened.fmt
+        records = _stream_records(path, opened, stats)
+    try:
+        with _build.DatabaseBuild(space.benchmark, db_dir) as build:
+            bar = None
+            try:
+                build.create_tables(space.tables)
+                conn = build.connection
+                source_id = build.add_source("original", path, converter, known_sha)
+                conn.execute("BEGIN")
+                loader = _Loader(build, space)
+                loader.static_rows()
+                bar = _progress(space.num_archs, space.name, show)
+                with _stream_errors(path, "the archive"):
+                    for index, record in records:
+                        if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < space.num_archs:
+                            raise CorruptInput(path, f"architecture index {index!r} out of range "
+                                                     f"0..{space.num_archs - 1}")
+                        try:
+                            trials, epochs, notes = arch_rows(space, index, record, source_id, meta[index])
+                            loader.add(index, trials, epochs, notes)
+                        except RecordError as exc:
+                            raise CorruptInput(path, f"architecture {index}: {exc}") from None
+                        if bar is not None:
+                            bar.update(1)
+                    if opened is not None and opened.drain is not None:
+                        opened.drain()
+            except UnsupportedPickle as exc:
+                hint = ("convert it with loader 'torch' (--loader torch: torch.load, whole file in memory)"
+                        if loader_kind != "torch" else "")
+                raise CorruptInput(path, f"the streaming reader cannot read this file: {exc.reason}; {hint}",
+                                   offset=exc.offset) from None
+            finally:
+                if bar is not None:
+                    bar.close()
+                if opened is not None:
+                    for closer in opened.closers:
+                        closer.close()
+                    opened = None
+            top = stats.get("top")
+            if not isinstance(top, dict) or "arch2infos" not in top:
+                raise CorruptInput(path, "not a NAS-Bench-201 / NATS archive: the pickle holds no 'arch2infos' dict")
+            if not loader.seen:
+                raise CorruptInput(path, "the archive holds no architecture results")
+            top_meta = top.get("meta_archs")
+            if isinstance(top_meta, list) and top_meta != meta:
+                raise CorruptInput(path, f"meta_archs differs from the {space.display}'s index order")
+            if known_sha:
+                sha = known_sha
+            elif loader_kind == "torch":
+                sha = _build.file_sha256(path)
+            else:
+                sha = digest.hexdigest()
+            return _finish(build, loader, report, source_id, sha, started, {"released_objects": stats.get("released")})
+    finally:
+        if opened is not None:
+            for closer in opened.closers:
+                closer.close()
 
 
 def convert_nb201(path, db_dir=None, progress: bool | None = None, loader: str = "auto") -> Nb201Report:
@@ -710,11 +734,9 @@ def convert_nb201(path, db_dir=None, progress: bool | None = None, loader: str =
 
 
 def _torch_available() -> bool:
-    try:
-        import torch  # noqa: F401
-    except ImportError:
-        return False
-    return True
+    import importlib.util
+
+    return importlib.util.find_spec("torch") is not None
 
 
 def _check_file(path: Path, example: str) -> None:

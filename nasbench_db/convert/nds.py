@@ -488,6 +488,15 @@ def _open_input(path: Path):
     return members, ignored, archive, path
 
 
+def _cluster_epoch_table(build) -> None:
+    """Recreate ``ndsintermediatestats`` as a WITHOUT ROWID table: clustered on (trial_id, current_epoch), so a
+    trial's curve is one contiguous range and no secondary index is needed (about 15% smaller per row)."""
+    with build.database.bind_ctx([NdsIntermediateStats], bind_refs=False, bind_backrefs=False):
+        sql, params = NdsIntermediateStats._schema._create_table(safe=False).query()
+    build.connection.execute("DROP TABLE ndsintermediatestats")
+    build.connection.execute(sql + " WITHOUT ROWID", params)
+
+
 def convert_nds(path, db_dir=None, progress: bool | None = None) -> NdsReport:
     """Convert NDS's ``data.zip`` or ``nds_data/`` directory into ``<db_dir>/nds.db`` (swapped in when complete).
 
@@ -515,6 +524,7 @@ def convert_nds(path, db_dir=None, progress: bool | None = None) -> NdsReport:
         with _build.DatabaseBuild("nds", db_dir) as build:
             build.create_tables([NdsTrialConfig, NdsTrialStats, NdsIntermediateStats, NdsTrialOrigin])
             conn = build.connection
+            _cluster_epoch_table(build)
             source_id = build.add_source("original", provenance_path, CONVERTER_NAME, archive_sha)
             conn.execute("BEGIN")
             loader = _Loader(conn, source_id)

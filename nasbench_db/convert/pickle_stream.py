@@ -233,7 +233,6 @@ class StreamUnpickler:
         stack: list = []
         metastack: list = []
         append = stack.append
-        globals_map = self.globals_map
         is_record = self.is_record
         unpack_double = _unpack_double
         memo_next = 0  # id of the next MEMOIZE

@@ -13,8 +13,10 @@ benchmark's own tables, so queries see them only when asked (``source=None`` / a
 * **Survives re-conversion**: :func:`carry_over` re-ingests the trained results of a database that a converter of
   an original file is about to replace (called by :meth:`DatabaseBuild.finish`), from the JSON kept in ``details``.
 
-Supported now: NB-101 (``nb101_arch`` / ``nb101_config`` / ``nb101_trial``). NB-201 and NATS size-space results are
-recognised and refused with a clear error until their tables take trained rows.
+Tables: NB-101 results go to ``nb101_trial`` (halfway and final evaluations; the cell and its config are added when
+new); NB-201 / NATS size-space results to ``nb201trialstats`` / ``nats_sss_trialstats`` (NNI's split mapping of
+:data:`nasbench_db.convert.nb201.SPLITS`, final = last epoch) plus one ``*_epoch`` row per epoch. A budget or dataset
+the benchmark never had (a 2-epoch smoke run, Fashion-MNIST) gets its own config row, numbered after the benchmark's.
 """
 
 from __future__ import annotations
@@ -27,9 +29,11 @@ from pathlib import Path
 from .. import __version__
 from .. import db as _db
 from ..errors import CorruptInput, NasbenchDbError
-from ..models import NB101_CONFIG_ID_FACTOR, NB101_TRIAL_ID_FACTOR, NB101_VIEWS, Nb101Arch, Nb101Config, Nb101Trial, \
-    Source
+from ..models import NATS_SSS_TABLES, NATS_SSS_VIEWS, NB101_CONFIG_ID_FACTOR, NB101_TRIAL_ID_FACTOR, NB101_VIEWS, \
+    NB201_TABLES, NB201_VIEWS, Nb101Arch, Nb101Config, Nb101Trial, Source
+from ..spaces import nats_sss as sss_space
 from ..spaces import nb101 as nb101_space
+from ..spaces import nb201 as tss_space
 from ..train import schema as _schema
 from ._build import utc_now
 
@@ -69,34 +73,130 @@ def result_files(path) -> list[Path]:
 # ----------------------------------------------------------------------------------------------------------------------
 # schema
 
-def _schema_statements(models, views) -> list[str]:
-    """``CREATE ... IF NOT EXISTS`` statements of ``models`` (tables, then indexes) and ``views`` for SQLite."""
+def _schema_statements(models, views, server: bool = False) -> list[str]:
+    """``CREATE ... IF NOT EXISTS`` statements of ``models`` (tables, then indexes) and ``views``.
+
+    ``server``: PostgreSQL syntax (no SQLite table options; views created or replaced).
+    """
     import peewee
 
-    database = peewee.SqliteDatabase(":memory:")
+    database = peewee.PostgresqlDatabase(None) if server else peewee.SqliteDatabase(":memory:")
     statements = []
-    with database.bind_ctx(list(models)):
-        for model in models:
-            statements.append(model._schema._create_table(safe=True).query()[0])
-        for model in models:
-            for index in model._schema._create_indexes(safe=True):
-                statements.append(index.query()[0])
-    statements.extend(v.replace("CREATE VIEW", "CREATE VIEW IF NOT EXISTS", 1) for v in views)
+    saved = {m: m._meta.without_rowid for m in models}
+    try:
+        if server:
+            for model in models:
+                model._meta.without_rowid = False
+        with database.bind_ctx(list(models), bind_refs=False, bind_backrefs=False):  # never drag other models along
+            for model in models:
+                statements.append(model._schema._create_table(safe=True).query()[0])
+            for model in models:
+                for index in model._schema._create_indexes(safe=True):
+                    statements.append(index.query()[0])
+    finally:
+        for model, without_rowid in saved.items():
+            model._meta.without_rowid = without_rowid
+    create = "CREATE OR REPLACE VIEW" if server else "CREATE VIEW IF NOT EXISTS"
+    statements.extend(v.replace("CREATE VIEW", create, 1) for v in views)
     statements.append(TRAINED_KEY_INDEX)
     return statements
 
 
-NB101_SCHEMA = (Source, Nb101Arch, Nb101Config, Nb101Trial)
+class _ServerCursor:
+    def __init__(self, cursor, lastrowid=None):
+        self._cursor = cursor
+        self.lastrowid = lastrowid
+
+    def fetchone(self):
+        return self._cursor.fetchone()
+
+    def fetchall(self):
+        return self._cursor.fetchall()
 
 
-def connect(benchmark: str, db_dir=None) -> tuple[sqlite3.Connection, Path]:
-    """A writable WAL connection to the benchmark's SQLite file, created with its schema when missing."""
+class ServerConnection:
+    """The subset of ``sqlite3.Connection`` the ingesters use, over PostgreSQL (psycopg2 through peewee).
+
+    Statements are written once, in SQLite's dialect, and translated here: ``?`` placeholders, ``INSERT OR
+    IGNORE`` (an upsert that does nothing on conflict), the new provenance id (``RETURNING id``), and ``BEGIN
+    IMMEDIATE`` (a transaction holding the provenance table's self-exclusive lock, so ingesters and a publishing
+    converter take turns while readers never wait).
+    """
+
+    LOCK = "LOCK TABLE nasbench_source IN SHARE ROW EXCLUSIVE MODE"
+
+    def __init__(self, url: str):
+        self.database = _db.url_database(url)
+        self.database.connect(reuse_if_open=True)
+        self.raw = self.database.connection()
+        self.raw.autocommit = True
+
+    @staticmethod
+    def translate(sql: str) -> tuple[str, bool]:
+        returning = False
+        if sql.startswith("INSERT OR IGNORE INTO"):
+            sql = "INSERT INTO" + sql[len("INSERT OR IGNORE INTO"):] + " ON CONFLICT DO NOTHING"
+        elif sql.startswith("INSERT INTO nasbench_source "):
+            sql += " RETURNING id"
+            returning = True
+        # psycopg2 reads '%' as a placeholder marker: literal ones (``t.id % 1024``) are doubled.
+        return sql.replace("%", "%%").replace("?", "%s"), returning
+
+    def execute(self, sql: str, params=()):
+        cursor = self.raw.cursor()
+        if sql.startswith("PRAGMA"):
+            return _ServerCursor(cursor)
+        if sql == "BEGIN IMMEDIATE":
+            cursor.execute("BEGIN")
+            cursor.execute(self.LOCK)
+            return _ServerCursor(cursor)
+        if not params:  # DDL and transaction control: no placeholders to translate
+            cursor.execute(sql)
+            return _ServerCursor(cursor)
+        sql, returning = self.translate(sql)
+        cursor.execute(sql, tuple(params))
+        return _ServerCursor(cursor, cursor.fetchone()[0] if returning else None)
+
+    def executemany(self, sql: str, rows):
+        sql, _ = self.translate(sql)
+        with self.raw.cursor() as cursor:
+            cursor.executemany(sql, [tuple(r) for r in rows])
+
+    def close(self):
+        self.database.close()
+
+
+def _connect_server(benchmark: str, url: str) -> ServerConnection:
+    conn = ServerConnection(url)
+    try:
+        conn.execute("BEGIN")
+        conn.execute("SELECT pg_advisory_xact_lock(74101)")  # one schema creator at a time
+        for statement in _schema_statements(*SCHEMAS[benchmark], server=True):
+            conn.execute(statement)
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.raw.rollback()
+        conn.close()
+        raise
+    return conn
+
+
+#: benchmark -> (models, views) of its database
+SCHEMAS = {"nb101": ((Source, Nb101Arch, Nb101Config, Nb101Trial), NB101_VIEWS),
+           "nb201": (NB201_TABLES, NB201_VIEWS), "nats_sss": (NATS_SSS_TABLES, NATS_SSS_VIEWS)}
+
+
+def connect(benchmark: str, db_dir=None):
+    """A writable connection to the benchmark's database, created with its schema when missing: SQLite in WAL mode,
+    or the server of ``NASBENCHMARK_DB_URL`` (when no ``db_dir`` is given)."""
     if _db.database_url() and db_dir is None:
-        raise NasbenchDbError("ingesting results into NASBENCHMARK_DB_URL is not supported yet: unset it and use "
-                              "the SQLite file (--db-dir)")
-    if benchmark != "nb101":
-        raise NasbenchDbError(f"ingesting {benchmark} results is not supported yet (NB-101 only)")
+        return _connect_server(benchmark, _db.database_url()), _db._redact(_db.database_url())
     path = _db.database_path(benchmark, db_dir)
+    nni_name = _db.NNI_FILE_NAMES.get(benchmark)
+    if not path.exists() and nni_name and (path.parent / nni_name).is_file():
+        # a new file of ours would shadow NNI's prebuilt file for every query
+        raise NasbenchDbError(f"{path.parent} holds NNI's {nni_name}, which cannot take trained rows: convert the "
+                              f"original file first ({_db.INSTALL_HINTS[benchmark]}) or ingest into another --db-dir")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -106,7 +206,7 @@ def connect(benchmark: str, db_dir=None) -> tuple[sqlite3.Connection, Path]:
     conn.execute("PRAGMA journal_mode = WAL")
     conn.execute("BEGIN IMMEDIATE")
     try:
-        for statement in _schema_statements(NB101_SCHEMA, NB101_VIEWS):
+        for statement in _schema_statements(*SCHEMAS[benchmark]):
             conn.execute(statement)
         conn.execute("COMMIT")
     except BaseException:
@@ -116,9 +216,12 @@ def connect(benchmark: str, db_dir=None) -> tuple[sqlite3.Connection, Path]:
     return conn, path
 
 
-def _release(conn: sqlite3.Connection) -> None:
+def _release(conn) -> None:
     """Close, leaving the file in rollback-journal mode when no one else has it open (readers open it read-only,
     and an original converter's swap must not leave a stale -wal beside a new file)."""
+    if isinstance(conn, ServerConnection):
+        conn.close()
+        return
     try:
         conn.execute("PRAGMA journal_mode = DELETE")
     except sqlite3.OperationalError:
@@ -180,13 +283,13 @@ def _nb101_config_id(conn, arch_id: int, epochs: int, path) -> int:
     return config_id
 
 
-def _insert_source(conn, benchmark: str, result: dict, file_name: str, file_size) -> int:
+def _insert_source(conn, benchmark: str, result: dict, file_name: str, file_size, row_counts: dict) -> int:
     cursor = conn.execute(
         "INSERT INTO nasbench_source (benchmark, kind, file_name, file_size, sha256, converter, created_at, "
         "row_counts, device, details) VALUES (?, 'trained', ?, ?, ?, ?, ?, ?, ?, ?)",
         (benchmark, file_name, file_size, result["result_key"], f"{CONVERTER_NAME} nasbench_db {__version__}",
-         utc_now(), json.dumps({"nb101_trial": 1}), result["device"].get("name") or result["device"].get("type"),
-         _schema.canonical_json(result)))
+         utc_now(), json.dumps(row_counts, sort_keys=True),
+         result["device"].get("name") or result["device"].get("type"), _schema.canonical_json(result)))
     return cursor.lastrowid
 
 
@@ -200,7 +303,7 @@ def _ingest_nb101(conn, result: dict, path, file_name: str, file_size) -> None:
     trial_id = low if last is None else last + 1
     if trial_id > low + NB101_TRIAL_ID_FACTOR - 1:
         raise NasbenchDbError(f"{path}: this config already holds {NB101_TRIAL_ID_FACTOR} runs, the maximum")
-    source_id = _insert_source(conn, "nb101", result, file_name, file_size)
+    source_id = _insert_source(conn, "nb101", result, file_name, file_size, {"nb101_trial": 1})
     half = _evaluation_at(result, epochs / 2)
     final = _evaluation_at(result, float(epochs)) or result["evaluations"][-1]
     h = _sets(half) if half else {"train": None, "valid": None, "test": None}
@@ -212,7 +315,117 @@ def _ingest_nb101(conn, result: dict, path, file_name: str, file_size) -> None:
          final["training_time"], f["train"], f["valid"], f["test"], result.get("total_time")))
 
 
-INGESTERS = {"nb101": _ingest_nb101}
+# ----------------------------------------------------------------------------------------------------------------------
+# NB-201 / NATS size-space rows
+
+def _cell_rows(benchmark: str, result: dict, path):
+    """``(arch index, arch row SQL, arch row, config row builder)`` of a topology- or size-space result."""
+    try:
+        if benchmark == "nb201":
+            ops = tss_space.ops_of(result["arch"])
+            index = tss_space.index_of(ops)
+        else:
+            channels = sss_space.channels_of(result["arch"])
+            index = sss_space.index_of(channels)
+    except ValueError as exc:
+        raise CorruptInput(path, f"arch is not in the {result['space']} space: {exc}") from None
+    if result.get("arch_index") not in (None, index):
+        raise CorruptInput(path, f"arch_index {result['arch_index']} does not match the arch (index {index})")
+    if benchmark == "nb201":
+        arch_json = json.dumps(tss_space.to_nni(ops), sort_keys=True, separators=(",", ":"))
+        n3, n1 = tss_space.count_convs(ops)
+        unique = tss_space.unique_index(ops)
+        arch_sql = ("INSERT OR IGNORE INTO nb201_arch (id, arch_str, arch, unique_index, unique_str, num_conv3x3, "
+                    "num_conv1x1, has_path) VALUES (?,?,?,?,?,?,?,?)")
+        arch_row = (index, tss_space.arch_str(ops), arch_json, unique, tss_space.unique_str(ops), n3, n1,
+                    tss_space.has_path(ops))
+        config_sql = ("INSERT INTO nb201trialconfig (id, arch, num_epochs, num_channels, num_cells, dataset, "
+                      "arch_index, unique_index) VALUES (?,?,?,?,?,?,?,?)")
+
+        def config_row(config_id, epochs, dataset):
+            return (config_id, arch_json, epochs, tss_space.NUM_CHANNELS, tss_space.NUM_CELLS, dataset, index, unique)
+    else:
+        text = sss_space.arch_str(channels)
+        arch_sql = "INSERT OR IGNORE INTO nats_sss_arch (id, arch, c1, c2, c3, c4, c5) VALUES (?,?,?,?,?,?,?)"
+        arch_row = (index, text, *channels)
+        config_sql = ("INSERT INTO nats_sss_trialconfig (id, arch, arch_index, num_epochs, dataset) "
+                      "VALUES (?,?,?,?,?)")
+
+        def config_row(config_id, epochs, dataset):
+            return (config_id, text, index, epochs, dataset)
+    return index, arch_sql, arch_row, config_sql, config_row
+
+
+def _split_values(sets: dict, names) -> list:
+    out = []
+    for name in names:
+        entry = sets.get(name) or {}
+        out.append((entry.get("acc"), entry.get("loss")))
+    return out
+
+
+def _ingest_cells(conn, result: dict, path, file_name: str, file_size, benchmark: str) -> None:
+    from .nb201 import SPLITS, SSS, TRIALS_PER_ARCH, TSS
+
+    space = TSS if benchmark == "nb201" else SSS
+    index, arch_sql, arch_row, config_sql, config_row = _cell_rows(benchmark, result, path)
+    conn.execute(arch_sql, arch_row)
+    epochs, dataset = int(result["epochs"]), result["dataset"]
+    if epochs in space.epochs and dataset in SPLITS:
+        config_id = space.config_id(index, epochs, dataset)
+        if not conn.execute(f"SELECT 1 FROM {space.config_table} WHERE id = ?", (config_id,)).fetchone():
+            conn.execute(config_sql, config_row(config_id, epochs, dataset))
+    else:  # a budget or dataset the benchmark never had: a config numbered after the benchmark's range
+        row = conn.execute(f"SELECT id FROM {space.config_table} WHERE arch_index = ? AND num_epochs = ? AND "
+                           "dataset = ?", (index, epochs, dataset)).fetchone()
+        if row:
+            config_id = row[0]
+        else:
+            floor = space.config_id(space.num_archs, space.epochs[0], tss_space.DATASETS[0])
+            config_id = max(conn.execute(f"SELECT MAX(id) FROM {space.config_table}").fetchone()[0] or 0,
+                            floor - 1) + 1
+            conn.execute(config_sql, config_row(config_id, epochs, dataset))
+    trial_id = max(conn.execute(f"SELECT MAX(id) FROM {space.trial_table}").fetchone()[0] or 0,
+                   TRIALS_PER_ARCH * space.num_archs) + 1  # after every id the original converter can use
+    names = SPLITS.get(dataset, SPLITS["cifar10-valid"])
+    evaluations = {int(round(float(e["epoch"]))): e["sets"] for e in result["evaluations"]
+                   if float(e["epoch"]) == int(float(e["epoch"])) and float(e["epoch"]) >= 1}
+    stats = {int(e["epoch"]): e for e in result["epoch_stats"]}
+    epoch_rows = []
+    for epoch in range(1, epochs + 1):
+        train = stats.get(epoch) or {}
+        values = _split_values(evaluations.get(epoch, {}), names)
+        row = (trial_id, epoch, train.get("train_acc"), values[0][0], values[1][0], values[2][0],
+               train.get("train_loss"), values[0][1], values[1][1], values[2][1])
+        if any(v is not None for v in row[2:]):
+            epoch_rows.append(row)
+    final_sets = result["evaluations"][-1]["sets"]
+    final = _split_values(final_sets, names)
+    last = stats.get(epochs) or (result["epoch_stats"][-1] if result["epoch_stats"] else {})
+    source_id = _insert_source(conn, benchmark, result, file_name, file_size,
+                               {space.trial_table: 1, space.epoch_table: len(epoch_rows)})
+    conn.execute(
+        f"INSERT INTO {space.trial_table} (id, config_id, seed, train_acc, valid_acc, test_acc, ori_test_acc, "
+        "train_loss, valid_loss, test_loss, ori_test_loss, parameters, latency, flops, training_time, "
+        "valid_evaluation_time, test_evaluation_time, ori_test_evaluation_time, source_id, result_key, "
+        "file_parameters, file_flops) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,NULL,?,?,NULL,NULL,NULL,?,?,NULL,NULL)",
+        (trial_id, config_id, int(result["seed"]), last.get("train_acc"), final[0][0], final[1][0], final[2][0],
+         last.get("train_loss"), final[0][1], final[1][1], final[2][1], int(result["parameters"]) / 1e6,
+         float(result["flops"]), result.get("training_time"), source_id, result["result_key"]))
+    conn.executemany(f"INSERT INTO {space.epoch_table} (trial_id, current_epoch, train_acc, valid_acc, test_acc, "
+                     "ori_test_acc, train_loss, valid_loss, test_loss, ori_test_loss) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                     epoch_rows)
+
+
+def _ingest_nb201(conn, result, path, file_name, file_size):
+    _ingest_cells(conn, result, path, file_name, file_size, "nb201")
+
+
+def _ingest_nats_sss(conn, result, path, file_name, file_size):
+    _ingest_cells(conn, result, path, file_name, file_size, "nats_sss")
+
+
+INGESTERS = {"nb101": _ingest_nb101, "nb201": _ingest_nb201, "nats_sss": _ingest_nats_sss}
 
 
 def _ingest_batch(conn, batch: list, report: ResultsReport) -> None:
@@ -232,7 +445,10 @@ def _ingest_batch(conn, batch: list, report: ResultsReport) -> None:
             report.by_device[device] = report.by_device.get(device, 0) + 1
         conn.execute("COMMIT")
     except BaseException:
-        conn.execute("ROLLBACK")
+        if isinstance(conn, ServerConnection):
+            conn.raw.rollback()
+        else:
+            conn.execute("ROLLBACK")
         raise
 
 
@@ -244,8 +460,6 @@ def convert_results(path, db_dir=None) -> ResultsReport:
     for file in files:
         result = _schema.load(file)
         benchmark = BENCHMARK_OF_SPACE[result["space"]]
-        if benchmark not in INGESTERS:
-            raise NasbenchDbError(f"{file}: ingesting {result['space']} results is not supported yet (NB-101 only)")
         loaded.setdefault(benchmark, []).append((result, file, file.name, file.stat().st_size))
     for benchmark, items in loaded.items():
         conn, db_path = connect(benchmark, db_dir)
@@ -256,7 +470,9 @@ def convert_results(path, db_dir=None) -> ResultsReport:
         finally:
             _release(conn)
     if not report.database:
-        report.database = str(_db.database_path("nb101", db_dir))
+        report.database = str(_db.benchmark_dir(db_dir))
+    if len(loaded) > 1:
+        report.database = str(_db.benchmark_dir(db_dir))
     return report
 
 
@@ -271,17 +487,21 @@ def carry_over(build) -> int:
     rather than drop them.
     """
     old = build.final
-    if not old.is_file():
+    if getattr(build, "url", None):
+        rows = trained_sources_on_server(build.url, build.benchmark)
+        old = _db._redact(build.url)
+    elif not old.is_file():
         return 0
-    try:
-        source = sqlite3.connect(f"file:{old}?mode=ro", uri=True, timeout=_db.SQLITE_BUSY_TIMEOUT_S)
+    else:
         try:
-            rows = source.execute("SELECT file_name, file_size, details FROM nasbench_source "
-                                  "WHERE kind = 'trained' AND benchmark = ? ORDER BY id", (build.benchmark,)).fetchall()
-        finally:
-            source.close()
-    except sqlite3.DatabaseError:
-        return 0  # no provenance table (an NNI file) or not a database: nothing of ours to keep
+            source = sqlite3.connect(f"file:{old}?mode=ro", uri=True, timeout=_db.SQLITE_BUSY_TIMEOUT_S)
+            try:
+                rows = source.execute("SELECT file_name, file_size, details FROM nasbench_source WHERE kind = "
+                                      "'trained' AND benchmark = ? ORDER BY id", (build.benchmark,)).fetchall()
+            finally:
+                source.close()
+        except sqlite3.DatabaseError:
+            return 0  # no provenance table (an NNI file) or not a database: nothing of ours to keep
     if not rows:
         return 0
     if build.benchmark not in INGESTERS:
@@ -296,3 +516,16 @@ def carry_over(build) -> int:
         batch.append((result, old, file_name, file_size))
     _ingest_batch(conn, batch, report)
     return report.ingested
+
+
+def trained_sources_on_server(url: str, benchmark: str) -> list[tuple]:
+    """``(file_name, file_size, details)`` of every trained result of ``benchmark`` on the server (none when the
+    server has no provenance table yet)."""
+    database = _db.url_database(url)
+    try:
+        if "nasbench_source" not in database.get_tables():
+            return []
+        return _db.fetchall(database, "SELECT file_name, file_size, details FROM nasbench_source "
+                                      "WHERE kind = 'trained' AND benchmark = ? ORDER BY id", (benchmark,))
+    finally:
+        database.close()

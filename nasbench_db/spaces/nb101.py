@@ -337,3 +337,182 @@ def enumerate_labelled(num_vertices: int):
     for matrix in enumerate_full_dags(num_vertices):
         for labels in itertools.product(OPS, repeat=num_vertices - 2):
             yield matrix, [INPUT, *labels, OUTPUT]
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# Search tools: padding, single edits, mutation, neighbourhoods, isomorphic forms, edit distance
+#
+# Searches work on *genotypes*: unpruned upper-triangular cells of a fixed size (7 x 7 in the NB-101 paper's
+# searches). Vertices that pruning removes keep their edges and ops in the genotype and can be reconnected later;
+# queries always prune and hash, so two genotypes can be the same cell (an isomorphic repeat).
+
+
+def pad(matrix, ops, num_vertices: int = MAX_VERTICES, filler: str = CONV3X3) -> tuple[Matrix, list[str]]:
+    """Grow a cell to ``num_vertices`` by inserting isolated vertices (op ``filler``) just before the output.
+
+    The new vertices have no edges, so pruning removes them again: the padded cell is the same cell (same hash). It
+    lets a stored cell with fewer vertices be mutated as a 7-vertex genotype.
+    """
+    matrix, ops = check_matrix(matrix, ops)
+    size = len(matrix)
+    if size < 2:
+        raise OutOfSearchSpace(f"a cell needs at least 2 vertices (input and output): got {size}")
+    if size > num_vertices:
+        raise OutOfSearchSpace(f"cannot pad a {size}-vertex cell to {num_vertices} vertices")
+    extra = num_vertices - size
+    if extra == 0:
+        return matrix, ops
+    rows = [row[:-1] + (0,) * extra + row[-1:] for row in matrix[:-1]]
+    rows += [(0,) * num_vertices] * (extra + 1)
+    return tuple(rows), ops[:-1] + [filler] * extra + ops[-1:]
+
+
+def edge_positions(num_vertices: int) -> list[tuple[int, int]]:
+    """The upper-triangular entries ``(i, j)``, i < j, in row-major order: the edge genes of a genotype."""
+    return [(i, j) for i in range(num_vertices) for j in range(i + 1, num_vertices)]
+
+
+def single_edits(matrix, ops):
+    """Yield every ``(matrix, ops)`` one edit away, valid or not, in a fixed order.
+
+    First each upper-triangular entry flipped (row-major, ``V(V-1)/2`` of them), then each interior op replaced by
+    each other op of :data:`OPS` (``2(V-2)``). Edits act on the cell as given (unpruned).
+    """
+    matrix, ops = check_matrix(matrix, ops)
+    rows = [list(row) for row in matrix]
+    for i, j in edge_positions(len(matrix)):
+        rows[i][j] ^= 1
+        yield tuple(tuple(row) for row in rows), list(ops)
+        rows[i][j] ^= 1
+    for k in range(1, len(matrix) - 1):
+        for op in OPS:
+            if op != ops[k]:
+                yield matrix, ops[:k] + [op] + ops[k + 1:]
+
+
+def mutate(matrix, ops, rng: random.Random, max_tries: int = 200) -> tuple[Matrix, list[str]]:
+    """One random valid edit of a genotype: an edge flipped or one interior op changed.
+
+    As the regularized evolution of the NB-101 paper's experiments (automl/nas_benchmarks, 26 genes for 7 vertices):
+    pick one of the ``V(V-1)/2`` edge genes and ``V-2`` op genes uniformly, set it to a different value uniformly
+    (an op gene has two), and draw again until the result is valid (the original recorded invalid children as failed
+    evaluations instead). The child may be isomorphic to the parent when the edit touched a pruned-away part.
+    Raises OutOfSearchSpace when no single edit gives a valid cell.
+    """
+    matrix, ops = check_matrix(matrix, ops)
+    positions = edge_positions(len(matrix))
+    genes = len(positions) + len(matrix) - 2
+    if genes == 0:
+        raise OutOfSearchSpace("a 1-vertex cell has nothing to mutate")
+    for _ in range(max_tries):
+        gene = rng.randrange(genes)
+        if gene < len(positions):
+            i, j = positions[gene]
+            rows = [list(row) for row in matrix]
+            rows[i][j] ^= 1
+            child = tuple(tuple(row) for row in rows), list(ops)
+        else:
+            k = gene - len(positions) + 1
+            child = matrix, ops[:k] + [rng.choice([op for op in OPS if op != ops[k]])] + ops[k + 1:]
+        if is_valid(*child):
+            return child
+    # Reached only when valid edits are very rare: choose among all of them (same weights as above).
+    weighted = [(child, 2 if gene < len(positions) else 1)
+                for gene, child in enumerate(single_edits(matrix, ops)) if is_valid(*child)]
+    if not weighted:
+        raise OutOfSearchSpace("no single edit of this cell is valid")
+    return rng.choices([c for c, _ in weighted], weights=[w for _, w in weighted])[0]
+
+
+def neighbours(matrix, ops, distinct: bool = True) -> list[tuple[Matrix, list[str]]]:
+    """The valid genotypes one edit away (in :func:`single_edits` order).
+
+    ``distinct``: keep one genotype per cell (graph hash), and none isomorphic to ``(matrix, ops)`` itself: the
+    different cells reachable in one edit.
+    """
+    seen = set()
+    if distinct and is_valid(matrix, ops):
+        seen.add(canonical(matrix, ops)[2])
+    found = []
+    for child in single_edits(matrix, ops):
+        try:
+            digest = canonical(child[0], child[1], checked=True)[2]
+        except OutOfSearchSpace:
+            continue
+        if distinct:
+            if digest in seen:
+                continue
+            seen.add(digest)
+        found.append(child)
+    return found
+
+
+def isomorphic_forms(matrix, ops) -> list[tuple[Matrix, list[str]]]:
+    """Every upper-triangular labelled form of the pruned cell: its relabellings of interior vertices that keep
+    edges pointing forward (input first, output last), without duplicates, the given order first.
+
+    These are the cell's members among the 1,293,208 labelled graphs of the original enumeration (section 5 of the
+    spec); all have the cell's hash.
+    """
+    pmatrix, pops, _ = canonical(matrix, ops)
+    size = len(pmatrix)
+    forms, seen = [], set()
+    for order in itertools.permutations(range(1, size - 1)):
+        perm = (0, *order, size - 1)  # new vertex k is old vertex perm[k]
+        new = tuple(tuple(pmatrix[perm[i]][perm[j]] for j in range(size)) for i in range(size))
+        if any(new[i][j] for i in range(size) for j in range(i + 1)):
+            continue
+        key = (new, tuple(pops[p] for p in perm))
+        if key not in seen:
+            seen.add(key)
+            forms.append((new, list(key[1])))
+    return forms
+
+
+def _cell_of(cell) -> tuple[Matrix, list[str]]:
+    if isinstance(cell, dict):
+        matrix, ops = parse_arch(cell)
+    elif isinstance(cell, (tuple, list)) and len(cell) == 2:
+        matrix, ops = check_matrix(*cell)
+    else:
+        raise OutOfSearchSpace(f"a cell is (matrix, ops), {{'matrix', 'ops'}} or an NNI arch dict: got {cell!r}")
+    pmatrix, pops, _ = canonical(matrix, ops, checked=True)
+    return pmatrix, pops
+
+
+def edit_distance(a, b) -> int:
+    """Graph edit distance between two cells: the fewest edge insertions/deletions and op changes turning one into a
+    graph isomorphic to the other.
+
+    Both cells are pruned, then padded to the same size with op-less isolated vertices, so adding a vertex costs its
+    op plus its edges. The minimum runs over every bijection of interior vertices (at most 5! = 120), so the result
+    is a metric on cells: 0 exactly for isomorphic cells. ``a``/``b``: ``(matrix, ops)``, ``{'matrix', 'ops'}`` or
+    NNI arch dicts. One genotype edit can change it by more than 1 when pruning removes or revives a vertex.
+    """
+    (ma, oa), (mb, ob) = _cell_of(a), _cell_of(b)
+    size = max(len(ma), len(mb))
+
+    def spread(matrix, ops):
+        # Vertex map into the padded frame: interior vertices keep their numbers, the output moves to size - 1.
+        last = len(matrix) - 1
+        where = list(range(last)) + [size - 1]
+        edges = {where[i] * size + where[j] for i in range(last + 1) for j in range(last + 1) if matrix[i][j]}
+        labels = [None] * size
+        for v in range(1, last):
+            labels[v] = ops[v]
+        return edges, labels
+
+    edges_a, labels_a = spread(ma, oa)
+    edges_b, labels_b = spread(mb, ob)
+    interior = range(1, size - 1)
+    best = None
+    for order in itertools.permutations(interior):
+        f = (0, *order, size - 1)  # vertex v of b goes to vertex f[v] of a
+        cost = sum(labels_b[v] != labels_a[f[v]] for v in interior)
+        moved = {f[e // size] * size + f[e % size] for e in edges_b}
+        cost += len(edges_a ^ moved)
+        if best is None or cost < best:
+            best = cost
+            if best == 0:
+                break
+    return best

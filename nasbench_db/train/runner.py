@@ -75,14 +75,17 @@ def _json_arch(text: str):
         raise InvalidArgument(f"arch is not valid JSON: {exc}") from None
 
 
-def build_network(space: str, arch, num_classes: int, protocol: _protocols.Protocol | None = None):
-    """The benchmark network of ``arch`` with the protocol's BN settings (benchmark defaults without one)."""
+def build_network(space: str, arch, num_classes: int, protocol: _protocols.Protocol | None = None,
+                  initialise: bool = True):
+    """The benchmark network of ``arch`` with the protocol's BN settings (benchmark defaults without one).
+
+    ``initialise=False`` skips NB-101's TF-style initialisation (counting parameters needs no weights)."""
     protocol = protocol or _protocols.PROTOCOLS[space]
     if space == "nb101":
         from .nb101_net import Nb101Network
 
         net = Nb101Network(_json_arch(arch) if isinstance(arch, str) else arch, num_classes=num_classes,
-                           ghost_batch=protocol.ghost_batch)
+                           ghost_batch=protocol.ghost_batch, tf_init=initialise)
     elif space == "nb201":
         from .nb201_net import TinyNetwork
 
@@ -112,7 +115,7 @@ def cost(space: str, arch, dataset: str = "cifar10") -> dict:
         raise InvalidArgument(f"unknown dataset {dataset!r}: expected one of {', '.join(DATASET_SHAPES)}")
     classes, side = DATASET_SHAPES[dataset]
     ident = describe_arch(space, arch)
-    net = build_network(space, ident["arch"], classes)
+    net = build_network(space, ident["arch"], classes, initialise=False)
     return {"space": space, "arch": ident["arch"], "arch_hash": ident["arch_hash"], "arch_index": ident["arch_index"],
             "dataset": dataset, "parameters": count_parameters(net), "flops": count_flops(net, (3, side, side))}
 

@@ -16,8 +16,8 @@ One file per trial, UTF-8 JSON object::
     parameters        trainable parameters (exact count)
     flops             multiply-adds of Conv2d + Linear for one image, millions
     protocol          every hyperparameter (see nasbench_db.train.protocols.Protocol), plus "total_steps"
-    epoch_stats       [{"epoch": 1.., "lr" (at the epoch's first step), "train_loss", "train_acc" (percent, running mean over the epoch's
-                      augmented batches), "steps", "train_time" (s)}]
+    epoch_stats       [{"epoch": 1.., "lr" (at the epoch's first step), "train_loss", "train_acc" (percent,
+                      running mean over the epoch's augmented batches), "steps", "train_time" (s)}]
     evaluations       [{"epoch" (may be fractional: NB-101's step-0 entry is 0), "step", "training_time" (s, training
                       only, cumulative), "sets": {name: {"acc" (percent), "loss" (mean cross-entropy), "correct",
                       "count"}}}]

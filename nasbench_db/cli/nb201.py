@@ -1,0 +1,195 @@
+"""NAS-Bench-201 / NATS-Bench commands: ``convert nb201|nats-tss|nats-sss`` and ``query nb201|nats-sss``."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from ..spaces import nb201 as tss_space
+from ._common import CONTEXT_SETTINGS, convert, db_dir_option, emit, handle_errors, output_options, query
+
+NB201_COLUMNS = ["id", "config.id", "config.dataset", "config.num_epochs", "seed", "train_acc", "valid_acc",
+                 "test_acc", "ori_test_acc", "parameters", "flops", "latency", "training_time"]
+SSS_COLUMNS = ["id", "config.id", "config.arch", "config.dataset", "config.num_epochs", "seed", "train_acc",
+               "valid_acc", "test_acc", "ori_test_acc", "parameters", "flops", "latency", "training_time"]
+DATASET_CHOICE = click.Choice(list(tss_space.DATASETS), case_sensitive=False)
+progress_option = click.option("--progress/--no-progress", default=None,
+                               help="Progress bar (default: on a terminal).")
+jobs_option = click.option("--jobs", type=click.IntRange(1, 64), default=None,
+                           help="Worker processes reading a -simple/ directory (default: up to 4 CPUs).")
+
+
+@convert.command("nb201", context_settings=CONTEXT_SETTINGS)
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--loader", type=click.Choice(["auto", "stream", "torch"]), default="auto", show_default=True,
+              help="stream: read the pickle incrementally (no torch, memory of one architecture); torch: "
+                   "torch.load(weights_only=False) of the whole file (~28 GB RAM for v1_1); auto: stream, and torch "
+                   "for a file the stream reader cannot read.")
+@progress_option
+@db_dir_option
+@handle_errors
+def convert_nb201_command(file, loader, progress, db_dir):
+    """Convert NAS-Bench-201-v1_0-e61699.pth or NAS-Bench-201-v1_1-096897.pth into nasbench201.db.
+
+    'less' results become 12-epoch trials and 'full' results 200-epoch trials, with NNI's split mapping and one
+    row per epoch. Parameters and FLOPs are computed for each architecture (some 200-epoch records of the file
+    carry wrong values; those stay in file_parameters / file_flops). Replaces any NATS topology data in the same
+    database.
+
+    \b
+    Example:
+        nasbench-db convert nb201 NAS-Bench-201-v1_1-096897.pth
+        nasbench-db convert nb201 NAS-Bench-201-v1_0-e61699.pth --db-dir ~/nasbench --loader torch
+    """
+    from ..convert.nb201 import convert_nb201
+
+    report = convert_nb201(file, db_dir, progress=progress, loader=loader)
+    click.echo(report.summary())
+
+
+@convert.command("nats-tss", context_settings=CONTEXT_SETTINGS)
+@click.argument("path", type=click.Path())
+@jobs_option
+@progress_option
+@db_dir_option
+@handle_errors
+def convert_nats_tss_command(path, jobs, progress, db_dir):
+    """Convert NATS-Bench's topology archive (the -simple/ directory or the .pickle.pbz2 file) into
+    nasbench201.db.
+
+    Same space and indices as NAS-Bench-201; hp '12' and '200' become 12- and 200-epoch trials. A partial
+    directory converts the architectures present and says how many. Replaces any NB-201 data in the same database.
+
+    \b
+    Example:
+        tar xf NATS-tss-v1_0-3ffb9-simple.tar
+        nasbench-db convert nats-tss NATS-tss-v1_0-3ffb9-simple/
+        nasbench-db convert nats-tss NATS-tss-v1_0-3ffb9.pickle.pbz2
+    """
+    from ..convert.nb201 import convert_nats_tss
+
+    report = convert_nats_tss(path, db_dir, progress=progress, jobs=jobs)
+    click.echo(report.summary())
+
+
+@convert.command("nats-sss", context_settings=CONTEXT_SETTINGS)
+@click.argument("path", type=click.Path())
+@jobs_option
+@progress_option
+@db_dir_option
+@handle_errors
+def convert_nats_sss_command(path, jobs, progress, db_dir):
+    """Convert NATS-Bench's size archive (the -simple/ directory or the .pickle.pbz2 file) into nats_sss.db.
+
+    hp '01', '12' and '90' become 1-, 12- and 90-epoch trials; a partial directory converts what is present.
+
+    \b
+    Example:
+        tar xf NATS-sss-v1_0-50262-simple.tar
+        nasbench-db convert nats-sss NATS-sss-v1_0-50262-simple/ --jobs 2
+    """
+    from ..convert.nb201 import convert_nats_sss
+
+    report = convert_nats_sss(path, db_dir, progress=progress, jobs=jobs)
+    click.echo(report.summary())
+
+
+def _parse_nb201_arch(text):
+    """--arch: an index, an arch string, or NNI's dict as JSON."""
+    if text is None:
+        return None
+    text = text.strip()
+    if text.lstrip("-").isdigit():
+        return int(text)
+    if text.startswith("{"):
+        try:
+            return json.loads(text)
+        except ValueError as exc:
+            raise click.ClickException(f"--arch is not valid JSON: {exc}") from None
+    return text
+
+
+def _take(rows, limit):
+    if limit is None:
+        return rows
+    if limit < 0:
+        raise click.UsageError("--limit must be >= 0")
+    taken = []
+    for row in rows:
+        if len(taken) >= limit:
+            break
+        taken.append(row)
+    return taken
+
+
+def _source_value(source: str):
+    if source == "all":
+        return None
+    return int(source) if source.isdigit() else source
+
+
+@query.command("nb201", context_settings=CONTEXT_SETTINGS)
+@click.option("--arch", help="Index (0..15624), arch string '|nor_conv_3x3~0|+|...|', or NNI's dict as JSON "
+                             "(default: all).")
+@click.option("--epochs", type=click.Choice(["12", "200"]), default=None, help="Epoch budget (default: both).")
+@click.option("--dataset", type=DATASET_CHOICE, default=None, help="Default: all four.")
+@click.option("--reduction", type=click.Choice(["none", "mean"]), default="none", show_default=True,
+              help="mean: average the seeds of each config.")
+@click.option("--intermediates", is_flag=True, help="Include the per-epoch rows (JSON output).")
+@click.option("--source", default="original", show_default=True,
+              help="'original', 'all', a source id, or a device / file name of trained results.")
+@click.option("--limit", type=int, default=None, help="Print at most this many rows.")
+@output_options
+@db_dir_option
+@handle_errors
+def query_nb201_command(arch, epochs, dataset, reduction, intermediates, source, limit, fmt, db_dir):
+    """Query NAS-Bench-201 / NATS topology trials (NNI's query_nb201_trial_stats).
+
+    Accuracies in percent, parameters and FLOPs in millions, latency and times in seconds. valid/test/ori_test
+    follow NNI's split mapping: for cifar10 all three are the test set.
+
+    \b
+    Example:
+        nasbench-db query nb201 --arch 11472 --epochs 200 --dataset cifar100
+        nasbench-db query nb201 --arch '|nor_conv_3x3~0|+|none~0|nor_conv_3x3~1|+|skip_connect~0|none~1|skip_connect~2|' \\
+            --epochs 200 --dataset cifar10 --reduction mean --format json
+    """
+    from ..query.nb201 import query_nb201_trial_stats
+
+    rows = query_nb201_trial_stats(_parse_nb201_arch(arch), int(epochs) if epochs else None,
+                                   dataset.lower() if dataset else None, reduction=reduction,
+                                   include_intermediates=intermediates, source=_source_value(source), db_dir=db_dir)
+    rows = _take(rows, limit)
+    emit(rows, fmt, None if fmt == "json" or intermediates else NB201_COLUMNS)
+
+
+@query.command("nats-sss", context_settings=CONTEXT_SETTINGS)
+@click.option("--arch", help="Channels 'C1:C2:C3:C4:C5' (8..64 step 8) or the index 0..32767 (default: all).")
+@click.option("--epochs", type=click.Choice(["1", "12", "90"]), default=None, help="Epoch budget (default: all).")
+@click.option("--dataset", type=DATASET_CHOICE, default=None, help="Default: all four.")
+@click.option("--reduction", type=click.Choice(["none", "mean"]), default="none", show_default=True)
+@click.option("--intermediates", is_flag=True, help="Include the per-epoch rows (JSON output).")
+@click.option("--source", default="original", show_default=True,
+              help="'original', 'all', a source id, or a device / file name of trained results.")
+@click.option("--limit", type=int, default=None, help="Print at most this many rows.")
+@output_options
+@db_dir_option
+@handle_errors
+def query_nats_sss_command(arch, epochs, dataset, reduction, intermediates, source, limit, fmt, db_dir):
+    """Query NATS-Bench size-space trials (query_nats_sss_trial_stats; NB-201's semantics and units).
+
+    \b
+    Example:
+        nasbench-db query nats-sss --arch 64:64:64:64:64 --epochs 90 --dataset imagenet16-120
+        nasbench-db query nats-sss --epochs 90 --dataset cifar10 --reduction mean --limit 10 --format csv
+    """
+    from ..query.nb201 import query_nats_sss_trial_stats
+
+    arch_value = int(arch) if arch and arch.strip().isdigit() else arch
+    rows = query_nats_sss_trial_stats(arch_value, int(epochs) if epochs else None,
+                                      dataset.lower() if dataset else None, reduction=reduction,
+                                      include_intermediates=intermediates, source=_source_value(source),
+                                      db_dir=db_dir)
+    rows = _take(rows, limit)
+    emit(rows, fmt, None if fmt == "json" or intermediates else SSS_COLUMNS)

@@ -1,0 +1,247 @@
+"""``query_nb201_trial_stats`` and ``query_nats_sss_trial_stats``: NNI's NB-201 query, and the same for the NATS size
+space, on nasbench_db's databases or (NB-201) NNI's prebuilt ``nasbench201-b2b60732.db``.
+
+Each yielded dict has NNI's shape and these keys (units):
+
+=============================== =====================================================================================
+key                             meaning
+=============================== =====================================================================================
+``id``                          trial id (None with ``reduction='mean'``)
+``config['id']``                config id: one per (architecture, epoch budget, dataset)
+``config['arch']``              NB-201: NNI's arch dict ``{'0_1'..'2_3': op}`` (NNI op names); size space: the
+                                channels ``'C1:C2:C3:C4:C5'``
+``config['num_epochs']``        12 or 200 (size space: 1, 12 or 90)
+``config['num_channels']``      16 (NB-201 only)
+``config['num_cells']``         5 (NB-201 only)
+``config['dataset']``           'cifar10-valid', 'cifar10', 'cifar100' or 'imagenet16-120'
+``seed``                        training seed (None with ``reduction='mean'``)
+``train_acc`` ... ``ori_test_acc``   final accuracies, percent (0-100); NNI's split mapping (docs/nb201_nats.md)
+``train_loss`` ... ``ori_test_loss`` final mean cross-entropy; None where the file has NaN or nothing
+``parameters``                  millions; NB-201: computed for the architecture (also on NNI's file, whose values
+                                repeat the defective records of the original)
+``latency``                     seconds per evaluation batch
+``flops``                       millions of multiply-adds per image (computed, as parameters)
+``training_time``               seconds, sum of the per-epoch training times (NNI's file: last epoch x epochs)
+``*_evaluation_time``           seconds of one evaluation pass at the last epoch
+``intermediates``               with ``include_intermediates=True``: ``[{'id', 'current_epoch' (1-based),
+                                'train_acc', 'valid_acc', 'test_acc', 'ori_test_acc', 'train_loss', 'valid_loss',
+                                'test_loss', 'ori_test_loss'}]`` in epoch order
+=============================== =====================================================================================
+
+With ``reduction='mean'`` every stats field (and, unlike NNI, every intermediate per epoch) is averaged over the
+trials of each config. Intermediates never cost a query per trial: one more statement in total.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+
+from .. import db as _db
+from ..errors import InvalidArgument, OutOfSearchSpace
+from ..spaces import nats_sss as sss_space
+from ..spaces import nb201 as tss_space
+from ._common import check_bool, check_int, check_reduction, check_source, placeholders
+
+#: Stats fields in NNI's order (after id, config, seed).
+STATS_FIELDS = ("train_acc", "valid_acc", "test_acc", "ori_test_acc", "train_loss", "valid_loss", "test_loss",
+                "ori_test_loss", "parameters", "latency", "flops", "training_time", "valid_evaluation_time",
+                "test_evaluation_time", "ori_test_evaluation_time")
+INTERMEDIATE_FIELDS = ("train_acc", "valid_acc", "test_acc", "ori_test_acc", "train_loss", "valid_loss",
+                       "test_loss", "ori_test_loss")
+#: Synthetic intermediate id of our layout: ``EPOCH_ID_BASE * trial_id + current_epoch``.
+EPOCH_ID_BASE = 1000
+
+
+class _Bench:
+    """Table names and argument rules of one benchmark."""
+
+    def __init__(self, key, config, trial, epoch, intermediate, epochs, nni_config_fields):
+        self.key = key
+        self.config = config
+        self.trial = trial
+        self.epoch = epoch
+        self.intermediate = intermediate
+        self.epochs = epochs
+        self.config_fields = nni_config_fields
+
+
+NB201 = _Bench("nb201", "nb201trialconfig", "nb201trialstats", "nb201_epoch", "nb201intermediatestats",
+               tss_space.EPOCHS, ("arch", "num_epochs", "num_channels", "num_cells", "dataset"))
+NATS_SSS = _Bench("nats_sss", "nats_sss_trialconfig", "nats_sss_trialstats", "nats_sss_epoch",
+                  "nats_sss_intermediatestats", sss_space.EPOCHS, ("arch", "num_epochs", "dataset"))
+
+
+def _check_dataset(dataset):
+    if dataset is None:
+        return None
+    if not isinstance(dataset, str) or dataset.lower() not in tss_space.NUM_CLASSES:
+        raise InvalidArgument(f"unknown dataset {dataset!r}: expected one of {', '.join(tss_space.DATASETS)} "
+                              "(case-insensitive) or None")
+    return dataset.lower()
+
+
+@lru_cache(maxsize=65536)
+def _arch_json(text: str) -> dict:
+    return json.loads(text)
+
+
+def _nni_json(ops) -> str:
+    return json.dumps(tss_space.to_nni(ops), sort_keys=True, separators=(",", ":"))
+
+
+def _source_filter(source, params: list) -> str:
+    if source is None:
+        return ""
+    if source == "original":
+        return " AND t.source_id IN (SELECT id FROM nasbench_source WHERE kind = 'original')"
+    if isinstance(source, int):
+        params.append(source)
+        return " AND t.source_id = ?"
+    params.extend([source, source, source])
+    return " AND t.source_id IN (SELECT id FROM nasbench_source WHERE kind = ? OR device = ? OR file_name = ?)"
+
+
+def query_nb201_trial_stats(arch, num_epochs, dataset, reduction=None, include_intermediates=False, *,
+                            source="original", db_dir=None):
+    """Query NAS-Bench-201 / NATS topology runs, as NNI's ``query_nb201_trial_stats`` (a generator of dicts).
+
+    :param arch: NNI's arch dict (keys ``'0_1'``..``'2_3'``; NNI or original op names, any key order), the original
+        string ``'|nor_conv_3x3~0|+|...|'``, the benchmark index (0..15,624), or None for every cell. A malformed
+        arch raises ValueError naming the problem.
+    :param num_epochs: 12, 200 or None.
+    :param dataset: 'cifar10-valid', 'cifar10', 'cifar100', 'imagenet16-120' (case-insensitive) or None.
+    :param reduction: None/'none' for one dict per trial, 'mean' to average the trials (seeds) of each config.
+    :param include_intermediates: add the per-epoch results as ``intermediates``.
+    :param source: 'original' (the released runs, default), None (every row), a source id, or a source kind /
+        device / file name.
+    :param db_dir: read this directory instead of ``NASBENCHMARK_DIR``.
+    """
+    mean = check_reduction(reduction)
+    num_epochs = check_int("num_epochs", num_epochs, NB201.epochs)
+    dataset = _check_dataset(dataset)
+    include_intermediates = check_bool("include_intermediates", include_intermediates)
+    source = check_source(source)
+    ops = tss_space.ops_of(arch) if arch is not None else None
+    handle = _db.open_benchmark("nb201", db_dir)
+    nni = handle.location.layout == "nni"
+    if ops is None:
+        arch_clause = None
+    elif nni:
+        arch_clause = ("c.arch = ?", _nni_json(ops))
+    else:
+        arch_clause = ("c.arch_index = ?", tss_space.index_of(ops))
+    return _run(NB201, handle.database, nni, arch_clause, num_epochs, dataset, mean, include_intermediates, source)
+
+
+def query_nats_sss_trial_stats(arch, num_epochs, dataset, reduction=None, include_intermediates=False, *,
+                               source="original", db_dir=None):
+    """Query NATS-Bench size-space runs, with the semantics of :func:`query_nb201_trial_stats`.
+
+    :param arch: ``'C1:C2:C3:C4:C5'`` (each 8..64 step 8), 5 channel counts, the index (0..32,767) or None.
+    :param num_epochs: 1, 12, 90 or None.
+    :param dataset: as for NB-201, or None.
+    """
+    mean = check_reduction(reduction)
+    num_epochs = check_int("num_epochs", num_epochs, NATS_SSS.epochs)
+    dataset = _check_dataset(dataset)
+    include_intermediates = check_bool("include_intermediates", include_intermediates)
+    source = check_source(source)
+    arch_clause = ("c.arch_index = ?", sss_space.index_of(arch)) if arch is not None else None
+    handle = _db.open_benchmark("nats_sss", db_dir)
+    if handle.location.layout == "nni":  # NNI has no size-space file; nothing else can be found here
+        raise InvalidArgument("NNI publishes no NATS size-space database")
+    return _run(NATS_SSS, handle.database, False, arch_clause, num_epochs, dataset, mean, include_intermediates,
+                source)
+
+
+def _run(bench: _Bench, database, nni: bool, arch_clause, num_epochs, dataset, mean, include_intermediates, source):
+    clauses, params = [], []
+    if arch_clause is not None:
+        clauses.append(arch_clause[0])
+        params.append(arch_clause[1])
+    if num_epochs is not None:
+        clauses.append("c.num_epochs = ?")
+        params.append(num_epochs)
+    if dataset is not None:
+        clauses.append("c.dataset = ?")
+        params.append(dataset)
+    where = " AND ".join(clauses) if clauses else "1 = 1"
+    if nni:
+        if source not in ("original", None):
+            return iter(())
+    else:
+        where += _source_filter(source, params)
+    config_cols = ", ".join(f"c.{name}" for name in bench.config_fields)
+    joins = f" FROM {bench.trial} t JOIN {bench.config} c ON c.id = t.config_id WHERE {where}"
+    if mean:
+        stats = ", ".join(f"AVG(t.{name})" for name in STATS_FIELDS)
+        sql = (f"SELECT NULL, c.id, {config_cols}, NULL, {stats}{joins} GROUP BY c.id, {config_cols} "
+               "ORDER BY c.id")
+    else:
+        stats = ", ".join(f"t.{name}" for name in STATS_FIELDS)
+        sql = f"SELECT t.id, c.id, {config_cols}, t.seed, {stats}{joins} ORDER BY t.id"
+    cursor = database.execute_sql(placeholders(database, sql), params)
+    inter_rows = None
+    if include_intermediates:
+        values = ", ".join(f"i.{name}" for name in INTERMEDIATE_FIELDS)
+        averages = ", ".join(f"AVG(i.{name})" for name in INTERMEDIATE_FIELDS)
+        if nni:
+            source_table, inter_id = bench.intermediate, "i.id"
+            order_id = "i.id"
+        else:
+            source_table, inter_id = bench.epoch, f"{EPOCH_ID_BASE} * i.trial_id + i.current_epoch"
+            order_id = "i.current_epoch"
+        inter_join = (f" FROM {source_table} i JOIN {bench.trial} t ON t.id = i.trial_id "
+                      f"JOIN {bench.config} c ON c.id = t.config_id WHERE {where}")
+        if mean:
+            inter_sql = (f"SELECT c.id, NULL, i.current_epoch, {averages}{inter_join} "
+                         "GROUP BY c.id, i.current_epoch ORDER BY c.id, i.current_epoch")
+        else:
+            inter_sql = (f"SELECT i.trial_id, {inter_id}, i.current_epoch, {values}{inter_join} "
+                         f"ORDER BY i.trial_id, {order_id}")
+        inter_rows = iter(database.execute_sql(placeholders(database, inter_sql), params))
+    fix_cost = nni and bench is NB201
+    return _rows(cursor, inter_rows, bench, fix_cost)
+
+
+def _rows(cursor, inter_rows, bench: _Bench, fix_cost: bool):
+    config_fields = bench.config_fields
+    width = len(config_fields)
+    is_nb201 = bench is NB201
+    pending = next(inter_rows, None) if inter_rows is not None else None
+    for row in cursor:
+        config = {"id": row[1]}
+        for name, value in zip(config_fields, row[2:2 + width]):
+            config[name] = value
+        if is_nb201:
+            config["arch"] = dict(_arch_json(config["arch"]))
+        record = {"id": row[0], "config": config, "seed": row[2 + width]}
+        record.update(zip(STATS_FIELDS, row[3 + width:]))
+        if fix_cost and config["num_channels"] == tss_space.NUM_CHANNELS and \
+                config["num_cells"] == tss_space.NUM_CELLS:
+            cost = _cost(tuple(sorted(config["arch"].items())), config["dataset"])
+            if cost is not None:
+                record["parameters"], record["flops"] = cost
+        if inter_rows is not None:
+            owner = row[0] if row[0] is not None else row[1]
+            intermediates = []
+            # Both statements are ordered by the owner (trial id, or config id for 'mean'): one forward merge.
+            while pending is not None and pending[0] < owner:
+                pending = next(inter_rows, None)
+            while pending is not None and pending[0] == owner:
+                entry = {"id": pending[1], "current_epoch": pending[2]}
+                entry.update(zip(INTERMEDIATE_FIELDS, pending[3:]))
+                intermediates.append(entry)
+                pending = next(inter_rows, None)
+            record["intermediates"] = intermediates
+        yield record
+
+
+@lru_cache(maxsize=8192)
+def _cost(arch_items: tuple, dataset: str):
+    try:
+        ops = tss_space.from_nni(dict(arch_items))
+        return tss_space.parameters(ops, dataset), tss_space.flops(ops, dataset)
+    except (OutOfSearchSpace, KeyError):
+        return None
