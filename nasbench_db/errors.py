@@ -52,3 +52,7 @@ class DriveQuotaExceeded(DownloadError):
 
 class ReadOnlyError(NasbenchDbError):
     """A write attempted through a read-only entry point (``nasbench-db sql``)."""
+
+
+class MissingDependency(NasbenchDbError, ImportError):
+    """An optional package a feature needs is not installed (pandas for DataFrames, matplotlib for plots)."""

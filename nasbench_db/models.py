@@ -439,7 +439,8 @@ class Nb201TrialStats(_Nb201Model):
     test_evaluation_time      meaning); NULL if absent (NB-201 v1_0 200-epoch runs have no times)
     ori_test_evaluation_time
     source                    provenance row (:class:`Source`, column ``source_id``; not in NNI's file)
-    result_key                unique key of an ingested training result (NULL for released runs; not in NNI's file)
+    result_key                key of an ingested training result (NULL for released runs; not in NNI's file; the
+                              provenance table enforces its uniqueness)
     file_parameters           the file's own ``params`` (millions) for this run, kept for reference
     file_flops                the file's own ``flop`` (millions) for this run
     ========================= =======================================================================================
@@ -469,10 +470,6 @@ class Nb201TrialStats(_Nb201Model):
 
     class Meta:
         table_name = "nb201trialstats"
-
-
-Nb201TrialStats.add_index(Nb201TrialStats.index(Nb201TrialStats.result_key, unique=True,
-                                                where=Nb201TrialStats.result_key.is_null(False)))
 
 
 class Nb201Epoch(_Nb201Model):
@@ -625,10 +622,6 @@ class NatsSssTrialStats(_NatsSssModel):
 
     class Meta:
         table_name = "nats_sss_trialstats"
-
-
-NatsSssTrialStats.add_index(NatsSssTrialStats.index(NatsSssTrialStats.result_key, unique=True,
-                                                    where=NatsSssTrialStats.result_key.is_null(False)))
 
 
 class NatsSssEpoch(_NatsSssModel):

@@ -331,3 +331,15 @@ def test_any_input_returns_or_raises_value_error(nb101_env, arch, num_epochs, is
         assert str(exc)
     else:
         assert all(isinstance(r, dict) and "config" in r for r in rows)
+
+
+def test_wildcard_plans_follow_the_id_ranges(nb101_env):
+    """No automatic index on num_epochs: it would make `query(None, 108)` quadratic on the full file."""
+    from nasbench_db.query import nb101 as query_module
+
+    conn = sqlite3.connect(nb101_env / "nasbench101.db")
+    for key in (None, query_module.resolve_arch(INCEPTION)):
+        where, params = query_module._where_ours(key, 108, True, "original")
+        sql = "SELECT t.id" + query_module._FROM_OURS + "WHERE " + where
+        plan = " | ".join(row[-1] for row in conn.execute("EXPLAIN QUERY PLAN " + sql, params))
+        assert "AUTOMATIC" not in plan and "SCAN t" not in plan and "SCAN c" not in plan, plan

@@ -21,7 +21,7 @@ jobs_option = click.option("--jobs", type=click.IntRange(1, 64), default=None,
 
 
 @convert.command("nb201", context_settings=CONTEXT_SETTINGS)
-@click.argument("file", type=click.Path(dir_okay=False))
+@click.argument("file", type=click.Path())
 @click.option("--loader", type=click.Choice(["auto", "stream", "torch"]), default="auto", show_default=True,
               help="stream: read the pickle incrementally (no torch, memory of one architecture); torch: "
                    "torch.load(weights_only=False) of the whole file (~28 GB RAM for v1_1); auto: stream, and torch "

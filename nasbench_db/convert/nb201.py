@@ -34,7 +34,7 @@ import threading
 import time
 import zipfile
 from dataclasses import dataclass, field
-from itertools import repeat
+from itertools import chain, repeat
 from pathlib import Path
 
 from ..errors import CorruptInput, NasbenchDbError
@@ -177,7 +177,8 @@ def is_arch_record(key, value) -> bool:
 def arch_rows(space: Space, index: int, record, source_id: int, check_str=None):
     """Rows of one architecture record (``{hp: ArchResults state}``).
 
-    Returns ``(trial_rows, epoch_rows, notes)``; ``notes`` counts hp keys, datasets and params/FLOPs disagreements.
+    Returns ``(trial_rows, epoch_blocks, notes)``: one epoch block per trial (:func:`block_rows` gives its rows);
+    ``notes`` counts hp keys and params/FLOPs disagreements.
     Raises RecordError on content that does not fit.
     """
     if not isinstance(record, dict) or not record:
@@ -186,7 +187,7 @@ def arch_rows(space: Space, index: int, record, source_id: int, check_str=None):
         ops = tss_space.arch_of_index(index)
     else:
         channels = sss_space.arch_of_index(index)
-    trials, epoch_rows = [], []
+    trials, epoch_blocks = [], []
     notes = {"hp": set(), "file_params_differ": 0, "file_flops_differ": 0}
     ordinal = 0
     for hp, state in record.items():
@@ -264,14 +265,29 @@ def arch_rows(space: Space, index: int, record, source_id: int, check_str=None):
                 list(map(eval_loss.get, _eval_keys(test_split, epochs))),
                 list(map(eval_loss.get, _eval_keys(ori_split, epochs))),
             )
-            rows = zip(repeat(trial_id), range(1, epochs + 1), *columns)
             if None in columns[0]:
                 # NNI keeps an epoch unless all 8 values are missing
-                rows = [row for row in rows if any(v is not None for v in row[2:])]
-            epoch_rows.extend(rows)
+                rows = [row for row in zip(repeat(trial_id), range(1, epochs + 1), *columns)
+                        if any(v is not None for v in row[2:])]
+                epoch_blocks.append((trial_id, None, rows))
+            else:
+                # kept as columns: the row tuples are made while they are inserted (less memory, cheap to send)
+                epoch_blocks.append((trial_id, epochs, columns))
     if space is SSS:
         notes["channels"] = channels
-    return trials, epoch_rows, notes
+    return trials, epoch_blocks, notes
+
+
+def block_rows(block):
+    """The ``(trial_id, current_epoch, 8 values)`` rows of one epoch block of :func:`arch_rows`."""
+    trial_id, epochs, data = block
+    if epochs is None:
+        return data
+    return zip(repeat(trial_id), range(1, epochs + 1), *data)
+
+
+def block_size(block) -> int:
+    return len(block[2]) if block[1] is None else block[1]
 
 
 # --------------------------------------------------------------------------------------------------------------------
@@ -342,6 +358,48 @@ class _ReadAhead:
                 self._queue.get(timeout=0.1)
             except queue.Empty:
                 pass
+
+
+def _in_background(items, work, depth: int = 8):
+    """Yield ``work(item)`` for each item, computed by a background thread (at most ``depth`` ahead).
+
+    An exception of the thread is raised here; leaving early stops the thread after its current item.
+    """
+    results: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def put(entry) -> bool:
+        while not stop.is_set():
+            try:
+                results.put(entry, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def run():
+        try:
+            for item in items:
+                if not put(("item", work(item))):
+                    return
+            put(("end", None))
+        except BaseException as exc:  # handed to the consumer
+            put(("error", exc))
+
+    thread = threading.Thread(target=run, name="nb201-rows", daemon=True)
+    thread.start()
+    try:
+        while True:
+            kind, value = results.get()
+            if kind == "item":
+                yield value
+            elif kind == "end":
+                return
+            else:
+                raise value
+    finally:
+        stop.set()
+        thread.join()
 
 
 def _sniff(path: Path) -> bytes:
@@ -519,7 +577,8 @@ class _Loader:
         self.trial_sql = f"INSERT INTO {space.trial_table} ({_TRIAL_COLUMNS}) VALUES ({','.join('?' * 22)})"
         self.epoch_sql = f"INSERT INTO {space.epoch_table} ({_EPOCH_COLUMNS}) VALUES ({','.join('?' * 10)})"
         self.trials: list = []
-        self.epochs: list = []
+        self.epochs: list = []  # epoch blocks of arch_rows
+        self.pending_rows = 0
         self.trial_count = 0
         self.epoch_count = 0
         self.seen: set = set()
@@ -569,12 +628,14 @@ class _Loader:
         self.last_index = index
         self.trials.extend(trials)
         self.epochs.extend(epochs)
+        rows = sum(map(block_size, epochs))
+        self.pending_rows += rows
         self.trial_count += len(trials)
-        self.epoch_count += len(epochs)
+        self.epoch_count += rows
         self.notes["hp"] |= notes["hp"]
         self.notes["file_params_differ"] += notes["file_params_differ"]
         self.notes["file_flops_differ"] += notes["file_flops_differ"]
-        if len(self.epochs) >= BATCH_ROWS:
+        if self.pending_rows >= BATCH_ROWS:
             self.flush()
 
     def flush(self) -> None:
@@ -582,8 +643,9 @@ class _Loader:
             self.conn.executemany(self.trial_sql, self.trials)
             self.trials.clear()
         if self.epochs:
-            self.conn.executemany(self.epoch_sql, self.epochs)
+            self.conn.executemany(self.epoch_sql, chain.from_iterable(map(block_rows, self.epochs)))
             self.epochs.clear()
+            self.pending_rows = 0
 
 
 def _check_meta(path: Path, meta, space: Space) -> None:
@@ -664,20 +726,32 @@ def _convert_single(path: Path, space: Space, db_dir, progress, loader_kind: str
                 loader = _Loader(build, space)
                 loader.static_rows()
                 bar = _progress(space.num_archs, space.name, show)
+
+                def rows_of(item):
+                    index, record = item
+                    if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < space.num_archs:
+                        raise CorruptInput(path, f"architecture index {index!r} out of range "
+                                                 f"0..{space.num_archs - 1}")
+                    try:
+                        return (index, *arch_rows(space, index, record, source_id, meta[index]))
+                    except RecordError as exc:
+                        raise CorruptInput(path, f"architecture {index}: {exc}") from None
+
+                def then_drain():
+                    yield from records
+                    if opened is not None and opened.drain is not None:
+                        opened.drain()
+
                 with _stream_errors(path, "the archive"):
-                    for index, record in records:
-                        if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < space.num_archs:
-                            raise CorruptInput(path, f"architecture index {index!r} out of range "
-                                                     f"0..{space.num_archs - 1}")
+                    # Reading and row building run in a thread while this one inserts: SQLite releases the GIL while
+                    # it writes, so the two overlap on two cores.
+                    for index, trials, epochs, notes in _in_background(then_drain(), rows_of):
                         try:
-                            trials, epochs, notes = arch_rows(space, index, record, source_id, meta[index])
                             loader.add(index, trials, epochs, notes)
                         except RecordError as exc:
                             raise CorruptInput(path, f"architecture {index}: {exc}") from None
                         if bar is not None:
                             bar.update(1)
-                    if opened is not None and opened.drain is not None:
-                        opened.drain()
             except UnsupportedPickle as exc:
                 hint = ("convert it with loader 'torch' (--loader torch: torch.load, whole file in memory)"
                         if loader_kind != "torch" else "")
@@ -782,13 +856,17 @@ def _read_simple_file(path: Path):
             raise RecordError("the file is empty")
         if not raw.startswith(BZ2_MAGIC):
             raise RecordError(f"not a bz2 file (starts with {raw[:8]!r})")
-        return _restricted_loads(bz2.decompress(raw))
+        try:
+            data = bz2.decompress(raw)
+        except (ValueError, EOFError) as exc:
+            raise RecordError(f"truncated bz2 data ({exc})") from None
+        except OSError as exc:
+            raise RecordError(f"invalid bz2 data ({exc})") from None
+        return _restricted_loads(data)
     except RecordError:
         raise
     except EOFError as exc:
-        raise RecordError(f"truncated bz2 or pickle data ({exc})") from None
-    except OSError as exc:
-        raise RecordError(f"invalid bz2 data ({exc})") from None
+        raise RecordError(f"truncated pickle data ({exc})") from None
     except (pickle.UnpicklingError, ValueError, TypeError, AttributeError, IndexError) as exc:
         raise RecordError(f"not a valid results pickle ({type(exc).__name__}: {exc})") from None
 
@@ -891,10 +969,10 @@ def _convert_simple_dir(directory: Path, space: Space, db_dir, progress, jobs) -
 
 
 def _jobs(jobs, files: int) -> int:
-    if jobs is None:
-        jobs = min(os.cpu_count() or 1, 4)
-    jobs = max(1, int(jobs))
-    return 1 if files < 8 else jobs
+    """Worker processes: as asked, else up to 4 CPUs (none for a handful of files: starting them costs more)."""
+    if jobs is not None:
+        return max(1, int(jobs))
+    return 1 if files < 8 else min(os.cpu_count() or 1, 4)
 
 
 def _convert_nats(path, space: Space, db_dir, progress, jobs) -> Nb201Report:

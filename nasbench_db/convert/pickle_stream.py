@@ -126,7 +126,8 @@ SAFE_GLOBALS = {
     ("builtins", "dict"): dict,
     ("builtins", "list"): list,
     ("builtins", "tuple"): tuple,
-    ("__builtin__", "set"): set,
+    ("builtins", "bytes"): bytes,
+    ("builtins", "bytearray"): bytearray,
     ("_codecs", "encode"): _encode_latin1_bytes,
     ("copyreg", "_reconstructor"): None,  # handled in REDUCE
 }
@@ -229,6 +230,16 @@ class StreamUnpickler:
     # -- the machine -------------------------------------------------------------------------------------------------
     def load(self):
         """Run one pickle to its STOP, yielding ``(key, record)`` pairs; the top-level object ends in ``result``."""
+        try:
+            yield from self._machine()
+        except (struct.error, IndexError) as exc:
+            if self.eof and len(self.buf) - self.pos <= _LOOKAHEAD:
+                raise PickleDataError("pickle data was truncated", self.offset) from None
+            raise PickleDataError(f"invalid pickle data ({exc})", self.offset) from None
+        except (TypeError, AttributeError, ValueError, UnicodeDecodeError) as exc:
+            raise PickleDataError(f"invalid pickle data ({type(exc).__name__}: {exc})", self.offset) from None
+
+    def _machine(self):
         memo: dict = {}
         stack: list = []
         metastack: list = []
@@ -699,6 +710,8 @@ class StreamUnpickler:
         return self._readline_bytes().decode("latin-1")
 
     def _find_class(self, module: str, name: str):
+        if module == "__builtin__":  # Python 2 name of builtins (pickle's fix_imports)
+            module = "builtins"
         key = (module, name)
         if key in self.globals_map:
             return self.globals_map[key] if self.globals_map[key] is not None else _reconstructor

@@ -113,7 +113,9 @@ def _where_ours(key, num_epochs, isomorphism, source):
             clauses.append("a.adjacency = ? AND a.operations = ?")
             params.extend([key[1], key[2]])
     if num_epochs is not None:
-        clauses.append("c.num_epochs = ?")
+        # Unary '+' keeps SQLite from building an automatic index on num_epochs, which would turn the id-range join
+        # into a scan of every matching config per cell (quadratic over the full file).
+        clauses.append("+c.num_epochs = ?")
         params.append(num_epochs)
     where = " AND ".join(clauses)
     where += _source_filter(source, params)
@@ -191,7 +193,9 @@ def _query_nni_layout(database, key, num_epochs, isomorphism, mean, include_inte
             clauses.append("c.arch = ?")
             params.append(_nni_arch_json(key[3], key[4]))
     if num_epochs is not None:
-        clauses.append("c.num_epochs = ?")
+        # Unary '+' keeps SQLite from building an automatic index on num_epochs, which would turn the id-range join
+        # into a scan of every matching config per cell (quadratic over the full file).
+        clauses.append("+c.num_epochs = ?")
         params.append(num_epochs)
     where = " AND ".join(clauses) if clauses else "1 = 1"
     join = " FROM nb101trialstats t JOIN nb101trialconfig c ON c.id = t.config_id "

@@ -72,13 +72,20 @@ NATS_SSS = _Bench("nats_sss", "nats_sss_trialconfig", "nats_sss_trialstats", "na
                   "nats_sss_intermediatestats", sss_space.EPOCHS, ("arch", "num_epochs", "dataset"))
 
 
-def _check_dataset(dataset):
+def _check_dataset(dataset, source):
     if dataset is None:
         return None
-    if not isinstance(dataset, str) or dataset.lower() not in tss_space.NUM_CLASSES:
+    if not isinstance(dataset, str):
+        raise InvalidArgument(f"dataset must be a string or None: got {dataset!r}")
+    if dataset.lower() not in tss_space.NUM_CLASSES and source == "original":
         raise InvalidArgument(f"unknown dataset {dataset!r}: expected one of {', '.join(tss_space.DATASETS)} "
                               "(case-insensitive) or None")
     return dataset.lower()
+
+
+def _check_epochs(num_epochs, bench, source):
+    """The released runs have the benchmark's budgets only; trained runs (``source`` other than 'original') any."""
+    return check_int("num_epochs", num_epochs, bench.epochs if source == "original" else None)
 
 
 @lru_cache(maxsize=65536)
@@ -109,7 +116,7 @@ def query_nb201_trial_stats(arch, num_epochs, dataset, reduction=None, include_i
     :param arch: NNI's arch dict (keys ``'0_1'``..``'2_3'``; NNI or original op names, any key order), the original
         string ``'|nor_conv_3x3~0|+|...|'``, the benchmark index (0..15,624), or None for every cell. A malformed
         arch raises ValueError naming the problem.
-    :param num_epochs: 12, 200 or None.
+    :param num_epochs: 12, 200 or None (any budget of trained runs when ``source`` is not 'original').
     :param dataset: 'cifar10-valid', 'cifar10', 'cifar100', 'imagenet16-120' (case-insensitive) or None.
     :param reduction: None/'none' for one dict per trial, 'mean' to average the trials (seeds) of each config.
     :param include_intermediates: add the per-epoch results as ``intermediates``.
@@ -118,10 +125,10 @@ def query_nb201_trial_stats(arch, num_epochs, dataset, reduction=None, include_i
     :param db_dir: read this directory instead of ``NASBENCHMARK_DIR``.
     """
     mean = check_reduction(reduction)
-    num_epochs = check_int("num_epochs", num_epochs, NB201.epochs)
-    dataset = _check_dataset(dataset)
-    include_intermediates = check_bool("include_intermediates", include_intermediates)
     source = check_source(source)
+    num_epochs = _check_epochs(num_epochs, NB201, source)
+    dataset = _check_dataset(dataset, source)
+    include_intermediates = check_bool("include_intermediates", include_intermediates)
     ops = tss_space.ops_of(arch) if arch is not None else None
     handle = _db.open_benchmark("nb201", db_dir)
     nni = handle.location.layout == "nni"
@@ -143,10 +150,10 @@ def query_nats_sss_trial_stats(arch, num_epochs, dataset, reduction=None, includ
     :param dataset: as for NB-201, or None.
     """
     mean = check_reduction(reduction)
-    num_epochs = check_int("num_epochs", num_epochs, NATS_SSS.epochs)
-    dataset = _check_dataset(dataset)
-    include_intermediates = check_bool("include_intermediates", include_intermediates)
     source = check_source(source)
+    num_epochs = _check_epochs(num_epochs, NATS_SSS, source)
+    dataset = _check_dataset(dataset, source)
+    include_intermediates = check_bool("include_intermediates", include_intermediates)
     arch_clause = ("c.arch_index = ?", sss_space.index_of(arch)) if arch is not None else None
     handle = _db.open_benchmark("nats_sss", db_dir)
     if handle.location.layout == "nni":  # NNI has no size-space file; nothing else can be found here

@@ -316,3 +316,69 @@ def random_arch(rng: random.Random | None = None) -> Ops:
 def all_archs() -> Sequence[Ops]:
     """Every cell's ops tuple in index order."""
     return _meta()
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# Search tools: mutation, neighbourhoods, edit distance, sampling over isomorphism classes
+
+
+def mutate(arch, rng: random.Random) -> Ops:
+    """One edit: a uniformly chosen edge gets a different op, chosen uniformly among the 4 others.
+
+    Every NB-201 cell is valid (a cell without an input->output path just computes zero), so no redraw is needed.
+    The child may be isomorphic to the parent (same :func:`unique_index`), e.g. when the edge leaves a zero node.
+    """
+    ops = list(ops_of(arch))
+    edge = rng.randrange(NUM_EDGES)
+    ops[edge] = rng.choice([op for op in OPS if op != ops[edge]])
+    return tuple(ops)
+
+
+def neighbours(arch, distinct: bool = False) -> list:
+    """The 24 cells one edit away (edges in string order, ops in :data:`OPS` order).
+
+    ``distinct``: keep one cell per isomorphism class (:func:`unique_index`), none in ``arch``'s own class.
+    """
+    ops = ops_of(arch)
+    found = []
+    seen = {unique_index(ops)} if distinct else set()
+    for edge in range(NUM_EDGES):
+        for op in OPS:
+            if op == ops[edge]:
+                continue
+            child = ops[:edge] + (op,) + ops[edge + 1:]
+            if distinct:
+                cls = unique_index(child)
+                if cls in seen:
+                    continue
+                seen.add(cls)
+            found.append(child)
+    return found
+
+
+@lru_cache(maxsize=1)
+def _class_members() -> dict:
+    members: dict = {}
+    for index, cls in enumerate(_unique_classes()):
+        members.setdefault(cls, []).append(_meta()[index])
+    return members
+
+
+def edit_distance(a, b, isomorphism: bool = False) -> int:
+    """Edges whose ops differ (Hamming distance on the 6 edges).
+
+    ``isomorphism=True``: the smallest such distance between any member of ``a``'s isomorphism class and any of
+    ``b``'s (0 exactly for isomorphic cells).
+    """
+    ops_a, ops_b = ops_of(a), ops_of(b)
+    if not isomorphism:
+        return sum(x != y for x, y in zip(ops_a, ops_b))
+    members = _class_members()
+    group_a, group_b = members[unique_index(ops_a)], members[unique_index(ops_b)]
+    return min(sum(x != y for x, y in zip(p, q)) for p in group_a for q in group_b)
+
+
+def random_unique(rng: random.Random) -> Ops:
+    """A cell drawn uniformly over the :data:`NUM_UNIQUE` isomorphism classes (the class's smallest index)."""
+    classes = sorted(_class_members())
+    return arch_of_index(classes[rng.randrange(len(classes))])

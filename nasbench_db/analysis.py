@@ -1,0 +1,533 @@
+"""Analysis of an installed benchmark: top-k, filters, whole-space columns, iteration, DataFrames.
+
+Everything is pushed into SQL: one statement filters (metric ranges, parameter / FLOP bounds, dataset, epoch
+budget, config columns), averages over runs (``reduction='mean'``: ``GROUP BY`` config), orders and limits. No
+per-row Python work happens before the LIMIT, so "top 10 of 423,624 cells" reads 10 rows into Python.
+
+Rows have the shape of the benchmark's NNI query with ``reduction='mean'`` (or one row per run with
+``reduction=None``): ``id`` (run id, None for means), ``config`` (the config dict, with ``arch``), the stats, and,
+for means, ``num_runs``. Units as everywhere: accuracies in percent, parameters and FLOPs in millions, times in
+seconds. Parameter and FLOP *bounds* are plain counts: ``max_params=1e6`` means one million parameters.
+
+>>> from nasbench_db.analysis import top_k, filter_archs, to_dataframe
+>>> best = top_k("nb101", k=10, metric="valid_acc", epochs=108, max_params=1e6)
+>>> good = filter_archs("nb201", dataset="cifar100", epochs=200, min_valid_acc=70)
+>>> frame = to_dataframe(good)          # needs pandas
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from . import db as _db
+from .errors import InvalidArgument, MissingDependency
+from .query._common import check_int, check_reduction, check_source, placeholders
+from .spaces import nb101 as nb101_space
+from .spaces import nb201 as nb201_space
+
+BENCHMARKS = ("nb101", "nb201", "nats_sss", "nds")
+ALIASES = {"nats-sss": "nats_sss", "nats-tss": "nb201", "nats_tss": "nb201"}
+
+
+@dataclass
+class _Dialect:
+    """How one benchmark's tables are read: joins, metric expressions, config columns, bounds."""
+
+    benchmark: str
+    from_where: str  # FROM ... WHERE <join condition>
+    keyed_from: str  # the same joins driven by the top-k subquery {inner} (columns k0, k1... = the group keys)
+    group: tuple  # GROUP BY: primary keys only (PostgreSQL accepts the other columns of those tables by
+    # functional dependency; SQLite groups faster on fewer columns)
+    config_select: tuple  # (expression, config key) pairs, in the NNI row's order
+    metrics: dict  # metric name -> SQL expression over one run
+    stats: tuple  # stats keys of an NNI row, in order
+    params_expr: str | None  # SQL expression of the parameter count in millions
+    flops_expr: str | None  # ... FLOPs in millions
+    epochs_expr: str | None
+    dataset_expr: str | None
+    datasets: tuple
+    source_column: str | None = None
+    unique_clause: str | None = None
+    config_columns: dict = field(default_factory=dict)  # name -> SQL expression (equality filters)
+    json_keys: tuple = ()
+    run_extra: tuple = ()  # per-run keys between config and stats (e.g. seed)
+    run_id: str = "t.id"
+    per_config: tuple = ()  # metrics constant per config, selected as they are (an average could move the last bit)
+    # Top-k ranking without the cell table when no filter needs it: (FROM ... WHERE <joins>, key expressions of
+    # ``group``, GROUP BY expressions).
+    lean: tuple | None = None
+    default_metric: str = "valid_acc"
+
+
+def _nb101_dialect(nni: bool) -> _Dialect:
+    if nni:
+        metrics = {"train_acc": "t.train_acc", "valid_acc": "t.valid_acc", "test_acc": "t.test_acc",
+                   "training_time": "t.training_time / 60.0", "parameters": "t.parameters"}
+        return _Dialect(
+            "nb101", " FROM nb101trialstats t JOIN nb101trialconfig c ON c.id = t.config_id WHERE 1 = 1",
+            " FROM ({inner}) s CROSS JOIN nb101trialconfig c CROSS JOIN nb101trialstats t "
+            "WHERE c.id = s.k0 AND t.config_id = c.id",
+            ("c.id", "c.arch", "c.num_vertices", "c.hash", "c.num_epochs"),
+            (("c.id", "id"), ("c.arch", "arch"), ("c.num_vertices", "num_vertices"), ("c.hash", "hash"),
+             ("c.num_epochs", "num_epochs")),
+            metrics, ("train_acc", "valid_acc", "test_acc", "parameters", "training_time"), "t.parameters", None,
+            "c.num_epochs", None, ("cifar10",),
+            config_columns={"hash": "c.hash", "num_vertices": "c.num_vertices"}, json_keys=("arch",))
+    metrics = {name: f"t.{name}" for name in
+               ("train_acc", "valid_acc", "test_acc", "training_time", "halfway_train_acc", "halfway_valid_acc",
+                "halfway_test_acc", "halfway_training_time", "total_time")}
+    metrics["parameters"] = "a.parameters / 1e6"
+    return _Dialect(
+        "nb101",
+        # CROSS JOIN + id ranges: SQLite walks cell -> config -> run by primary key (models.Nb101Trial); grouping by
+        # (a.id, c.id) keeps that plan (grouping by c.id alone lets the planner build an automatic index instead).
+        " FROM nb101_arch a CROSS JOIN nb101_config c CROSS JOIN nb101_trial t WHERE c.id BETWEEN a.id * 16 AND "
+        "a.id * 16 + 15 AND t.id BETWEEN c.id * 1024 AND c.id * 1024 + 1023",
+        " FROM ({inner}) s CROSS JOIN nb101_arch a CROSS JOIN nb101_config c CROSS JOIN nb101_trial t "
+        "WHERE a.id = s.k0 AND c.id = s.k1 AND t.id BETWEEN c.id * 1024 AND c.id * 1024 + 1023",
+        ("a.id", "c.id"),
+        (("c.id", "id"), ("a.adjacency", "arch"), ("a.operations", "_operations"), ("a.num_vertices", "num_vertices"),
+         ("a.hash", "hash"), ("c.num_epochs", "num_epochs")),
+        # "+c.num_epochs": the unary plus keeps SQLite from building an automatic index on num_epochs and probing
+        # it for every cell (quadratic: minutes on 40k cells) instead of following the id ranges.
+        metrics, ("train_acc", "valid_acc", "test_acc", "parameters", "training_time"), "a.parameters / 1e6", None,
+        "+c.num_epochs", None, ("cifar10",), source_column="t.source_id",
+        config_columns={"hash": "a.hash", "num_vertices": "a.num_vertices"}, per_config=("parameters",),
+        # A config's cell is c.id / 16 (models.Nb101Config): ranking needs only configs and runs (~20% faster).
+        lean=(" FROM nb101_config c CROSS JOIN nb101_trial t WHERE t.id BETWEEN c.id * 1024 AND c.id * 1024 + 1023",
+              ("c.id / 16", "c.id"), ("c.id",)))
+
+
+_NB201_STATS = ("train_acc", "valid_acc", "test_acc", "ori_test_acc", "train_loss", "valid_loss", "test_loss",
+                "ori_test_loss", "parameters", "latency", "flops", "training_time", "valid_evaluation_time",
+                "test_evaluation_time", "ori_test_evaluation_time")
+
+
+def _nb201_dialect(nni: bool, sss: bool = False) -> _Dialect:
+    prefix = "nats_sss_" if sss else "nb201"
+    config, trial = (f"{prefix}trialconfig", f"{prefix}trialstats")
+    columns = ("arch", "num_epochs", "dataset") if sss else ("arch", "num_epochs", "num_channels", "num_cells",
+                                                             "dataset")
+    unique = None if (nni or sss) else "c.arch_index = c.unique_index"
+    config_columns = {"arch_index": "c.arch_index"} if not nni else {}
+    if not (nni or sss):
+        config_columns["unique_index"] = "c.unique_index"
+    return _Dialect(
+        "nats_sss" if sss else "nb201", f" FROM {trial} t JOIN {config} c ON c.id = t.config_id WHERE 1 = 1",
+        f" FROM ({{inner}}) s CROSS JOIN {config} c CROSS JOIN {trial} t WHERE c.id = s.k0 AND t.config_id = c.id",
+        ("c.id",), (("c.id", "id"),) + tuple((f"c.{n}", n) for n in columns),
+        {name: f"t.{name}" for name in _NB201_STATS}, _NB201_STATS, "t.parameters", "t.flops", "c.num_epochs",
+        "c.dataset", nb201_space.DATASETS, source_column=None if nni else "t.source_id", unique_clause=unique,
+        config_columns=config_columns, json_keys=() if sss else ("arch",), run_extra=(("t.seed", "seed"),))
+
+
+_NDS_STATS = ("final_train_acc", "final_train_loss", "final_test_acc", "best_train_acc", "best_train_loss",
+              "best_test_acc", "parameters", "flops", "iter_time")
+_NDS_CONFIG = ("model_family", "model_spec", "cell_spec", "dataset", "generator", "proposer", "base_lr",
+               "weight_decay", "num_epochs")
+
+
+def _nds_dialect() -> _Dialect:
+    return _Dialect(
+        "nds", " FROM ndstrialstats t JOIN ndstrialconfig c ON c.id = t.config_id WHERE 1 = 1",
+        " FROM ({inner}) s CROSS JOIN ndstrialconfig c CROSS JOIN ndstrialstats t "
+        "WHERE c.id = s.k0 AND t.config_id = c.id",
+        ("c.id",), (("c.id", "id"),) + tuple((f"c.{n}", n) for n in _NDS_CONFIG),
+        {name: f"t.{name}" for name in _NDS_STATS}, _NDS_STATS, "t.parameters", "t.flops", "c.num_epochs",
+        "c.dataset", ("cifar10", "imagenet"),
+        config_columns={name: f"c.{name}" for name in ("model_family", "generator", "proposer")},
+        json_keys=("model_spec", "cell_spec"), run_extra=(("t.seed", "seed"),), default_metric="final_test_acc")
+
+
+def check_benchmark(benchmark: str) -> str:
+    """Canonical benchmark key ('nb101', 'nb201', 'nats_sss', 'nds'); 'nats-sss' and 'nats-tss' accepted."""
+    key = ALIASES.get(benchmark, benchmark) if isinstance(benchmark, str) else benchmark
+    if key not in BENCHMARKS:
+        raise InvalidArgument(f"unknown benchmark {benchmark!r}: expected one of {', '.join(BENCHMARKS)}")
+    return key
+
+
+def _dialect(benchmark: str, db_dir):
+    benchmark = check_benchmark(benchmark)
+    handle = _db.open_benchmark(benchmark, db_dir)
+    nni = handle.location.layout == "nni"
+    if benchmark == "nb101":
+        return handle.database, _nb101_dialect(nni), nni
+    if benchmark == "nb201":
+        return handle.database, _nb201_dialect(nni), nni
+    if benchmark == "nats_sss":
+        return handle.database, _nb201_dialect(False, sss=True), False
+    return handle.database, _nds_dialect(), nni
+
+
+def default_metric(benchmark: str) -> str:
+    """The metric top-k ranks by when none is named: ``valid_acc`` (``final_test_acc`` for NDS, which has no
+    validation split)."""
+    return "final_test_acc" if check_benchmark(benchmark) == "nds" else "valid_acc"
+
+
+def metrics_of(benchmark: str) -> tuple:
+    """Metric names that filters and top-k accept for ``benchmark`` (our layout)."""
+    benchmark = check_benchmark(benchmark)
+    if benchmark == "nb101":
+        return tuple(_nb101_dialect(False).metrics)
+    if benchmark == "nds":
+        return _NDS_STATS
+    return _NB201_STATS
+
+
+def _bounds(ranges, kwargs) -> dict:
+    """Merge ``ranges={metric: (lo, hi)}`` and ``min_<metric>=`` / ``max_<metric>=`` keywords."""
+    merged: dict = {}
+    for metric, pair in (ranges or {}).items():
+        try:
+            low, high = pair
+        except (TypeError, ValueError):
+            raise InvalidArgument(f"range of {metric!r} must be a (min, max) pair (None = open): got {pair!r}") from None
+        merged[metric] = [low, high]
+    for key, value in kwargs.items():
+        if key.startswith("min_"):
+            merged.setdefault(key[4:], [None, None])[0] = value
+        elif key.startswith("max_"):
+            merged.setdefault(key[4:], [None, None])[1] = value
+        else:
+            raise InvalidArgument(f"unexpected argument {key!r}: metric bounds are min_<metric>= / max_<metric>=")
+    for metric, (low, high) in merged.items():
+        for value in (low, high):
+            if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))):
+                raise InvalidArgument(f"bound of {metric!r} must be a number or None: got {value!r}")
+    return merged
+
+
+def _number(name, value):
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or math.isnan(value):
+        raise InvalidArgument(f"{name} must be a number or None: got {value!r}")
+    return float(value)
+
+
+def _only_originals(database, benchmark: str) -> bool:
+    """True when every provenance row of ``benchmark`` is a released file (no self-trained runs loaded)."""
+    sql = "SELECT COUNT(*) FROM nasbench_source WHERE benchmark = ? AND kind <> 'original'"
+    return database.execute_sql(placeholders(database, sql), (benchmark,)).fetchone()[0] == 0
+
+
+@dataclass
+class _Query:
+    sql: str
+    params: list
+    select_keys: list
+
+
+def _build(benchmark, *, epochs=None, dataset=None, ranges=None, min_params=None, max_params=None, min_flops=None,
+           max_flops=None, config=None, reduction="mean", order_by=None, ascending=False, limit=None, unique=False,
+           source="original", db_dir=None, columns=None, **metric_bounds):
+    database, dialect, nni = _dialect(benchmark, db_dir)
+    mean = check_reduction(reduction)
+    epochs = check_int("epochs", epochs)
+    source = check_source(source)
+    bounds = _bounds(ranges, metric_bounds)
+    for metric in list(bounds) + ([order_by] if order_by else []) + list(columns or ()):
+        if metric not in dialect.metrics:
+            raise InvalidArgument(f"unknown metric {metric!r} for {dialect.benchmark}: expected one of "
+                                  f"{', '.join(dialect.metrics)}")
+    where, params = [dialect.from_where], []
+    used: list = []  # SQL expressions the filters and the order use (does the ranking need every table?)
+    if epochs is not None:
+        where.append(f"{dialect.epochs_expr} = ?")
+        params.append(epochs)
+    if dataset is not None:
+        name = dataset.lower() if isinstance(dataset, str) else dataset
+        if name not in dialect.datasets:
+            raise InvalidArgument(f"unknown dataset {dataset!r} for {dialect.benchmark}: expected one of "
+                                  f"{', '.join(dialect.datasets)}")
+        if dialect.dataset_expr is not None:
+            where.append(f"{dialect.dataset_expr} = ?")
+            params.append(name)
+    for label, expr, low, high, scale in (("parameter", dialect.params_expr, min_params, max_params, 1e6),
+                                          ("FLOP", dialect.flops_expr, min_flops, max_flops, 1e6)):
+        low, high = _number(f"min {label} bound", low), _number(f"max {label} bound", high)
+        if low is None and high is None:
+            continue
+        if expr is None:
+            raise InvalidArgument(f"{dialect.benchmark} stores no {label} counts: drop the {label} bound")
+        used.append(expr)
+        if low is not None:
+            where.append(f"{expr} >= ?")
+            params.append(low / scale)
+        if high is not None:
+            where.append(f"{expr} <= ?")
+            params.append(high / scale)
+    for key, value in (config or {}).items():
+        column = dialect.config_columns.get(key)
+        if column is None:
+            raise InvalidArgument(f"cannot filter {dialect.benchmark} configs on {key!r}: expected one of "
+                                  f"{', '.join(dialect.config_columns) or '(none)'}")
+        where.append(f"{column} = ?")
+        params.append(value)
+        used.append(column)
+    if unique:
+        if dialect.unique_clause is None:
+            raise InvalidArgument(f"unique=True needs the unique-topology column of our {dialect.benchmark} "
+                                  "database (NB-201 / NATS topology only; NB-101 cells are unique already)")
+        where.append(dialect.unique_clause)
+    if source == "original" and dialect.source_column is not None and _only_originals(database, dialect.benchmark):
+        source = None  # every run is an original: the per-run membership test would only cost time (~10%)
+    if source is not None and dialect.source_column is not None:
+        if source == "original":
+            where.append(f"{dialect.source_column} IN (SELECT id FROM nasbench_source WHERE kind = 'original')")
+        elif isinstance(source, int):
+            where.append(f"{dialect.source_column} = ?")
+            params.append(source)
+        else:
+            where.append(f"{dialect.source_column} IN (SELECT id FROM nasbench_source WHERE kind = ? OR device = ? "
+                         "OR file_name = ?)")
+            params.extend([source] * 3)
+    having, having_params = [], []
+    for metric, (low, high) in bounds.items():
+        expr = dialect.metrics[metric]
+        used.append(expr)
+        target = having if mean else where
+        values = having_params if mean else params
+        expr = f"AVG({expr})" if mean and metric not in dialect.per_config else expr
+        if low is not None:
+            target.append(f"{expr} >= ?")
+            values.append(float(low))
+        if high is not None:
+            target.append(f"{expr} <= ?")
+            values.append(float(high))
+
+    def metric_sql(name):
+        if mean and name not in dialect.per_config:
+            return f"AVG({dialect.metrics[name]})"
+        return dialect.metrics[name]
+
+    if columns is not None:
+        select = [metric_sql(name) for name in columns]
+        keys = list(columns)
+    else:
+        select = [dialect.run_id if not mean else "NULL"] + [expr for expr, _ in dialect.config_select]
+        keys = ["id"] + [f"config.{key}" for _, key in dialect.config_select]
+        if not mean:
+            select += [expr for expr, _ in dialect.run_extra]
+            keys += [key for _, key in dialect.run_extra]
+        stats = list(dialect.stats)
+        for extra in list(bounds) + ([order_by] if order_by else []):
+            if extra not in stats:
+                stats.append(extra)
+        select += [metric_sql(name) for name in stats]
+        keys += stats
+        if mean:
+            select.append("COUNT(*)")
+            keys.append("num_runs")
+    filters = "".join(" AND " + clause for clause in where[1:])
+    if limit is not None:
+        limit = check_int("limit", limit)
+        if limit < 0:
+            raise InvalidArgument(f"limit must be >= 0: got {limit}")
+    if mean and order_by and limit is not None and columns is None:
+        # Top-k in two steps of one statement: the subquery ranks configs by the one aggregate it needs and keeps
+        # k of them; only those k configs' runs are joined again for the full row (about 30% faster on NB-101).
+        order = metric_sql(order_by)
+        used.append(dialect.metrics[order_by])
+        inner_from, key_exprs, group = where[0], dialect.group, dialect.group
+        if dialect.lean is not None and not any(expr.lstrip("+").startswith("a.") for expr in used):
+            inner_from, key_exprs, group = dialect.lean
+        keys_select = ", ".join(f"{expr} AS k{i}" for i, expr in enumerate(key_exprs))
+        inner = f"SELECT {keys_select}, {order} AS m" + inner_from + filters + " GROUP BY " + ", ".join(group)
+        if having:
+            inner += " HAVING " + " AND ".join(having)
+        direction = "ASC" if ascending else "DESC"
+        # Expressions, not the aliases: PostgreSQL takes an output alias in ORDER BY only on its own.
+        inner += f" ORDER BY {order} IS NULL, {order} {direction}, {', '.join(group)} LIMIT ?"
+        outer_keys = ", ".join(f"s.k{i}" for i in range(len(dialect.group)))
+        sql = ("SELECT " + ", ".join(select) + dialect.keyed_from.format(inner=inner) + filters +
+               " GROUP BY " + ", ".join(dialect.group) + f", s.m, {outer_keys}" +
+               f" ORDER BY s.m IS NULL, s.m {direction}, {outer_keys}")
+        params = params + having_params + [limit] + params
+        return database, dialect, _Query(sql, params, keys)
+    sql = "SELECT " + ", ".join(select) + where[0] + filters
+    if mean:
+        sql += " GROUP BY " + ", ".join(dialect.group)
+        if having:
+            sql += " HAVING " + " AND ".join(having)
+    params += having_params
+    if order_by:
+        expr = metric_sql(order_by)
+        sql += f" ORDER BY {expr} IS NULL, {expr} {'ASC' if ascending else 'DESC'}, " + ", ".join(dialect.group)
+        if not mean:
+            sql += f", {dialect.run_id}"
+    if limit is not None:
+        sql += " LIMIT ?"
+        params.append(limit)
+    return database, dialect, _Query(sql, params, keys)
+
+
+def _plain(value):
+    """PostgreSQL returns numeric results (bigint / 1e6, AVG of integers) as Decimal: hand out floats."""
+    return float(value) if isinstance(value, Decimal) else value
+
+
+def _rows(cursor, dialect: _Dialect, keys: list):
+    for row in cursor:
+        record: dict = {}
+        config: dict = {}
+        for key, value in zip(keys, map(_plain, row)):
+            if key.startswith("config."):
+                config[key[7:]] = value
+            else:
+                record[key] = value
+        if dialect.benchmark == "nb101":
+            if "_operations" in config:  # our layout: adjacency + operations strings
+                operations = config.pop("_operations")
+                config["arch"] = nb101_space.matrix_to_arch(nb101_space.adjacency_to_matrix(config["arch"]),
+                                                            operations.split(","))
+            else:
+                config["arch"] = json.loads(config["arch"])
+        for key in dialect.json_keys:
+            if isinstance(config.get(key), str):
+                config[key] = json.loads(config[key])
+        out = {"id": record.pop("id"), "config": config}
+        out.update(record)
+        yield out
+
+
+def filter_archs(benchmark: str = "nb101", *, epochs=None, dataset=None, ranges=None, min_params=None,
+                 max_params=None, min_flops=None, max_flops=None, config=None, reduction="mean", order_by=None,
+                 ascending=False, limit=None, unique=False, source="original", db_dir=None, **metric_bounds) -> list:
+    """Every config (or run) matching the filters, in one SQL statement.
+
+    :param benchmark: 'nb101', 'nb201', 'nats_sss' or 'nds'.
+    :param epochs: epoch budget (e.g. 108, 200), or None for all.
+    :param dataset: NB-201 / NATS / NDS dataset (NB-101 is CIFAR-10 only: 'cifar10' or None).
+    :param ranges: ``{metric: (min, max)}``, None for an open end; or use ``min_<metric>=`` / ``max_<metric>=``
+        keywords (``min_valid_acc=94``). With ``reduction='mean'`` bounds apply to the mean over runs.
+    :param min_params, max_params: parameter-count bounds as counts (``1e6`` = one million).
+    :param min_flops, max_flops: FLOP bounds as counts of multiply-adds per image (not on NB-101).
+    :param config: equality filters on config columns, e.g. ``{'proposer': 'darts'}`` (NDS), ``{'hash': ...}``.
+    :param reduction: 'mean' (one row per config, averaged over runs; default) or None (one row per run).
+    :param order_by: a metric to sort by (descending unless ``ascending``); None keeps database order.
+    :param limit: at most this many rows.
+    :param unique: NB-201: one cell per isomorphism class (its smallest index).
+    :param source: 'original' (default), None (every run) or a source id / kind / device / file name.
+    """
+    database, dialect, query = _build(benchmark, epochs=epochs, dataset=dataset, ranges=ranges, min_params=min_params,
+                                      max_params=max_params, min_flops=min_flops, max_flops=max_flops, config=config,
+                                      reduction=reduction, order_by=order_by, ascending=ascending, limit=limit,
+                                      unique=unique, source=source, db_dir=db_dir, **metric_bounds)
+    cursor = database.execute_sql(placeholders(database, query.sql), query.params)
+    return list(_rows(cursor, dialect, query.select_keys))
+
+
+def top_k(benchmark: str = "nb101", k: int = 10, metric: str | None = None, *, ascending: bool = False,
+          **filters) -> list:
+    """The ``k`` best configs by ``metric`` (mean over runs unless ``reduction=None``), best first.
+
+    ``metric`` defaults to :func:`default_metric`; ``ascending=True`` ranks the smallest first (e.g. losses, time).
+    Takes every filter of :func:`filter_archs`. Example: ``top_k('nb101', 10, 'valid_acc', epochs=108,
+    max_params=1e6)``.
+    """
+    k = check_int("k", k)
+    if k is None or k < 1:
+        raise InvalidArgument(f"k must be >= 1: got {k}")
+    metric = metric or default_metric(benchmark)
+    return filter_archs(benchmark, order_by=metric, ascending=ascending, limit=k, **filters)
+
+
+def metric_columns(benchmark: str, metrics, **filters) -> dict:
+    """``{metric: list of values}`` over every config (or run) matching the filters, in one statement: the raw
+    material of ECDFs and scatter plots. Takes the filters of :func:`filter_archs`."""
+    metrics = list(metrics)
+    if not metrics:
+        raise InvalidArgument("name at least one metric")
+    for forbidden in ("order_by", "limit", "columns"):
+        filters.pop(forbidden, None)
+    database, _, query = _build(benchmark, columns=metrics, **filters)
+    cursor = database.execute_sql(placeholders(database, query.sql), query.params)
+    values = {name: [] for name in metrics}
+    appenders = [values[name].append for name in metrics]
+    for row in cursor:
+        for append, value in zip(appenders, row):
+            append(_plain(value))
+    return values
+
+
+def iter_cells(benchmark: str = "nb101", db_dir=None):
+    """Every cell of an installed benchmark, one dict each, streamed from one statement.
+
+    NB-101: ``hash``, ``matrix`` (canonical, pruned), ``ops``, ``arch`` (NNI dict), ``num_vertices``,
+    ``parameters`` (millions). NB-201 / NATS topology: ``index``, ``arch_str``, ``arch`` (NNI dict),
+    ``unique_index``, in index order (on NNI's file, which has no cell table, from the space's enumeration).
+    """
+    benchmark = check_benchmark(benchmark)
+    handle = _db.open_benchmark(benchmark, db_dir)
+    database = handle.database
+    nni = handle.location.layout == "nni"
+    if benchmark == "nb101":
+        if nni:
+            sql = "SELECT DISTINCT hash, arch, num_vertices FROM nb101trialconfig ORDER BY hash"
+            for digest, arch, size in database.execute_sql(sql):
+                matrix, ops = nb101_space.arch_to_matrix(json.loads(arch))
+                yield {"hash": digest, "matrix": [list(r) for r in matrix], "ops": ops, "arch": json.loads(arch),
+                       "num_vertices": size, "parameters": None}
+            return
+        sql = "SELECT hash, adjacency, operations, num_vertices, parameters FROM nb101_arch ORDER BY id"
+        for digest, adjacency, operations, size, parameters in database.execute_sql(sql):
+            matrix = nb101_space.adjacency_to_matrix(adjacency)
+            ops = operations.split(",")
+            yield {"hash": digest, "matrix": [list(r) for r in matrix], "ops": ops,
+                   "arch": nb101_space.matrix_to_arch(matrix, ops), "num_vertices": size,
+                   "parameters": parameters / 1e6}
+        return
+    if benchmark == "nb201":
+        if nni:
+            unique = nb201_space.unique_indices()
+            for index, ops in enumerate(nb201_space.all_archs()):
+                yield {"index": index, "arch_str": nb201_space.arch_str(ops), "arch": nb201_space.to_nni(ops),
+                       "unique_index": unique[index]}
+            return
+        sql = "SELECT id, arch_str, arch, unique_index FROM nb201_arch ORDER BY id"
+        for index, text, arch, unique_index in database.execute_sql(sql):
+            yield {"index": index, "arch_str": text, "arch": json.loads(arch), "unique_index": unique_index}
+        return
+    if benchmark == "nats_sss":
+        for index, arch in database.execute_sql("SELECT id, arch FROM nats_sss_arch ORDER BY id"):
+            yield {"index": index, "arch": arch}
+        return
+    raise InvalidArgument("iter_cells covers nb101, nb201 and nats_sss (NDS configs: use filter_archs('nds'))")
+
+
+def to_dataframe(rows):
+    """A pandas DataFrame of query / top-k / filter results (or of :func:`metric_columns` output).
+
+    Nested ``config`` dicts are flattened into columns (``config['id']`` becomes ``config_id``; other config keys
+    keep their names unless a stats key has the same name, then ``config_<key>``). ``arch``, specs and
+    ``intermediates`` stay Python objects in their cells. Raises :class:`MissingDependency` without pandas.
+    """
+    try:
+        import pandas
+    except ImportError:
+        raise MissingDependency("to_dataframe needs pandas: pip install pandas "
+                                "(or pip install 'nasbench_db[analysis]')") from None
+    if isinstance(rows, dict):
+        return pandas.DataFrame(rows)
+    records = []
+    for row in rows:
+        if not isinstance(row, dict):
+            raise InvalidArgument(f"to_dataframe takes dicts (query results): got {type(row).__name__}")
+        flat: dict = {}
+        for key, value in row.items():
+            if key == "config" and isinstance(value, dict):
+                for config_key, config_value in value.items():
+                    name = "config_id" if config_key == "id" else config_key
+                    if name in row or name in flat:
+                        name = f"config_{config_key}"
+                    flat[name] = config_value
+            else:
+                flat[key] = value
+        records.append(flat)
+    return pandas.DataFrame.from_records(records)
