@@ -8,6 +8,7 @@ params and latency:
   with 1/2/3 seeds for 2,225/5,439/7,961 archs, 12-epoch runs once per dataset (twice on cifar10-valid):
   226,069 trials, 30.5 M per-epoch rows (about 4.5 GB);
 * ``tss``: NATS topology ``-simple/`` directory (one bz2 pickle per arch; hp '12' and '200', 3 seeds);
+* ``tss-pbz2``: NATS topology single file ``.pickle.pbz2`` (the same records in one bz2 pickle);
 * ``sss``: NATS size ``-simple/`` directory (32,768 archs; hp '01', '12' x 3 seeds, '90').
 
 Figures, each beside a floor measured in the same run:
@@ -22,6 +23,7 @@ Usage::
 
     python bench/nb201_bench.py pth --archs 15625            # full scale v1_1 (about 4.5 GB input, 2.7 GB db)
     python bench/nb201_bench.py tss --archs 1500             # a fraction; extrapolated figures are labelled
+    python bench/nb201_bench.py tss-pbz2 --archs 1000
     python bench/nb201_bench.py sss --archs 3000
     python bench/nb201_bench.py query --db-dir DIR           # queries on an existing database
 """
@@ -178,17 +180,21 @@ def _int_op(value: int) -> bytes:
     return b"J" + value.to_bytes(4, "little", signed=True)
 
 
-def write_pth(path: Path, num_archs: int, seed: int = 0) -> dict:
-    """NAS-Bench-201 v1_1 layout in torch's legacy format, streamed arch by arch (bounded memory)."""
+def write_pth(path: Path, num_archs: int, seed: int = 0, nats: bool = False) -> dict:
+    """NAS-Bench-201 v1_1 layout in torch's legacy format, streamed arch by arch (bounded memory).
+
+    ``nats``: NATS's single-file topology archive instead: the same dict with hp '12'/'200' and 3 seeds, no torch
+    header, bz2-compressed (``.pickle.pbz2``).
+    """
     curves = _Curves(seed)
     # a fraction takes evenly spaced indices, so the 1/2/3-seed mix of v1_1 stays representative
     indices = sorted({round(k * tss_space.NUM_ARCHS / num_archs) for k in range(num_archs)})
     trials = rows = 0
-    with open(path, "wb") as out:
+    with (bz2.open(path, "wb", compresslevel=9) if nats else open(path, "wb")) as out:
         # torch legacy header: magic number, protocol version, system info
-        for header in (0x1950A86A20F9469CFC6C, 1001,
-                       {"protocol_version": 1001, "little_endian": True,
-                        "type_sizes": {"short": 2, "int": 4, "long": 4}}):
+        for header in (() if nats else (0x1950A86A20F9469CFC6C, 1001,
+                                        {"protocol_version": 1001, "little_endian": True,
+                                         "type_sizes": {"short": 2, "int": 4, "long": 4}})):
             out.write(pickle.dumps(header, protocol=2))
         out.write(b"\x80\x02}(")  # top dict, MARK
         out.write(_body("meta_archs") + _body(tss_space.meta_archs()))
@@ -197,7 +203,8 @@ def write_pth(path: Path, num_archs: int, seed: int = 0) -> dict:
         for start in range(0, num_archs, 1000):
             out.write(b"(")
             for index in indices[start:start + 1000]:
-                record = tss_record(curves, index)
+                record = tss_record(curves, index, ("12", "200"), (777, 888, 999)) if nats else \
+                    tss_record(curves, index)
                 for state in record.values():
                     for result in state["all_results"].values():
                         trials += 1
@@ -206,7 +213,8 @@ def write_pth(path: Path, num_archs: int, seed: int = 0) -> dict:
             out.write(b"u")
         out.write(_body("evaluated_indexes") + _body(indices))
         out.write(b"u.")
-        out.write(pickle.dumps([], protocol=2))  # storage keys of the legacy format: none
+        if not nats:
+            out.write(pickle.dumps([], protocol=2))  # storage keys of the legacy format: none
     return {"archs": num_archs, "trials": trials, "rows": rows, "bytes": path.stat().st_size}
 
 
@@ -265,6 +273,13 @@ def floor_read_pth(path: Path) -> dict:
     return run_measured(code)
 
 
+def floor_read_bz2(path: Path) -> dict:
+    """Floor: decompress the whole .pickle.pbz2 (the converter does this in a thread beside the reader)."""
+    code = (f"import bz2\nf = bz2.BZ2File({str(path)!r})\nn = 0\n"
+            "while True:\n    b = f.read(8 << 20)\n    if not b: break\n    n += len(b)\nprint(n)")
+    return run_measured(code)
+
+
 def floor_sql(rows: int) -> dict:
     """SQL floor: executemany of ``rows`` prebuilt 10-value rows into an empty WITHOUT ROWID epoch table."""
     code = f"""
@@ -302,6 +317,7 @@ def floor_read_simple(directory: Path) -> dict:
 
 def convert_measured(kind: str, source: Path, db_dir: Path, jobs: int | None = None) -> dict:
     call = {"pth": f"convert_nb201({str(source)!r}, {str(db_dir)!r}, progress=False)",
+            "tss-pbz2": f"convert_nats_tss({str(source)!r}, {str(db_dir)!r}, progress=False)",
             "tss": f"convert_nats_tss({str(source)!r}, {str(db_dir)!r}, progress=False, jobs={jobs})",
             "sss": f"convert_nats_sss({str(source)!r}, {str(db_dir)!r}, progress=False, jobs={jobs})"}[kind]
     code = ("from nasbench_db.convert.nb201 import convert_nb201, convert_nats_tss, convert_nats_sss\n"
@@ -389,7 +405,7 @@ def bench_queries(db_dir: Path, benchmark: str = "nb201", samples: int = 2000) -
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("kind", choices=["pth", "tss", "sss", "query"])
+    parser.add_argument("kind", choices=["pth", "tss", "tss-pbz2", "sss", "query"])
     parser.add_argument("--archs", type=int, default=None, help="architectures to generate (default: all)")
     parser.add_argument("--jobs", type=int, default=2, help="processes for generation and -simple conversion")
     parser.add_argument("--work", type=Path, default=None, help="directory for inputs and databases")
@@ -408,7 +424,8 @@ def main():
     work = args.work or Path(tempfile.mkdtemp(prefix="nb201bench-"))
     work.mkdir(parents=True, exist_ok=True)
     db_dir = work / "db"
-    total = {"pth": tss_space.NUM_ARCHS, "tss": tss_space.NUM_ARCHS, "sss": sss_space.NUM_ARCHS}[args.kind]
+    total = {"pth": tss_space.NUM_ARCHS, "tss": tss_space.NUM_ARCHS, "tss-pbz2": tss_space.NUM_ARCHS,
+             "sss": sss_space.NUM_ARCHS}[args.kind]
     num_archs = min(args.archs or total, total)
     fraction = num_archs / total
     print(f"{args.kind}: {num_archs:,} of {total:,} architectures ({fraction:.1%}); work dir {work}")
@@ -416,14 +433,18 @@ def main():
     if args.kind == "pth":
         source = work / "NAS-Bench-201-v1_1-synthetic.pth"
         info = write_pth(source, num_archs)
+    elif args.kind == "tss-pbz2":
+        source = work / "NATS-tss-synthetic.pickle.pbz2"
+        info = write_pth(source, num_archs, nats=True)
     else:
         source = work / f"NATS-{args.kind}-synthetic-simple"
         info = write_simple_dir(source, args.kind, num_archs, args.jobs)
     print(f"generated {info['trials']:,} trials, {info['rows']:,} per-epoch rows, {info['bytes'] / 1e9:.2f} GB "
           f"in {time.perf_counter() - started:.0f} s")
     if not args.no_floor:
-        floor = floor_read_pth(source) if args.kind == "pth" else floor_read_simple(source)
-        what = "read + sha256 of the file" if args.kind == "pth" else "bz2 + C pickle.loads of every file, 1 process"
+        floor = {"pth": floor_read_pth, "tss-pbz2": floor_read_bz2}.get(args.kind, floor_read_simple)(source)
+        what = {"pth": "read + sha256 of the file", "tss-pbz2": "bz2 decompression of the file"}.get(
+            args.kind, "bz2 + C pickle.loads of every file, 1 process")
         print(f"floor, input ({what}): {floor['seconds']:.1f} s, peak {floor['peak_mb']:,.0f} MB")
         sql_floor = floor_sql(info["rows"])
         print(f"floor, SQL (executemany of {info['rows']:,} prebuilt epoch rows): {sql_floor['seconds']:.1f} s")

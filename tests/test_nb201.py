@@ -205,6 +205,18 @@ def test_stream_reader_hands_over_and_releases_records():
         assert reader.result["arch2infos"] == {i: None for i in INDICES}
         assert reader.result["meta_archs"] == meta["meta_archs"] and reader.records == 3
         assert reader.released > 30000  # the per-epoch keys and containers of the records are forgotten
+    # one pickler for many records, each loaded from its own file first (as the released files were merged):
+    # attribute names are shared across records and kept; everything else a record brought is released, so what
+    # stays grows by a few small values per record
+    held = []
+    for count in (6, 30):
+        many = {i: pickle.loads(pickle.dumps(records[INDICES[i % 3]])) for i in range(count)}
+        reader = StreamUnpickler(io.BytesIO(pickle.dumps({"arch2infos": many}, protocol=2)).read,
+                                 is_record=_is_record)
+        assert sum(1 for _ in reader.load()) == count
+        held.append(reader.memo_size)
+    # a record has 17 trials: a few small values each (seed text, (dataset, seed) key, eval-set names)
+    assert (held[1] - held[0]) / 24 < 100, held
     # an object shared by two records cannot be handed over: said so, not guessed
     shared = [1, 2, 3]
     data = pickle.dumps({"arch2infos": {0: {"less": {"all_results": {}, "x": shared}},

@@ -22,6 +22,7 @@ values; the file's are kept in ``file_parameters``/``file_flops``).
 from __future__ import annotations
 
 import bz2
+import collections
 import hashlib
 import io
 import json
@@ -944,7 +945,7 @@ def _convert_simple_dir(directory: Path, space: Space, db_dir, progress, jobs) -
 
                 context = multiprocessing.get_context("fork" if sys.platform.startswith("linux") else "spawn")
                 pool = context.Pool(jobs, initializer=_worker_init, initargs=(space.name, source_id))
-                results = pool.imap(_worker_file, [(i, str(p)) for i, p in files], chunksize=4)
+                results = _bounded_imap(pool, _worker_file, [(i, str(p)) for i, p in files], 4 * jobs)
             else:
                 _worker_init(space.name, source_id)
                 results = map(_worker_file, [(i, str(p)) for i, p in files])
@@ -966,6 +967,18 @@ def _convert_simple_dir(directory: Path, space: Space, db_dir, progress, jobs) -
         meta_sha = _build.file_sha256(meta_path)
         return _finish(build, loader, report, source_id, None, started,
                        {"files": len(files), "meta_sha256": meta_sha})
+
+
+def _bounded_imap(pool, func, tasks, window: int):
+    """``pool.imap`` in order with at most ``window`` tasks in flight: workers never run far ahead of the
+    inserting process (``imap`` would queue every finished result in memory)."""
+    pending = collections.deque()
+    for task in tasks:
+        pending.append(pool.apply_async(func, (task,)))
+        if len(pending) >= window:
+            yield pending.popleft().get()
+    while pending:
+        yield pending.popleft().get()
 
 
 def _jobs(jobs, files: int) -> int:

@@ -8,9 +8,10 @@ hands each architecture record to the caller as soon as it is complete, then for
   ``'01'``/``'12'``/``'90'``) and whose values hold ``'all_results'``, set under an ``int`` key (the arch index)
   of an enclosing dict (``arch2infos``). The caller decides with ``is_record``;
 * once handed over, the record's slot in ``arch2infos`` becomes ``None`` and the pickle memo entries created while
-  it was built are released, except plain strings (attribute names, dataset names, arch strings: shared between
-  records by the pickler) and class objects. Per-epoch key strings (``'x-valid@12'``) contain ``'@'`` and are
-  released too. A later reference to a released entry is reported (:class:`UnsupportedPickle`), never guessed.
+  it was built are released: its dicts and lists, and its per-epoch key strings (``'x-valid@12'``, recognised by
+  ``'@'``). Small immutable values are kept, since the pickler shares them between records (attribute names,
+  dataset names, arch strings, ``(dataset, seed)`` tuples), as are classes. A later reference to a released entry
+  is reported (:class:`UnsupportedPickle`), never guessed.
 
 Only plain data is built: dict, list, tuple, set, str, bytes, int, float, bool, None, ``OrderedDict`` and numpy
 scalars (decoded with :mod:`struct`, numpy is not needed). Any other class, or a persistent id (a tensor), raises
@@ -136,9 +137,19 @@ STATE_CLASSES = ("ArchResults", "ResultsCount")
 
 
 def _release_kept(value) -> bool:
-    """True for memo entries kept after a record is released: plain strings without '@', and classes/callables."""
-    if type(value) is str:
-        return "@" not in value
+    """True for memo entries kept after a record is released: the small values another record may refer to
+    (printable strings without '@', ints, tuples of those such as ``('cifar10', 777)`` keys) and classes.
+
+    Released besides the containers: per-epoch keys (``'x-valid@12'``), byte payloads and the numbers rebuilt
+    from them (numpy scalars), which belong to one trial.
+    """
+    kind = type(value)
+    if kind is str:
+        return "@" not in value and value.isprintable() and value.isascii()
+    if kind is int or kind is bool or value is None:
+        return True
+    if kind is tuple:
+        return len(value) <= 8 and all(_release_kept(item) and not callable(item) for item in value)
     return callable(value) or isinstance(value, _Dtype)
 
 
@@ -204,6 +215,7 @@ class StreamUnpickler:
         self.result = None
         self.records = 0
         self.released = 0
+        self.memo_size = 0
 
     # -- input -------------------------------------------------------------------------------------------------------
     def _fill(self, need: int) -> bool:
@@ -541,6 +553,7 @@ class StreamUnpickler:
                 if len(stack) != 1 or metastack:
                     raise PickleDataError("STOP with an unbalanced stack", self.offset)
                 self.result = stack.pop()
+                self.memo_size = len(memo)  # entries still held at the end (diagnostics, tests)
                 return
             elif op == 0x70 or op == 0x67:  # PUT / GET (text protocol)
                 self.pos = pos + 1
