@@ -24,7 +24,7 @@ from decimal import Decimal
 
 from . import db as _db
 from .errors import InvalidArgument, MissingDependency
-from .query._common import check_int, check_reduction, check_source, placeholders
+from .query._common import check_int, check_reduction, check_source, placeholders, source_filter
 from .spaces import nb101 as nb101_space
 from .spaces import nb201 as nb201_space
 
@@ -278,15 +278,7 @@ def _build(benchmark, *, epochs=None, dataset=None, ranges=None, min_params=None
     if source == "original" and dialect.source_column is not None and _only_originals(database, dialect.benchmark):
         source = None  # every run is an original: the per-run membership test would only cost time (~10%)
     if source is not None and dialect.source_column is not None:
-        if source == "original":
-            where.append(f"{dialect.source_column} IN (SELECT id FROM nasbench_source WHERE kind = 'original')")
-        elif isinstance(source, int):
-            where.append(f"{dialect.source_column} = ?")
-            params.append(source)
-        else:
-            where.append(f"{dialect.source_column} IN (SELECT id FROM nasbench_source WHERE kind = ? OR device = ? "
-                         "OR file_name = ?)")
-            params.extend([source] * 3)
+        where.append(source_filter(source, params, dialect.source_column)[len(" AND "):])
     having, having_params = [], []
     for metric, (low, high) in bounds.items():
         expr = dialect.metrics[metric]

@@ -87,6 +87,35 @@ def output_options(func):
                         show_default=True, help="Output format.")(func)
 
 
+def source_option(func):
+    return click.option("--source", default="original", show_default=True,
+                        help="'original', 'all', a source id, or a device / file name of trained results.")(func)
+
+
+def limit_option(func):
+    return click.option("--limit", type=click.IntRange(min=0), default=None,
+                        help="Print at most this many rows.")(func)
+
+
+def source_value(text: str):
+    """``--source`` as the query functions take it: 'all' -> None (every row), digits -> a source id."""
+    if text == "all":
+        return None
+    return int(text) if text.isdigit() else text
+
+
+def take(rows, limit):
+    """At most ``limit`` rows of an iterable (all when None), without reading past them."""
+    if limit is None:
+        return list(rows)
+    taken = []
+    for row in rows:
+        if len(taken) >= limit:
+            break
+        taken.append(row)
+    return taken
+
+
 def parse_json_option(name: str, text):
     if text is None:
         return None

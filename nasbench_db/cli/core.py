@@ -8,8 +8,8 @@ from importlib import resources
 import click
 
 from .. import db as _db
-from ._common import (CONTEXT_SETTINGS, cli, convert, db_dir_option, emit, handle_errors, output_options,
-                      parse_json_option, query)
+from ._common import (CONTEXT_SETTINGS, cli, convert, db_dir_option, emit, handle_errors, limit_option,
+                      output_options, parse_json_option, query, source_option, source_value, take)
 
 
 def bundled_sample(name: str):
@@ -67,9 +67,8 @@ NB101_COLUMNS = ["id", "config.hash", "config.num_epochs", "config.num_vertices"
 @click.option("--reduction", type=click.Choice(["none", "mean"]), default="none", show_default=True)
 @click.option("--exact", is_flag=True, help="Match the stored cell exactly instead of any isomorphic cell.")
 @click.option("--intermediates", is_flag=True, help="Include halfway/final evaluations (JSON output).")
-@click.option("--source", default="original", show_default=True,
-              help="'original', 'all', a source id, or a device / file name of trained results.")
-@click.option("--limit", type=int, default=None, help="Print at most this many rows.")
+@source_option
+@limit_option
 @output_options
 @db_dir_option
 @handle_errors
@@ -90,32 +89,19 @@ def query_nb101_command(arch, arch_hash, epochs, reduction, exact, intermediates
 
     if arch and arch_hash:
         raise click.UsageError("give --arch or --hash, not both")
-    source_value = _source_value(source)
+    source_arg = source_value(source)
     if arch_hash:
-        rows = _query_nb101_by_hash(arch_hash, epochs, reduction, intermediates, source_value, db_dir)
+        rows = _query_nb101_by_hash(arch_hash, epochs, reduction, intermediates, source_arg, db_dir)
     else:
         rows = query_nb101_trial_stats(parse_json_option("--arch", arch), epochs, isomorphism=not exact,
                                        reduction=reduction, include_intermediates=intermediates,
-                                       source=source_value, db_dir=db_dir)
-    rows = _take(rows, limit)
+                                       source=source_arg, db_dir=db_dir)
+    rows = take(rows, limit)
     emit(rows, fmt, None if fmt == "json" or intermediates else NB101_COLUMNS)
 
 
-def _source_value(source: str):
-    if source == "all":
-        return None
-    return int(source) if source.isdigit() else source
 
 
-def _take(rows, limit):
-    if limit is None:
-        return list(rows)
-    out = []
-    for row in rows:
-        if len(out) >= limit:
-            break
-        out.append(row)
-    return out
 
 
 def _query_nb101_by_hash(arch_hash, epochs, reduction, intermediates, source, db_dir):

@@ -7,7 +7,8 @@ import json
 import click
 
 from ..spaces import nb201 as tss_space
-from ._common import CONTEXT_SETTINGS, convert, db_dir_option, emit, handle_errors, output_options, query
+from ._common import (CONTEXT_SETTINGS, convert, db_dir_option, emit, handle_errors, limit_option, output_options,
+                      query, source_option, source_value, take)
 
 NB201_COLUMNS = ["id", "config.id", "config.dataset", "config.num_epochs", "seed", "train_acc", "valid_acc",
                  "test_acc", "ori_test_acc", "parameters", "flops", "latency", "training_time"]
@@ -110,23 +111,8 @@ def _parse_nb201_arch(text):
     return text
 
 
-def _take(rows, limit):
-    if limit is None:
-        return rows
-    if limit < 0:
-        raise click.UsageError("--limit must be >= 0")
-    taken = []
-    for row in rows:
-        if len(taken) >= limit:
-            break
-        taken.append(row)
-    return taken
 
 
-def _source_value(source: str):
-    if source == "all":
-        return None
-    return int(source) if source.isdigit() else source
 
 
 @query.command("nb201", context_settings=CONTEXT_SETTINGS)
@@ -137,9 +123,8 @@ def _source_value(source: str):
 @click.option("--reduction", type=click.Choice(["none", "mean"]), default="none", show_default=True,
               help="mean: average the seeds of each config.")
 @click.option("--intermediates", is_flag=True, help="Include the per-epoch rows (JSON output).")
-@click.option("--source", default="original", show_default=True,
-              help="'original', 'all', a source id, or a device / file name of trained results.")
-@click.option("--limit", type=int, default=None, help="Print at most this many rows.")
+@source_option
+@limit_option
 @output_options
 @db_dir_option
 @handle_errors
@@ -159,8 +144,8 @@ def query_nb201_command(arch, epochs, dataset, reduction, intermediates, source,
 
     rows = query_nb201_trial_stats(_parse_nb201_arch(arch), int(epochs) if epochs else None,
                                    dataset.lower() if dataset else None, reduction=reduction,
-                                   include_intermediates=intermediates, source=_source_value(source), db_dir=db_dir)
-    rows = _take(rows, limit)
+                                   include_intermediates=intermediates, source=source_value(source), db_dir=db_dir)
+    rows = take(rows, limit)
     emit(rows, fmt, None if fmt == "json" or intermediates else NB201_COLUMNS)
 
 
@@ -170,9 +155,8 @@ def query_nb201_command(arch, epochs, dataset, reduction, intermediates, source,
 @click.option("--dataset", type=DATASET_CHOICE, default=None, help="Default: all four.")
 @click.option("--reduction", type=click.Choice(["none", "mean"]), default="none", show_default=True)
 @click.option("--intermediates", is_flag=True, help="Include the per-epoch rows (JSON output).")
-@click.option("--source", default="original", show_default=True,
-              help="'original', 'all', a source id, or a device / file name of trained results.")
-@click.option("--limit", type=int, default=None, help="Print at most this many rows.")
+@source_option
+@limit_option
 @output_options
 @db_dir_option
 @handle_errors
@@ -189,7 +173,7 @@ def query_nats_sss_command(arch, epochs, dataset, reduction, intermediates, sour
     arch_value = int(arch) if arch and arch.strip().isdigit() else arch
     rows = query_nats_sss_trial_stats(arch_value, int(epochs) if epochs else None,
                                       dataset.lower() if dataset else None, reduction=reduction,
-                                      include_intermediates=intermediates, source=_source_value(source),
+                                      include_intermediates=intermediates, source=source_value(source),
                                       db_dir=db_dir)
-    rows = _take(rows, limit)
+    rows = take(rows, limit)
     emit(rows, fmt, None if fmt == "json" or intermediates else SSS_COLUMNS)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import click
 
 from ..spaces import nds as space
-from ._common import (CONTEXT_SETTINGS, convert, db_dir_option, emit, handle_errors, output_options,
-                      parse_json_option, query)
+from ._common import (CONTEXT_SETTINGS, convert, db_dir_option, emit, handle_errors, limit_option, output_options,
+                      parse_json_option, query, take)
 
 NDS_COLUMNS = ["id", "config.id", "config.model_family", "config.proposer", "config.generator", "config.dataset",
                "config.num_epochs", "seed", "final_test_acc", "best_test_acc", "final_train_acc", "parameters",
@@ -49,7 +49,7 @@ def convert_nds_command(path, progress, db_dir):
 @click.option("--cell-spec", help="cell_spec as JSON ('{}' selects the non-cell families).")
 @click.option("--reduction", type=click.Choice(["none", "mean"]), default="none", show_default=True)
 @click.option("--intermediates", is_flag=True, help="Include the per-epoch rows (JSON output).")
-@click.option("--limit", type=int, default=None, help="Print at most this many rows.")
+@limit_option
 @output_options
 @db_dir_option
 @handle_errors
@@ -72,13 +72,5 @@ def query_nds_command(model_family, proposer, generator, dataset, epochs, model_
     rows = query_nds_trial_stats(model_family, proposer, generator, parse_json_option("--model-spec", model_spec),
                                  parse_json_option("--cell-spec", cell_spec), dataset, epochs, reduction=reduction,
                                  include_intermediates=intermediates, db_dir=db_dir)
-    if limit is not None:
-        if limit < 0:
-            raise click.UsageError("--limit must be >= 0")
-        taken = []
-        for row in rows:
-            if len(taken) >= limit:
-                break
-            taken.append(row)
-        rows = taken
+    rows = take(rows, limit)
     emit(rows, fmt, None if fmt == "json" or intermediates else NDS_COLUMNS)

@@ -7,13 +7,8 @@ import sys
 
 import click
 
-from ._common import CONTEXT_SETTINGS, cli, db_dir_option, emit, handle_errors, output_options
+from ._common import CONTEXT_SETTINGS, cli, db_dir_option, emit, handle_errors, output_options, source_value
 
-
-def _source_value(source: str):
-    if source == "all":
-        return None
-    return int(source) if source.isdigit() else source
 
 
 def _json_ready(value):
@@ -134,7 +129,7 @@ def search_nb101_command(algo, runs, budget, seed, population_size, sample_size,
     """
     from ..search import NB101Simulator
 
-    sim = NB101Simulator(epochs=epochs, seed=seed, db_dir=db_dir, sampling=sampling, source=_source_value(source))
+    sim = NB101Simulator(epochs=epochs, seed=seed, db_dir=db_dir, sampling=sampling, source=source_value(source))
     _run(sim, algo, runs, budget, seed, population_size, sample_size, out)
 
 
@@ -161,7 +156,7 @@ def search_nb201_command(algo, runs, budget, seed, population_size, sample_size,
     from ..search import NB201Simulator
 
     sim = NB201Simulator(dataset=dataset, epochs=epochs, seed=seed, db_dir=db_dir, test_dataset=test_dataset,
-                         sampling=sampling, source=_source_value(source))
+                         sampling=sampling, source=source_value(source))
     _run(sim, algo, runs, budget, seed, population_size, sample_size, out)
 
 
@@ -252,7 +247,7 @@ def top_command(benchmark, k, all_rows, metric, ascending, epochs, dataset, min_
                         max_params=max_params, min_flops=min_flops, max_flops=max_flops,
                         config=_parse_where(where_pairs), reduction=None if per_run else "mean", order_by=metric,
                         ascending=ascending, limit=None if all_rows else k, unique=unique,
-                        source=_source_value(source), db_dir=db_dir)
+                        source=source_value(source), db_dir=db_dir)
     columns = list(TOP_COLUMNS[benchmark])
     if per_run:
         columns.insert(0, "id")

@@ -59,3 +59,16 @@ def check_source(source):
 def placeholders(database, sql: str) -> str:
     """Rewrite '?' placeholders for the backend's paramstyle (PostgreSQL drivers use '%s')."""
     return sql if database.param == "?" else sql.replace("?", database.param)
+
+
+def source_filter(source, params: list, column: str = "t.source_id") -> str:
+    """SQL condition (with a leading AND) selecting rows of ``source`` (see :func:`check_source`); appends params."""
+    if source is None:
+        return ""
+    if source == "original":
+        return f" AND {column} IN (SELECT id FROM nasbench_source WHERE kind = 'original')"
+    if isinstance(source, int):
+        params.append(source)
+        return f" AND {column} = ?"
+    params.extend([source, source, source])
+    return f" AND {column} IN (SELECT id FROM nasbench_source WHERE kind = ? OR device = ? OR file_name = ?)"

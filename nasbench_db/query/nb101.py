@@ -32,7 +32,7 @@ from functools import lru_cache
 
 from .. import db as _db
 from ..spaces import nb101 as space
-from ._common import check_bool, check_int, check_reduction, check_source, placeholders
+from ._common import check_bool, check_int, check_reduction, check_source, placeholders, source_filter
 
 BENCHMARK = "nb101"
 #: NNI's prebuilt NB-101 file multiplies the final training_time by 60 (its db_gen bug); we undo it on read.
@@ -60,17 +60,6 @@ def resolve_arch(arch):
     return digest, space.matrix_to_adjacency(pmatrix), ",".join(pops), pmatrix, pops
 
 
-def _source_filter(source, params: list) -> str:
-    if source is None:
-        return ""
-    if source == "original":
-        return " AND t.source_id IN (SELECT id FROM nasbench_source WHERE kind = 'original')"
-    if isinstance(source, int):
-        params.append(source)
-        return " AND t.source_id = ?"
-    params.extend([source, source, source])
-    return (" AND t.source_id IN (SELECT id FROM nasbench_source WHERE kind = ? OR device = ? OR "
-            "file_name = ?)")
 
 
 def query_nb101_trial_stats(arch, num_epochs, isomorphism=True, reduction=None, include_intermediates=False,
@@ -118,7 +107,7 @@ def _where_ours(key, num_epochs, isomorphism, source):
         clauses.append("+c.num_epochs = ?")
         params.append(num_epochs)
     where = " AND ".join(clauses)
-    where += _source_filter(source, params)
+    where += source_filter(source, params)
     return where, params
 
 

@@ -41,7 +41,7 @@ from .. import db as _db
 from ..errors import InvalidArgument, OutOfSearchSpace
 from ..spaces import nats_sss as sss_space
 from ..spaces import nb201 as tss_space
-from ._common import check_bool, check_int, check_reduction, check_source, placeholders
+from ._common import check_bool, check_int, check_reduction, check_source, placeholders, source_filter
 
 #: Stats fields in NNI's order (after id, config, seed).
 STATS_FIELDS = ("train_acc", "valid_acc", "test_acc", "ori_test_acc", "train_loss", "valid_loss", "test_loss",
@@ -97,16 +97,6 @@ def _nni_json(ops) -> str:
     return json.dumps(tss_space.to_nni(ops), sort_keys=True, separators=(",", ":"))
 
 
-def _source_filter(source, params: list) -> str:
-    if source is None:
-        return ""
-    if source == "original":
-        return " AND t.source_id IN (SELECT id FROM nasbench_source WHERE kind = 'original')"
-    if isinstance(source, int):
-        params.append(source)
-        return " AND t.source_id = ?"
-    params.extend([source, source, source])
-    return " AND t.source_id IN (SELECT id FROM nasbench_source WHERE kind = ? OR device = ? OR file_name = ?)"
 
 
 def query_nb201_trial_stats(arch, num_epochs, dataset, reduction=None, include_intermediates=False, *,
@@ -178,7 +168,7 @@ def _run(bench: _Bench, database, nni: bool, arch_clause, num_epochs, dataset, m
         if source not in ("original", None):
             return iter(())
     else:
-        where += _source_filter(source, params)
+        where += source_filter(source, params)
     config_cols = ", ".join(f"c.{name}" for name in bench.config_fields)
     joins = f" FROM {bench.trial} t JOIN {bench.config} c ON c.id = t.config_id WHERE {where}"
     if mean:

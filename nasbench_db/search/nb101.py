@@ -308,9 +308,9 @@ class NB101Simulator(Simulator):
         return self._database.execute_sql(placeholders(self._database, sql), params)
 
     def _source_clause(self, params: list) -> str:
-        from ..query.nb101 import _source_filter
+        from ..query._common import source_filter
 
-        return _source_filter(self.source, params)
+        return source_filter(self.source, params)
 
     def _load_cells(self) -> None:
         if self._nni_layout:

@@ -78,9 +78,9 @@ class NB201Simulator(Simulator):
                f"WHERE c.num_epochs = ? AND c.dataset IN ({marks})")
         params = [self.epochs, *datasets]
         if not nni:
-            from ..query.nb201 import _source_filter
+            from ..query._common import source_filter
 
-            sql += _source_filter(self.source, params)
+            sql += source_filter(self.source, params)
         elif self.source not in ("original", None):
             raise InvalidArgument("NNI's prebuilt file holds only the released runs: use source='original'")
         sql += " ORDER BY t.id"
