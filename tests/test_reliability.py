@@ -129,3 +129,21 @@ def test_sqlite_readers_keep_answering_during_swaps(nb101_env, big_tfrecord):
             t.join()
     assert errors == []
     assert set(answers) <= {93, 3000 * 3} and len(set(answers)) == 2
+
+
+@pytest.mark.parametrize("content,message", [
+    (b"{not json", "not JSON"),
+    (b"", "not JSON"),
+    (b'{"format": "something-else"}', "not a nasbench_db training result"),
+    (b"[1, 2]", "a training result is a JSON object"),
+])
+def test_malformed_training_results_are_clear_errors(tmp_path, content, message):
+    from click.testing import CliRunner
+
+    from nasbench_db.cli import cli
+
+    bad = tmp_path / "result.json"
+    bad.write_bytes(content)
+    result = CliRunner().invoke(cli, ["convert", "results", str(bad), "--db-dir", str(tmp_path / "db")])
+    assert result.exit_code == 1 and result.output.startswith(f"Error: {bad}") and message in result.output, \
+        result.output
