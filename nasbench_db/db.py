@@ -202,7 +202,7 @@ def table_names(database: peewee.Database) -> set[str]:
 def fetchall(database: peewee.Database, sql: str, params=()) -> list:
     """Run one statement and return all rows (DB-API tuples). ``sql`` uses '?' placeholders on every backend."""
     if database.param != "?":
-        sql = sql.replace("?", database.param)
+        sql = sql.replace("%", "%%").replace("?", database.param)
     return database.execute_sql(sql, params).fetchall()
 
 

@@ -57,8 +57,11 @@ def check_source(source):
 
 
 def placeholders(database, sql: str) -> str:
-    """Rewrite '?' placeholders for the backend's paramstyle (PostgreSQL drivers use '%s')."""
-    return sql if database.param == "?" else sql.replace("?", database.param)
+    """Rewrite '?' placeholders for the backend's paramstyle (PostgreSQL drivers use '%s', so a literal '%' in the
+    statement, such as ``t.id % 1024``, is doubled)."""
+    if database.param == "?":
+        return sql
+    return sql.replace("%", "%%").replace("?", database.param)
 
 
 def source_filter(source, params: list, column: str = "t.source_id") -> str:
