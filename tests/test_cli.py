@@ -127,3 +127,15 @@ def test_info(nb101_env):
     data = json.loads(CliRunner().invoke(cli, ["info", "--json"]).output)
     nb101 = next(d for d in data if d["benchmark"] == "nb101")
     assert nb101["installed"] and nb101["sources"][0]["row_counts"]["nb101_trial"] == 102
+
+
+def test_info_summarises_trained_results_per_device(nb101_env, tmp_path, nb101_real_cells):
+    from nasbench_db.convert.results import convert_results
+    from test_concurrency import write_results
+
+    write_results(tmp_path / "results", nb101_real_cells, range(6))
+    convert_results(tmp_path / "results")
+    result = CliRunner().invoke(cli, ["info"])
+    assert result.exit_code == 0, result.output
+    lines = [line for line in result.output.splitlines() if "trained on" in line]
+    assert len(lines) == 3 and all("2 results" in line for line in lines)  # devices test-cpu-0/1/2

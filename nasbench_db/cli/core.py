@@ -176,8 +176,16 @@ def info_command(as_json, db_dir):
         size = f", {entry['bytes'] / 1e6:.1f} MB" if entry["bytes"] is not None else ""
         layout = " (NNI's prebuilt file)" if entry["layout"] == "nni" else ""
         click.echo(f"- {entry['name']}: {entry['location']}{layout}{size}")
+        trained: dict[str, list] = {}
         for source in entry["sources"]:
+            if source["kind"] == "trained":  # one row per ingested result: summarised per device below
+                trained.setdefault(source["device"] or "unknown device", []).append(source)
+                continue
             counts = ", ".join(f"{k} {v:,}" for k, v in (source["row_counts"] or {}).items())
             device = f" on {source['device']}" if source["device"] else ""
             click.echo(f"    source {source['id']}: {source['kind']} {source['file_name']}{device} "
                        f"[{counts}] {source['created_at']} sha256 {(source['sha256'] or '?')[:12]}")
+        for device, sources in sorted(trained.items()):
+            latest = max(s["created_at"] for s in sources)
+            click.echo(f"    trained on {device}: {len(sources):,} results (latest {latest}; "
+                       f"query with --source \"{device}\" or --source trained)")
