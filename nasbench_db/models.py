@@ -411,7 +411,22 @@ class Nb201TrialConfig(_Nb201Model):
                    (("unique_index",), False))
 
 
-class Nb201TrialStats(_Nb201Model):
+class _Nb201SplitMetrics(_Nb201Model):
+    """The eight per-split values of every NB-201 / NATS row (trials, epochs): accuracy in percent and mean
+    cross-entropy loss of train / valid / test / ori_test, under NNI's split mapping (see :class:`Nb201TrialStats`).
+    NULL where the file has no value (or NaN). One field list, inherited by the models below."""
+
+    train_acc = peewee.DoubleField(null=True)
+    valid_acc = peewee.DoubleField(null=True)
+    test_acc = peewee.DoubleField(null=True)
+    ori_test_acc = peewee.DoubleField(null=True)
+    train_loss = peewee.DoubleField(null=True)
+    valid_loss = peewee.DoubleField(null=True)
+    test_loss = peewee.DoubleField(null=True)
+    ori_test_loss = peewee.DoubleField(null=True)
+
+
+class Nb201TrialStats(_Nb201SplitMetrics):
     """NNI's ``Nb201TrialStats``: one training run (a seed) of a config; table ``nb201trialstats``.
 
     Split mapping (NNI's): ``valid``/``test``/``ori_test`` are the file's ``x-valid``/``ori-test``/``ori-test`` for
@@ -448,14 +463,6 @@ class Nb201TrialStats(_Nb201Model):
 
     config = peewee.ForeignKeyField(Nb201TrialConfig, column_name="config_id", backref="trial_stats")
     seed = peewee.IntegerField()
-    train_acc = peewee.DoubleField(null=True)
-    valid_acc = peewee.DoubleField(null=True)
-    test_acc = peewee.DoubleField(null=True)
-    ori_test_acc = peewee.DoubleField(null=True)
-    train_loss = peewee.DoubleField(null=True)
-    valid_loss = peewee.DoubleField(null=True)
-    test_loss = peewee.DoubleField(null=True)
-    ori_test_loss = peewee.DoubleField(null=True)
     parameters = peewee.DoubleField(null=True)
     latency = peewee.DoubleField(null=True)
     flops = peewee.DoubleField(null=True)
@@ -472,7 +479,7 @@ class Nb201TrialStats(_Nb201Model):
         table_name = "nb201trialstats"
 
 
-class Nb201Epoch(_Nb201Model):
+class Nb201Epoch(_Nb201SplitMetrics):
     """Per-epoch results of one trial; table ``nb201_epoch`` (WITHOUT ROWID, key ``(trial_id, current_epoch)``).
 
     Same splits and units as :class:`Nb201TrialStats`. An epoch whose 8 values are all missing has no row. Where the
@@ -491,14 +498,6 @@ class Nb201Epoch(_Nb201Model):
 
     trial = peewee.ForeignKeyField(Nb201TrialStats, column_name="trial_id", backref="epochs", index=False)
     current_epoch = peewee.IntegerField()
-    train_acc = peewee.DoubleField(null=True)
-    valid_acc = peewee.DoubleField(null=True)
-    test_acc = peewee.DoubleField(null=True)
-    ori_test_acc = peewee.DoubleField(null=True)
-    train_loss = peewee.DoubleField(null=True)
-    valid_loss = peewee.DoubleField(null=True)
-    test_loss = peewee.DoubleField(null=True)
-    ori_test_loss = peewee.DoubleField(null=True)
 
     class Meta:
         table_name = "nb201_epoch"
@@ -506,7 +505,7 @@ class Nb201Epoch(_Nb201Model):
         without_rowid = True
 
 
-class Nb201IntermediateStats(_Nb201Model):
+class Nb201IntermediateStats(_Nb201SplitMetrics):
     """NNI's ``Nb201IntermediateStats``: a read-only view ``nb201intermediatestats`` over :class:`Nb201Epoch`.
 
     ``id`` is ``1000 * trial_id + current_epoch`` (NNI numbers rows in insertion order); the other fields are those
@@ -515,14 +514,6 @@ class Nb201IntermediateStats(_Nb201Model):
 
     trial = peewee.ForeignKeyField(Nb201TrialStats, column_name="trial_id", backref="intermediates")
     current_epoch = peewee.IntegerField()
-    train_acc = peewee.DoubleField(null=True)
-    valid_acc = peewee.DoubleField(null=True)
-    test_acc = peewee.DoubleField(null=True)
-    ori_test_acc = peewee.DoubleField(null=True)
-    train_loss = peewee.DoubleField(null=True)
-    valid_loss = peewee.DoubleField(null=True)
-    test_loss = peewee.DoubleField(null=True)
-    ori_test_loss = peewee.DoubleField(null=True)
 
     class Meta:
         table_name = "nb201intermediatestats"
@@ -591,74 +582,40 @@ class NatsSssTrialConfig(_NatsSssModel):
                    (("arch",), False))
 
 
-class NatsSssTrialStats(_NatsSssModel):
+class NatsSssTrialStats(Nb201TrialStats):
     """One training run of a size-space config; table ``nats_sss_trialstats``.
 
     Fields, splits and units as :class:`Nb201TrialStats`, except ``parameters`` and ``flops``: the file's values
     (millions), which agree across seeds and epoch budgets.
     """
 
+    # Every other field is Nb201TrialStats' (one field list for both spaces); only the config it points to differs.
     config = peewee.ForeignKeyField(NatsSssTrialConfig, column_name="config_id", backref="trial_stats")
-    seed = peewee.IntegerField()
-    train_acc = peewee.DoubleField(null=True)
-    valid_acc = peewee.DoubleField(null=True)
-    test_acc = peewee.DoubleField(null=True)
-    ori_test_acc = peewee.DoubleField(null=True)
-    train_loss = peewee.DoubleField(null=True)
-    valid_loss = peewee.DoubleField(null=True)
-    test_loss = peewee.DoubleField(null=True)
-    ori_test_loss = peewee.DoubleField(null=True)
-    parameters = peewee.DoubleField(null=True)
-    latency = peewee.DoubleField(null=True)
-    flops = peewee.DoubleField(null=True)
-    training_time = peewee.DoubleField(null=True)
-    valid_evaluation_time = peewee.DoubleField(null=True)
-    test_evaluation_time = peewee.DoubleField(null=True)
-    ori_test_evaluation_time = peewee.DoubleField(null=True)
-    source = peewee.ForeignKeyField(Source, column_name="source_id", index=False)
-    result_key = peewee.CharField(max_length=64, null=True)
-    file_parameters = peewee.DoubleField(null=True)
-    file_flops = peewee.DoubleField(null=True)
 
     class Meta:
+        database = DATABASES["nats_sss"]
         table_name = "nats_sss_trialstats"
 
 
-class NatsSssEpoch(_NatsSssModel):
+class NatsSssEpoch(Nb201Epoch):
     """Per-epoch results of one size-space trial; table ``nats_sss_epoch`` (as :class:`Nb201Epoch`)."""
 
     trial = peewee.ForeignKeyField(NatsSssTrialStats, column_name="trial_id", backref="epochs", index=False)
-    current_epoch = peewee.IntegerField()
-    train_acc = peewee.DoubleField(null=True)
-    valid_acc = peewee.DoubleField(null=True)
-    test_acc = peewee.DoubleField(null=True)
-    ori_test_acc = peewee.DoubleField(null=True)
-    train_loss = peewee.DoubleField(null=True)
-    valid_loss = peewee.DoubleField(null=True)
-    test_loss = peewee.DoubleField(null=True)
-    ori_test_loss = peewee.DoubleField(null=True)
 
     class Meta:
+        database = DATABASES["nats_sss"]
         table_name = "nats_sss_epoch"
         primary_key = peewee.CompositeKey("trial", "current_epoch")
         without_rowid = True
 
 
-class NatsSssIntermediateStats(_NatsSssModel):
+class NatsSssIntermediateStats(Nb201IntermediateStats):
     """Read-only view ``nats_sss_intermediatestats`` over :class:`NatsSssEpoch` (as :class:`Nb201IntermediateStats`)."""
 
     trial = peewee.ForeignKeyField(NatsSssTrialStats, column_name="trial_id", backref="intermediates")
-    current_epoch = peewee.IntegerField()
-    train_acc = peewee.DoubleField(null=True)
-    valid_acc = peewee.DoubleField(null=True)
-    test_acc = peewee.DoubleField(null=True)
-    ori_test_acc = peewee.DoubleField(null=True)
-    train_loss = peewee.DoubleField(null=True)
-    valid_loss = peewee.DoubleField(null=True)
-    test_loss = peewee.DoubleField(null=True)
-    ori_test_loss = peewee.DoubleField(null=True)
 
     class Meta:
+        database = DATABASES["nats_sss"]
         table_name = "nats_sss_intermediatestats"
 
 
