@@ -199,11 +199,20 @@ def table_names(database: peewee.Database) -> set[str]:
     return set(database.get_tables()) | set(v.name for v in database.get_views())
 
 
+def paramstyle(sql: str, param: str) -> str:
+    """Rewrite a statement written with '?' placeholders for a driver whose placeholder is ``param``.
+
+    PostgreSQL drivers use '%s' and read every '%' as a placeholder marker, so literal ones (``t.id % 1024``) are
+    doubled. Statements are written once, in SQLite's style, and pass through here for every other backend.
+    """
+    if param == "?":
+        return sql
+    return sql.replace("%", "%%").replace("?", param)
+
+
 def fetchall(database: peewee.Database, sql: str, params=()) -> list:
     """Run one statement and return all rows (DB-API tuples). ``sql`` uses '?' placeholders on every backend."""
-    if database.param != "?":
-        sql = sql.replace("%", "%%").replace("?", database.param)
-    return database.execute_sql(sql, params).fetchall()
+    return database.execute_sql(paramstyle(sql, database.param), params).fetchall()
 
 
 def is_sqlite(database: peewee.Database) -> bool:

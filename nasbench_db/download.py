@@ -58,6 +58,7 @@ from pathlib import Path, PurePosixPath
 from urllib.parse import parse_qsl, quote, urlencode, urljoin, urlsplit, urlunsplit
 
 from . import __version__
+from ._process import pid_alive
 from .errors import ChecksumMismatch, CorruptInput, DownloadError, DriveQuotaExceeded, InvalidArgument
 
 logger = logging.getLogger(__name__)
@@ -444,16 +445,6 @@ def _fsync_dir(directory: Path) -> None:
         pass
     finally:
         os.close(fd)
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _is_disk_full(exc: OSError) -> bool:
@@ -1136,7 +1127,7 @@ def extract(archive, directory=None, sha256: str | None = None, log=None) -> Pat
     top = next(iter(tops)) if nested else archive.name.split(".")[0]
     for stale in directory.glob(f".{top}.extracting-*"):
         pid_text = stale.name.rsplit("-", 1)[-1]
-        if pid_text.isdigit() and not _pid_alive(int(pid_text)):
+        if pid_text.isdigit() and not pid_alive(int(pid_text)):
             shutil.rmtree(stale, ignore_errors=True)
     work = directory / f".{top}.extracting-{os.getpid()}"
     shutil.rmtree(work, ignore_errors=True)

@@ -20,6 +20,7 @@ import peewee
 
 from .. import __version__
 from .. import db as _db
+from .._process import pid_alive
 from ..errors import NasbenchDbError
 from ..models import Source
 
@@ -27,22 +28,12 @@ BUILD_PREFIX = "."
 BUILD_SUFFIX = ".building-"
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def remove_stale_builds(final: Path) -> None:
     """Delete temporary build files of ``final`` whose process is gone (a killed conversion)."""
     pattern = f"{BUILD_PREFIX}{final.name}{BUILD_SUFFIX}"
     for candidate in final.parent.glob(pattern + "*"):
         pid_text = candidate.name[len(pattern):].split(".")[0]
-        if pid_text.isdigit() and not _pid_alive(int(pid_text)):
+        if pid_text.isdigit() and not pid_alive(int(pid_text)):
             for extra in (candidate, Path(str(candidate) + "-journal"), Path(str(candidate) + "-wal"),
                           Path(str(candidate) + "-shm")):
                 try:

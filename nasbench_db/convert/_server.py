@@ -19,6 +19,7 @@ import io
 import os
 import re
 import sqlite3
+from contextlib import contextmanager
 
 import peewee
 
@@ -28,6 +29,23 @@ from ..models import Source
 
 COPY_ROWS = 20_000
 _VIEW_NAME = re.compile(r"CREATE\s+VIEW\s+(\w+)", re.IGNORECASE)
+
+
+@contextmanager
+def server_tables(models, schema: str | None = None):
+    """Render ``models`` as server (PostgreSQL) tables while inside: no SQLite-only table options (WITHOUT ROWID),
+    and in ``schema`` when given. The models' own settings are restored on exit."""
+    saved = {m: (m._meta.schema, m._meta.without_rowid) for m in models}
+    try:
+        for model in models:
+            model._meta.without_rowid = False
+            if schema is not None:
+                model._meta.schema = schema
+        yield
+    finally:
+        for model, (old_schema, without_rowid) in saved.items():
+            model._meta.schema = old_schema
+            model._meta.without_rowid = without_rowid
 
 
 def view_names(views) -> list[str]:
@@ -115,31 +133,20 @@ def publish(sqlite_path, url: str, benchmark: str, models, views) -> dict:
                 cursor.execute(f"INSERT INTO nasbench_source ({', '.join(columns)}) VALUES "
                                f"({', '.join(['%s'] * len(columns))}) RETURNING id", values)
                 source_ids[old_id] = cursor.fetchone()[0]
-            old_schemas = {}
-            for model in tables:
-                # SQLite-only table options (WITHOUT ROWID) are not server syntax: the server gets plain tables.
-                old_schemas[model] = (model._meta.schema, model._meta.without_rowid)
-                model._meta.schema = staging
-                model._meta.without_rowid = False
-            try:
-                with server.bind_ctx(tables, bind_refs=False, bind_backrefs=False):
-                    for model in tables:
-                        model._schema.create_table(safe=False)
-                    for model in tables:
-                        name = model._meta.table_name
-                        columns = [f.column_name for f in model._meta.sorted_fields]
-                        quoted = [f'"{c}"' for c in columns]
-                        rows = source.execute(f"SELECT {', '.join(quoted)} FROM {name}")
-                        if "source_id" in columns:
-                            at = columns.index("source_id")
-                            rows = (r[:at] + (source_ids.get(r[at], r[at]),) + r[at + 1:] for r in rows)
-                        counts[name] = _copy_rows(cursor, f"{staging}.{name}", quoted, rows)
-                    for model in tables:
-                        model._schema.create_indexes(safe=False)
-            finally:
-                for model, (schema, without_rowid) in old_schemas.items():
-                    model._meta.schema = schema
-                    model._meta.without_rowid = without_rowid
+            with server_tables(tables, staging), server.bind_ctx(tables, bind_refs=False, bind_backrefs=False):
+                for model in tables:
+                    model._schema.create_table(safe=False)
+                for model in tables:
+                    name = model._meta.table_name
+                    columns = [f.column_name for f in model._meta.sorted_fields]
+                    quoted = [f'"{c}"' for c in columns]
+                    rows = source.execute(f"SELECT {', '.join(quoted)} FROM {name}")
+                    if "source_id" in columns:
+                        at = columns.index("source_id")
+                        rows = (r[:at] + (source_ids.get(r[at], r[at]),) + r[at + 1:] for r in rows)
+                    counts[name] = _copy_rows(cursor, f"{staging}.{name}", quoted, rows)
+                for model in tables:
+                    model._schema.create_indexes(safe=False)
             for name in view_names(views):
                 cursor.execute(f"DROP VIEW IF EXISTS public.{name}")
             for model in tables:

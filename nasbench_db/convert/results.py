@@ -80,22 +80,20 @@ def _schema_statements(models, views, server: bool = False) -> list[str]:
     """
     import peewee
 
+    from contextlib import nullcontext
+
+    from ._server import server_tables
+
     database = peewee.PostgresqlDatabase(None) if server else peewee.SqliteDatabase(":memory:")
     statements = []
-    saved = {m: m._meta.without_rowid for m in models}
-    try:
-        if server:
-            for model in models:
-                model._meta.without_rowid = False
-        with database.bind_ctx(list(models), bind_refs=False, bind_backrefs=False):  # never drag other models along
-            for model in models:
-                statements.append(model._schema._create_table(safe=True).query()[0])
-            for model in models:
-                for index in model._schema._create_indexes(safe=True):
-                    statements.append(index.query()[0])
-    finally:
-        for model, without_rowid in saved.items():
-            model._meta.without_rowid = without_rowid
+    # bind_refs/backrefs off: never drag other models along onto this database
+    with server_tables(models) if server else nullcontext(), \
+            database.bind_ctx(list(models), bind_refs=False, bind_backrefs=False):
+        for model in models:
+            statements.append(model._schema._create_table(safe=True).query()[0])
+        for model in models:
+            for index in model._schema._create_indexes(safe=True):
+                statements.append(index.query()[0])
     create = "CREATE OR REPLACE VIEW" if server else "CREATE VIEW IF NOT EXISTS"
     statements.extend(v.replace("CREATE VIEW", create, 1) for v in views)
     statements.append(TRAINED_KEY_INDEX)
@@ -139,8 +137,7 @@ class ServerConnection:
         elif sql.startswith("INSERT INTO nasbench_source "):
             sql += " RETURNING id"
             returning = True
-        # psycopg2 reads '%' as a placeholder marker: literal ones (``t.id % 1024``) are doubled.
-        return sql.replace("%", "%%").replace("?", "%s"), returning
+        return _db.paramstyle(sql, "%s"), returning
 
     def execute(self, sql: str, params=()):
         cursor = self.raw.cursor()

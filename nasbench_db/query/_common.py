@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from .. import db as _db
 from ..errors import InvalidArgument
 
 REDUCTIONS = (None, "none", "mean")
@@ -57,11 +58,8 @@ def check_source(source):
 
 
 def placeholders(database, sql: str) -> str:
-    """Rewrite '?' placeholders for the backend's paramstyle (PostgreSQL drivers use '%s', so a literal '%' in the
-    statement, such as ``t.id % 1024``, is doubled)."""
-    if database.param == "?":
-        return sql
-    return sql.replace("%", "%%").replace("?", database.param)
+    """Rewrite '?' placeholders for ``database``'s driver (see :func:`nasbench_db.db.paramstyle`)."""
+    return _db.paramstyle(sql, database.param)
 
 
 def source_filter(source, params: list, column: str = "t.source_id") -> str:

@@ -198,25 +198,25 @@ def _as_set(images: np.ndarray, labels: np.ndarray, description: str) -> ImageSe
     return ImageSet(torch.from_numpy(np.ascontiguousarray(images)), torch.from_numpy(labels), description)
 
 
-def read_cifar10(data_dir, verify: bool = True) -> dict:
-    """``{'data_batch_1'..'data_batch_5', 'test_batch'}`` -> ImageSet (file order)."""
-    base = _find(Path(data_dir), list(CIFAR10_MD5), ["cifar-10-batches-py", ""])
+def _read_cifar(data_dir, md5s: dict, folder: str, label_key: str, verify: bool) -> dict:
+    """Every file of ``md5s`` (found in ``data_dir`` or its ``folder``) -> ImageSet (file order)."""
+    base = _find(Path(data_dir), list(md5s), [folder, ""])
     out = {}
-    for name, md5 in CIFAR10_MD5.items():
+    for name, md5 in md5s.items():
         path = base / name
         _verify(path, md5, verify)
-        out[name] = _as_set(*_pickle_images(path, "labels", 32), name)
+        out[name] = _as_set(*_pickle_images(path, label_key, 32), name)
     return out
+
+
+def read_cifar10(data_dir, verify: bool = True) -> dict:
+    """``{'data_batch_1'..'data_batch_5', 'test_batch'}`` -> ImageSet (file order)."""
+    return _read_cifar(data_dir, CIFAR10_MD5, "cifar-10-batches-py", "labels", verify)
 
 
 def read_cifar100(data_dir, verify: bool = True) -> dict:
-    base = _find(Path(data_dir), list(CIFAR100_MD5), ["cifar-100-python", ""])
-    out = {}
-    for name, md5 in CIFAR100_MD5.items():
-        path = base / name
-        _verify(path, md5, verify)
-        out[name] = _as_set(*_pickle_images(path, "fine_labels", 32), name)
-    return out
+    """``{'train', 'test'}`` -> ImageSet (fine labels, file order)."""
+    return _read_cifar(data_dir, CIFAR100_MD5, "cifar-100-python", "fine_labels", verify)
 
 
 def read_imagenet16(data_dir, num_classes: int = 120, verify: bool = True) -> dict:
