@@ -280,6 +280,73 @@ def test_cifar_reader_checks_md5(tmp_path):
     assert sets["test_batch"].images.shape == (2, 3, 32, 32) and sets["test_batch"].labels.tolist() == [1, 2]
 
 
+
+@pytest.mark.parametrize("name, total", [("cifar100-test-split.txt", 10000),
+                                         ("imagenet-16-120-test-split.txt", 6000)])
+def test_bundled_test_splits_are_the_published_files(name, total):
+    from nasbench_db._resources import bundled_file
+    from nasbench_db.train.data import SPLIT_FILE_MD5, file_md5, read_split_file
+
+    assert file_md5(bundled_file(name)) == SPLIT_FILE_MD5[name]
+    split = read_split_file(None, name)
+    assert sorted(split) == ["xtest", "xvalid"]
+    assert len(split["xvalid"]) == len(split["xtest"]) == total // 2
+    assert split["xvalid"] == sorted(split["xvalid"]) and split["xtest"] == sorted(split["xtest"])
+    assert sorted(split["xvalid"] + split["xtest"]) == list(range(total))  # two halves of the whole set
+
+
+def test_a_split_file_in_the_data_dir_comes_first_and_is_checked(tmp_path):
+    from nasbench_db.errors import ChecksumMismatch
+    from nasbench_db.train.data import read_split_file
+
+    (tmp_path / "cifar100-test-split.txt").write_text('{"xvalid": ["int", ["0"]], "xtest": ["int", ["1"]]}')
+    with pytest.raises(ChecksumMismatch, match="cifar100-test-split.txt: md5 .*expected 16f51963"):
+        read_split_file(tmp_path, "cifar100-test-split.txt")
+    assert read_split_file(tmp_path, "cifar100-test-split.txt", verify=False) == {"xvalid": [0], "xtest": [1]}
+
+
+def _write_cifar100(directory: Path, train_count: int, seed: int = 0) -> None:
+    """CIFAR-100 python files in the original layout (random pixels) -- not the real md5s, read with verify=False."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    base = directory / "cifar-100-python"
+    base.mkdir(parents=True)
+    for name, count in (("train", train_count), ("test", 10000)):
+        with open(base / name, "wb") as handle:
+            pickle.dump({b"data": rng.integers(0, 256, (count, 3072), dtype=np.uint8),
+                         b"fine_labels": rng.integers(0, 100, count).tolist()}, handle)
+
+
+def test_cifar100_nb201_trial_evaluates_the_bundled_test_halves(tmp_path):
+    """NB-201's cifar100 protocol: ori-test is the 10k test set, x-valid / x-test its halves from the bundled file;
+    ingested as NNI's valid / test / ori_test."""
+    from nasbench_db.convert.results import convert_results
+    from nasbench_db.query import query_nb201_trial_stats
+    from nasbench_db.train.data import load_splits, read_split_file
+
+    _write_cifar100(tmp_path / "data", train_count=16)
+    splits = load_splits("cifar100", tmp_path / "data", "nb201", verify=False)
+    halves = read_split_file(None, "cifar100-test-split.txt")
+    assert {name: len(images) for name, images in splits.evals.items()} == {"ori-test": 10000}
+    assert {name: (parent, list(indices)) for name, (parent, indices) in splits.subsets.items()} == {
+        "x-valid": ("ori-test", halves["xvalid"]), "x-test": ("ori-test", halves["xtest"])}
+    arch = "|none~0|+|none~0|avg_pool_3x3~1|+|none~0|none~1|skip_connect~2|"
+    result = runner.run_trial("nb201", arch, "cifar100", epochs=1, seed=0, out_dir=tmp_path / "out", device="cpu",
+                              protocol_overrides={"batch_size": 1000}, splits=splits, limit_batches=1)
+    final = result["evaluations"][-1]["sets"]
+    # with --limit-batches 1 and batch 1000 only the first 1000 test images are evaluated; the halves are cut with it
+    assert final["ori-test"]["count"] == 1000
+    assert final["x-valid"]["count"] == sum(i < 1000 for i in halves["xvalid"])
+    assert final["x-valid"]["count"] + final["x-test"]["count"] == 1000
+    assert final["x-valid"]["correct"] + final["x-test"]["correct"] == final["ori-test"]["correct"]
+    convert_results(tmp_path / "out", tmp_path / "db")
+    rows = list(query_nb201_trial_stats(arch, 1, "cifar100", source="trained", db_dir=tmp_path / "db"))
+    assert len(rows) == 1 and (rows[0]["config"]["num_epochs"], rows[0]["config"]["dataset"]) == (1, "cifar100")
+    assert (rows[0]["valid_acc"], rows[0]["test_acc"], rows[0]["ori_test_acc"]) == (
+        final["x-valid"]["acc"], final["x-test"]["acc"], final["ori-test"]["acc"])
+
+
 # ----------------------------------------------------------------------------------------------------------------------
 # trials, JSON, determinism, ingestion
 
@@ -547,3 +614,21 @@ def test_nats_sss_trial_is_trained_and_ingested(tmp_path):
     finally:
         conn.close()
     assert rows == [("8:8:8:8:8", 1, 0, result["result_key"])]
+
+
+# ----------------------------------------------------------------------------------------------------------------------
+# the throughput benchmark script runs (its figures are for the README, not asserted)
+
+def test_train_throughput_bench_reports_every_variant():
+    import subprocess
+    import sys
+
+    script = Path(__file__).resolve().parent.parent / "bench" / "train_throughput.py"
+    out = subprocess.run([sys.executable, str(script), "--device", "cpu", "--steps", "1", "--warmup", "0",
+                          "--batch-size", "4", "--dataset-batches", "2", "--models", "nb201", "--nb201-arch", "1651"],
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    (row,) = json.loads(out.stdout.strip().splitlines()[-1])
+    assert row["model"] == "NB-201 cell 1651" and row["plain_eager_images_per_s"] > 0
+    for variant in ("nasbench_db", "nasbench_db --amp bf16"):
+        assert row[variant]["images_per_s"] > 0 and row[variant]["speedup"] > 0

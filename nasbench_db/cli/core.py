@@ -3,18 +3,13 @@
 from __future__ import annotations
 
 import json
-from importlib import resources
 
 import click
 
 from .. import db as _db
+from .._resources import bundled_file
 from ._common import (CONTEXT_SETTINGS, cli, convert, db_dir_option, emit, handle_errors, limit_option,
                       output_options, parse_json_option, query, source_option, source_value, take)
-
-
-def bundled_sample(name: str):
-    """Path of a sample file shipped in ``nasbench_db/data``."""
-    return resources.files("nasbench_db") / "data" / name
 
 
 @convert.command("nb101", context_settings=CONTEXT_SETTINGS)
@@ -39,21 +34,9 @@ def convert_nb101_command(file, sample, no_crc, progress, db_dir):
 
     if sample == bool(file):
         raise click.UsageError("give either FILE or --sample")
-    path = bundled_sample("nb101_sample.tfrecord") if sample else file
-    with resources.as_file(path) if sample else _nullcontext(path) as real_path:
-        report = convert_nb101(real_path, db_dir, progress=progress, verify_crc=not no_crc)
+    path = bundled_file("nb101_sample.tfrecord") if sample else file
+    report = convert_nb101(path, db_dir, progress=progress, verify_crc=not no_crc)
     click.echo(report.summary())
-
-
-class _nullcontext:
-    def __init__(self, value):
-        self.value = value
-
-    def __enter__(self):
-        return self.value
-
-    def __exit__(self, *exc):
-        return False
 
 
 NB101_COLUMNS = ["id", "config.hash", "config.num_epochs", "config.num_vertices", "train_acc", "valid_acc",

@@ -96,8 +96,9 @@ def _make_train_command(command: str):
     @click.option("--device", default="auto", show_default=True, help="auto, cpu or cuda[:N].")
     @click.option("--limit-batches", type=int, default=None, help="Cap train and eval batches per epoch (smoke runs).")
     @click.option("--amp", type=click.Choice(["auto", "bf16", "off"]), default="auto", show_default=True,
-                  help="bf16 autocast (auto: on CUDA only).")
-    @click.option("--channels-last", type=click.Choice(["auto", "on", "off"]), default="auto", show_default=True)
+                  help="bf16 autocast (auto: on CUDA only; bf16 also on the CPU).")
+    @click.option("--channels-last", type=click.Choice(["auto", "on", "off"]), default="auto", show_default=True,
+                  help="Channels-last (NHWC) memory layout (auto: on, CPU and CUDA).")
     @click.option("--compile", "compile_model", is_flag=True, help="torch.compile the network.")
     @click.option("--force", is_flag=True, help="Train again even when --out already holds the result.")
     @_protocol_options

@@ -16,7 +16,8 @@ Splits (``scheme`` = the benchmark's protocol):
   and evaluates ``x-valid`` = the other 25k and ``ori-test``; cifar10 trains on 50k and evaluates ``ori-test``;
   cifar100 / ImageNet16-120 train on the full train set and evaluate ``ori-test`` plus its halves ``x-valid`` /
   ``x-test`` given by AutoDL-Projects' ``cifar100-test-split.txt`` / ``imagenet-16-120-test-split.txt``. Those two
-  files are not reproducible from a seed and are not bundled: put them in ``--data-dir`` (md5-checked).
+  files are not reproducible from a seed, so the package bundles them (``nasbench_db/data/``, MIT, md5-checked like
+  the datasets); a copy in ``--data-dir`` takes precedence and must carry the same md5.
 * any other (dataset, scheme): the last 10,000 training images are ``valid``, the rest train; ``test`` is the test
   file.
 
@@ -37,6 +38,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from .._resources import bundled_file
 from ..errors import ChecksumMismatch, CorruptInput, InvalidArgument, NasbenchDbError
 
 DATASETS = ("cifar10", "cifar10-valid", "cifar100", "imagenet16-120", "fashion-mnist")
@@ -56,7 +58,7 @@ IMAGENET16_MD5 = {
     "train_data_batch_9": "bb6dd660c38c58552125b1a92f86b5d4", "train_data_batch_10": "8f03f34ac4b42271a294f91bf480f29b",
     "val_data": "3410e3017fdaefba8d5073aaa65e4bd6",
 }
-#: AutoDL-Projects split files (configs/nas-benchmark/), md5 of the files as published.
+#: AutoDL-Projects split files (configs/nas-benchmark/), md5 of the files as published; bundled with the package.
 SPLIT_FILE_MD5 = {
     "cifar100-test-split.txt": "16f51963f0ccd95cb6c08c33ca4c1665",
     "imagenet-16-120-test-split.txt": "670c7749b090d2e937e20d10e811be22",
@@ -276,8 +278,12 @@ def read_fashion_mnist(data_dir=None) -> dict:
 
 
 def read_split_file(data_dir, name: str, verify: bool = True) -> dict:
-    """An AutoDL-Projects split file ``{"key": ["int", ["0", ...]]}`` -> ``{key: [int, ...]}``."""
-    candidates = [Path(data_dir) / name, Path(data_dir) / "splits" / name]
+    """An AutoDL-Projects split file ``{"key": ["int", ["0", ...]]}`` -> ``{key: [int, ...]}``.
+
+    Looked up in ``data_dir`` (and its ``splits/``) first, then in the copy bundled with the package.
+    """
+    candidates = [] if data_dir is None else [Path(data_dir) / name, Path(data_dir) / "splits" / name]
+    candidates.append(bundled_file(name))
     for path in candidates:
         if path.is_file():
             _verify(path, SPLIT_FILE_MD5.get(name), verify)
@@ -287,9 +293,9 @@ def read_split_file(data_dir, name: str, verify: bool = True) -> dict:
             except (ValueError, TypeError, IndexError, AttributeError) as exc:
                 raise CorruptInput(path, f"not a split file ({{\"key\": [\"int\", [...]]}}): {exc}") from None
     raise NasbenchDbError(
-        f"split file {name} not found in {data_dir}: NAS-Bench-201's x-valid/x-test halves of the test set are not "
-        f"reproducible from a seed; copy {name} (md5 {SPLIT_FILE_MD5.get(name)}) from AutoDL-Projects "
-        "configs/nas-benchmark/ into the data directory")
+        f"split file {name} not found in {data_dir} nor in the package ({bundled_file(name).parent}): reinstall nasbench_db or "
+        f"copy {name} (md5 {SPLIT_FILE_MD5.get(name)}) from AutoDL-Projects configs/nas-benchmark/ into the data "
+        "directory")
 
 
 def cifar10_valid_indices() -> tuple[list, list]:
