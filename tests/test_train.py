@@ -562,6 +562,28 @@ def test_reconverting_nats_keeps_trained_nb201_rows(smoke_results, tmp_path):
     assert len(after) == 1 and after[0][2:] == before[0][2:]
 
 
+
+def test_device_choice_errors_name_the_fix(monkeypatch):
+    from nasbench_db.errors import NasbenchDbError
+
+    assert runner.resolve_device("cpu") == torch.device("cpu")
+    with pytest.raises(InvalidArgument, match="unknown device 'tpu': expected auto, cpu or cuda"):
+        runner.resolve_device("tpu")
+    if not torch.cuda.is_available():
+        with pytest.raises(NasbenchDbError, match="no CUDA device .*use --device cpu"):
+            runner.resolve_device("cuda")
+        result = CliRunner().invoke(cli, ["train", "nb101", "--arch", json.dumps(TINY_NB101), "--device", "cuda",
+                                          "--out", "unused", "--dataset", "fashion-mnist"])
+        assert result.exit_code == 1 and result.output.startswith("Error: --device cuda: no CUDA device")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
+    assert runner.resolve_device("cuda:1") == torch.device("cuda:1")
+    with pytest.raises(InvalidArgument, match="no such GPU: got index 5, this machine has 2 \\(cuda:0..cuda:1\\)"):
+        runner.resolve_device("cuda:5")
+    with pytest.raises(InvalidArgument, match="unknown device 'cuda:x'"):
+        runner.resolve_device("cuda:x")
+
+
 # ----------------------------------------------------------------------------------------------------------------------
 # sweeps
 

@@ -131,7 +131,14 @@ def resolve_device(device: str) -> torch.device:
                               f"({torch.__version__}); use --device cpu")
     if device not in ("cpu",) and not device.startswith("cuda"):
         raise InvalidArgument(f"unknown device {device!r}: expected auto, cpu or cuda[:N]")
-    return torch.device(device)
+    try:
+        resolved = torch.device(device)
+    except RuntimeError:
+        raise InvalidArgument(f"unknown device {device!r}: expected auto, cpu or cuda[:N]") from None
+    if resolved.type == "cuda" and resolved.index is not None and resolved.index >= torch.cuda.device_count():
+        raise InvalidArgument(f"--device {device}: no such GPU: got index {resolved.index}, this machine has "
+                              f"{torch.cuda.device_count()} (cuda:0..cuda:{torch.cuda.device_count() - 1})")
+    return resolved
 
 
 def device_info(device: torch.device) -> dict:
