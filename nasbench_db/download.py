@@ -26,7 +26,7 @@ How a download proceeds (:func:`fetch`):
    HTML page where data was expected, is reported instead of being saved.
 4. The checksum is verified, the file fsync-ed and ``os.replace``-d into place, and its sha256 is recorded beside it
    as ``<file>.sha256`` holding ``<sha256hex> <size> <mtime_ns>`` (plus ``md5:<hex>`` for md5-checked files). The
-   converters read that record (``nasbench_db.convert._build.recorded_sha256``), so gigabytes are hashed once, at
+   converters read that record (:mod:`nasbench_db.checksums`), so gigabytes are hashed once, at
    download time, and never again on later loads as NNI does.
 
 Nothing partial is ever visible under a final file name: a failure or a kill leaves at most the hidden ``.part``
@@ -59,6 +59,7 @@ from urllib.parse import parse_qsl, quote, urlencode, urljoin, urlsplit, urlunsp
 
 from . import __version__
 from ._process import pid_alive
+from .checksums import hash_file, read_record, write_record
 from .errors import ChecksumMismatch, CorruptInput, DownloadError, DriveQuotaExceeded, InvalidArgument
 
 logger = logging.getLogger(__name__)
@@ -71,7 +72,6 @@ DEFAULT_TIMEOUT_S = (20.0, 60.0)  # (connect, read between bytes)
 MAX_HTML_PAGES = 4  # Drive: landing page, confirm page, then data; more means a loop
 MAX_PAGE_BYTES = 1 << 20
 RETRY_STATUSES = {408, 425, 429, 500, 502, 503, 504}
-RECORD_SUFFIX = ".sha256"
 PART_SUFFIX = ".part"
 DOWNLOADS_SUBDIR = "downloads"
 USER_AGENT = f"nasbench_db/{__version__} (+https://pypi.org/project/nasbench_db)"
@@ -306,58 +306,6 @@ def default_directory(entry: CatalogEntry, db_dir=None) -> Path:
 
     base = benchmark_dir(db_dir)
     return base if entry.location == "databases" else base / DOWNLOADS_SUBDIR
-
-
-# ----------------------------------------------------------------------------------------------------------------------
-# The checksum record beside a verified file
-# ----------------------------------------------------------------------------------------------------------------------
-def record_path(path) -> Path:
-    return Path(str(path) + RECORD_SUFFIX)
-
-
-def write_record(path, sha256: str, md5: str | None = None) -> Path:
-    """Write ``<file>.sha256`` = ``<sha256hex> <size> <mtime_ns>[ md5:<hex>]`` atomically; returns its path.
-
-    The first three fields are what :func:`nasbench_db.convert._build.recorded_sha256` reads; size and mtime make a
-    record of a file changed since stale.
-    """
-    path = Path(path)
-    st = path.stat()
-    text = f"{sha256} {st.st_size} {st.st_mtime_ns}" + (f" md5:{md5}" if md5 else "") + "\n"
-    record = record_path(path)
-    temp = record.parent / f".{record.name}.tmp-{os.getpid()}"
-    temp.write_text(text)
-    os.replace(temp, record)
-    return record
-
-
-def read_record(path) -> tuple[str, str | None] | None:
-    """``(sha256, md5 or None)`` from a record that still matches the file's size and mtime, else None."""
-    path = Path(path)
-    try:
-        tokens = record_path(path).read_text().split()
-        st = path.stat()
-        sha256, size, mtime_ns = tokens[0], int(tokens[1]), int(tokens[2])
-    except (OSError, ValueError, IndexError):
-        return None
-    if size != st.st_size or mtime_ns != st.st_mtime_ns or len(sha256) != 64 or not _HEX.match(sha256):
-        return None
-    md5 = next((t[4:] for t in tokens[3:] if t.startswith("md5:") and len(t) == 36), None)
-    return sha256, md5
-
-
-def hash_file(path, with_md5: bool = True, block: int = 4 << 20) -> tuple[str, str | None, int]:
-    """``(sha256, md5 or None, bytes)`` of a file, read once."""
-    sha = hashlib.sha256()
-    md5 = hashlib.md5() if with_md5 else None
-    total = 0
-    with open(path, "rb") as handle:
-        while chunk := handle.read(block):
-            sha.update(chunk)
-            if md5 is not None:
-                md5.update(chunk)
-            total += len(chunk)
-    return sha.hexdigest(), (md5.hexdigest() if md5 is not None else None), total
 
 
 # ----------------------------------------------------------------------------------------------------------------------

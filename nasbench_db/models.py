@@ -98,6 +98,35 @@ class Source(peewee.Model):
         database = DATABASES["nb101"]
 
 
+# Each benchmark file holds its own ``nasbench_source`` table, so each benchmark has its own provenance model, bound to
+# that benchmark's database: ``trial.source`` then reads the right file, and binding one of them elsewhere (converters
+# bind ``Source`` to the file being built) cannot drag another benchmark's models along through a backref.
+# ``Source`` itself is NB-101's and the carrier of the shared DDL.
+
+class Nb201Source(Source):
+    """Provenance rows of the NAS-Bench-201 / NATS topology database (fields as :class:`Source`)."""
+
+    class Meta:
+        table_name = "nasbench_source"
+        database = DATABASES["nb201"]
+
+
+class NatsSssSource(Source):
+    """Provenance rows of the NATS size-space database (fields as :class:`Source`)."""
+
+    class Meta:
+        table_name = "nasbench_source"
+        database = DATABASES["nats_sss"]
+
+
+class NdsSource(Source):
+    """Provenance rows of the NDS database (fields as :class:`Source`)."""
+
+    class Meta:
+        table_name = "nasbench_source"
+        database = DATABASES["nds"]
+
+
 # ----------------------------------------------------------------------------------------------------------------------
 # NB-101 compact tables (what the converter writes)
 
@@ -453,7 +482,7 @@ class Nb201TrialStats(_Nb201SplitMetrics):
     valid_evaluation_time     seconds of one evaluation pass over the validation split at the last epoch (NNI's
     test_evaluation_time      meaning); NULL if absent (NB-201 v1_0 200-epoch runs have no times)
     ori_test_evaluation_time
-    source                    provenance row (:class:`Source`, column ``source_id``; not in NNI's file)
+    source                    provenance row (:class:`Nb201Source`, column ``source_id``; not in NNI's file)
     result_key                key of an ingested training result (NULL for released runs; not in NNI's file; the
                               provenance table enforces its uniqueness)
     file_parameters           the file's own ``params`` (millions) for this run, kept for reference
@@ -470,7 +499,7 @@ class Nb201TrialStats(_Nb201SplitMetrics):
     valid_evaluation_time = peewee.DoubleField(null=True)
     test_evaluation_time = peewee.DoubleField(null=True)
     ori_test_evaluation_time = peewee.DoubleField(null=True)
-    source = peewee.ForeignKeyField(Source, column_name="source_id", index=False)
+    source = peewee.ForeignKeyField(Nb201Source, column_name="source_id", index=False)
     result_key = peewee.CharField(max_length=64, null=True)
     file_parameters = peewee.DoubleField(null=True)
     file_flops = peewee.DoubleField(null=True)
@@ -589,8 +618,9 @@ class NatsSssTrialStats(Nb201TrialStats):
     (millions), which agree across seeds and epoch budgets.
     """
 
-    # Every other field is Nb201TrialStats' (one field list for both spaces); only the config it points to differs.
+    # Every other field is Nb201TrialStats' (one field list for both spaces); only the rows it points to differ.
     config = peewee.ForeignKeyField(NatsSssTrialConfig, column_name="config_id", backref="trial_stats")
+    source = peewee.ForeignKeyField(NatsSssSource, column_name="source_id", index=False)
 
     class Meta:
         database = DATABASES["nats_sss"]
@@ -786,7 +816,7 @@ class NdsTrialOrigin(_NdsModel):
     field          meaning
     ============== ==================================================================================================
     trial          the :class:`NdsTrialStats` (column ``trial_id``, primary key)
-    source         id of the provenance row in ``nasbench_source`` (:class:`Source`; column ``source_id``)
+    source         provenance row (:class:`NdsSource`, column ``source_id``)
     sweep          sweep file stem, e.g. 'ResNet_rng2'
     rerun_group    'top' or 'mid' for the ``*_reruns`` files, else NULL
     job_index      0-based position of the job in its file (or rerun group)
@@ -795,9 +825,7 @@ class NdsTrialOrigin(_NdsModel):
     """
 
     trial = peewee.ForeignKeyField(NdsTrialStats, column_name="trial_id", primary_key=True, backref="origin")
-    # A plain integer, not a ForeignKeyField: a peewee relation to Source (bound to the nb101 proxy) would let any
-    # bind/bind_ctx of Source drag these models onto another benchmark's database through the backref.
-    source = peewee.IntegerField(column_name="source_id")
+    source = peewee.ForeignKeyField(NdsSource, column_name="source_id", index=False)
     sweep = peewee.CharField(max_length=32, index=True)
     rerun_group = peewee.CharField(max_length=8, null=True)
     job_index = peewee.IntegerField()

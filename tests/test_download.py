@@ -22,7 +22,7 @@ from click.testing import CliRunner
 from nasbench_db import db as _db
 from nasbench_db import download as dl
 from nasbench_db.cli import cli
-from nasbench_db.convert import _build
+from nasbench_db import checksums
 from nasbench_db.errors import ChecksumMismatch, CorruptInput, DownloadError, DriveQuotaExceeded, InvalidArgument
 
 from loopback_server import (DRIVE_QUOTA_PAGE, DataRoute, DriveDataRoute, DriveRoute, GeneratedSource, HtmlRoute,
@@ -62,7 +62,7 @@ def test_cut_halfway_resumes_with_range_and_transfers_each_byte_once(server, tmp
     assert server.bytes_sent == SIZE and result.bytes_transferred == SIZE
     assert [r[2] for r in data_requests(server, "/f")] == [None, f"bytes={SIZE // 2}-"]
     # the record beside the file is the one the converters read: they never hash the file again
-    assert _build.recorded_sha256(tmp_path / "f.bin") == SHA
+    assert checksums.recorded_sha256(tmp_path / "f.bin") == SHA
     assert leftovers(tmp_path) == ["f.bin", "f.bin.sha256"]
 
 
@@ -96,7 +96,7 @@ def test_md5_suffix_and_sha256_prefix_checks(server, tmp_path):
     result = dl.fetch(server.url("/f"), tmp_path / "a.pth", dl.Expected(md5_suffix=MD5[-6:]), **FAST)
     assert result.md5 == MD5 and result.verified
     # md5-checked files get their sha256 recorded too (the converters read it), and the md5 beside it
-    assert _build.recorded_sha256(tmp_path / "a.pth") == SHA
+    assert checksums.recorded_sha256(tmp_path / "a.pth") == SHA
     assert dl.read_record(tmp_path / "a.pth") == (SHA, MD5)
     dl.fetch(server.url("/f"), tmp_path / "b.db", dl.Expected(sha256_prefix=SHA[:8]), **FAST)
     wrong = format((int(MD5[-6:], 16) + 1) % (1 << 24), "06x")
@@ -224,7 +224,7 @@ def test_present_file_without_record_is_hashed_once(server, tmp_path):
     (tmp_path / "f.bin").write_bytes(DATA)
     result = dl.fetch(server.url("/f"), tmp_path / "f.bin", dl.Expected(sha256=SHA), **FAST)
     assert result.status == "present" and result.bytes_rehashed == SIZE and server.requests == []
-    assert _build.recorded_sha256(tmp_path / "f.bin") == SHA
+    assert checksums.recorded_sha256(tmp_path / "f.bin") == SHA
 
 
 def test_present_but_wrong_file_is_replaced_by_a_verified_copy(server, tmp_path):
@@ -408,9 +408,9 @@ def test_record_format_matches_what_the_converters_read(tmp_path):
     dl.write_record(path, hashlib.sha256(b"abc").hexdigest(), md5=hashlib.md5(b"abc").hexdigest())
     sha, size, mtime_ns, md5 = (tmp_path / "f.sha256").read_text().split()
     assert (int(size), int(mtime_ns)) == (3, path.stat().st_mtime_ns) and md5.startswith("md5:")
-    assert _build.recorded_sha256(path) == sha == hashlib.sha256(b"abc").hexdigest()
+    assert checksums.recorded_sha256(path) == sha == hashlib.sha256(b"abc").hexdigest()
     path.write_bytes(b"abcd")  # changed since: the record is stale for both readers
-    assert _build.recorded_sha256(path) is None and dl.read_record(path) is None
+    assert checksums.recorded_sha256(path) is None and dl.read_record(path) is None
 
 
 # ----------------------------------------------------------------------------------------------------------------------

@@ -10,7 +10,6 @@ import sys
 import threading
 import time
 
-import pytest
 from click.testing import CliRunner
 
 from nasbench_db import db as _db

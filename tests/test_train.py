@@ -285,9 +285,10 @@ def test_cifar_reader_checks_md5(tmp_path):
                                          ("imagenet-16-120-test-split.txt", 6000)])
 def test_bundled_test_splits_are_the_published_files(name, total):
     from nasbench_db._resources import bundled_file
-    from nasbench_db.train.data import SPLIT_FILE_MD5, file_md5, read_split_file
+    from nasbench_db.checksums import file_digest
+    from nasbench_db.train.data import SPLIT_FILE_MD5, read_split_file
 
-    assert file_md5(bundled_file(name)) == SPLIT_FILE_MD5[name]
+    assert file_digest(bundled_file(name), "md5") == SPLIT_FILE_MD5[name]
     split = read_split_file(None, name)
     assert sorted(split) == ["xtest", "xvalid"]
     assert len(split["xvalid"]) == len(split["xtest"]) == total // 2

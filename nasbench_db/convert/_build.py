@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as _dt
 import errno
-import hashlib
 import json
 import os
 import sqlite3
@@ -44,30 +43,6 @@ def remove_stale_builds(final: Path) -> None:
 
 def utc_now() -> str:
     return _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat()
-
-
-def recorded_sha256(path: Path) -> str | None:
-    """The sha256 a verified download recorded beside ``path`` (``<file>.sha256``), if it still matches the file.
-
-    The record holds ``<hex> <size> <mtime_ns>``; a file changed since is hashed again by the caller.
-    """
-    record = Path(str(path) + ".sha256")
-    try:
-        hexdigest, size, mtime_ns = record.read_text().split()[:3]
-        st = path.stat()
-    except (OSError, ValueError):
-        return None
-    if int(size) == st.st_size and int(mtime_ns) == st.st_mtime_ns and len(hexdigest) == 64:
-        return hexdigest
-    return None
-
-
-def file_sha256(path: Path, block: int = 4 << 20) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while chunk := handle.read(block):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 class DatabaseBuild:

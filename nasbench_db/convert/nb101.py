@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
 
+from ..checksums import recorded_sha256
 from ..errors import CorruptInput, NasbenchDbError
 from ..models import NB101_CONFIG_ID_FACTOR, NB101_MAX_RUNS_PER_CONFIG, NB101_TRIAL_ID_FACTOR, NB101_VIEWS, Nb101Arch, Nb101Config, Nb101Trial
 from ..spaces import nb101 as space
@@ -283,7 +284,7 @@ def convert_nb101(path, db_dir=None, progress: bool | None = None, verify_crc: b
     if path.stat().st_size == 0:
         raise CorruptInput(path, "the file is empty: expected NB-101 TFRecord records")
     started = time.perf_counter()
-    known_sha = _build.recorded_sha256(path)
+    known_sha = recorded_sha256(path)
     digest = None if known_sha else hashlib.sha256()
     report = Nb101Report(source=str(path), database="")
     show = sys.stderr.isatty() if progress is None else progress

@@ -38,6 +38,7 @@ from dataclasses import dataclass, field
 from itertools import chain, repeat
 from pathlib import Path
 
+from ..checksums import file_digest, recorded_sha256
 from ..errors import CorruptInput, NasbenchDbError
 from ..models import (NATS_SSS_VIEWS, NB201_VIEWS, NatsSssArch, NatsSssEpoch, NatsSssTrialConfig,
                       NatsSssTrialStats, Nb201Arch, Nb201Epoch, Nb201TrialConfig, Nb201TrialStats)
@@ -700,7 +701,7 @@ def _finish(build, loader, report, source_id, sha, started, details):
 def _convert_single(path: Path, space: Space, db_dir, progress, loader_kind: str, converter: str,
                     expect: str) -> Nb201Report:
     started = time.perf_counter()
-    known_sha = _build.recorded_sha256(path)
+    known_sha = recorded_sha256(path)
     digest = None if known_sha else hashlib.sha256()
     report = Nb201Report(source=str(path), space=space.name, archs_expected=space.num_archs, loader=loader_kind)
     show = sys.stderr.isatty() if progress is None else progress
@@ -776,7 +777,7 @@ def _convert_single(path: Path, space: Space, db_dir, progress, loader_kind: str
             if known_sha:
                 sha = known_sha
             elif loader_kind == "torch":
-                sha = _build.file_sha256(path)
+                sha = file_digest(path)
             else:
                 sha = digest.hexdigest()
             return _finish(build, loader, report, source_id, sha, started, {"released_objects": stats.get("released")})
@@ -964,7 +965,7 @@ def _convert_simple_dir(directory: Path, space: Space, db_dir, progress, jobs) -
                 pool.join()
             if bar is not None:
                 bar.close()
-        meta_sha = _build.file_sha256(meta_path)
+        meta_sha = file_digest(meta_path)
         return _finish(build, loader, report, source_id, None, started,
                        {"files": len(files), "meta_sha256": meta_sha})
 

@@ -39,6 +39,7 @@ from dataclasses import dataclass, field
 from itertools import repeat
 from pathlib import Path
 
+from ..checksums import known_or_hashed_sha256
 from ..errors import CorruptInput, NasbenchDbError
 from ..models import NdsIntermediateStats, NdsTrialConfig, NdsTrialOrigin, NdsTrialStats
 from ..spaces import nds as space
@@ -519,7 +520,7 @@ def convert_nds(path, db_dir=None, progress: bool | None = None) -> NdsReport:
     try:
         archive_sha = None
         if path.is_file():
-            archive_sha = _build.recorded_sha256(path) or _build.file_sha256(path)
+            archive_sha = known_or_hashed_sha256(path)
         report.sha256 = archive_sha
         with _build.DatabaseBuild("nds", db_dir) as build:
             build.create_tables([NdsTrialConfig, NdsTrialStats, NdsIntermediateStats, NdsTrialOrigin])

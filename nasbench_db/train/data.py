@@ -28,7 +28,6 @@ flip (one gather does all three), then normalise -- the order of both benchmarks
 from __future__ import annotations
 
 import gzip
-import hashlib
 import json
 import pickle
 import random
@@ -39,6 +38,7 @@ import numpy as np
 import torch
 
 from .._resources import bundled_file
+from ..checksums import file_digest
 from ..errors import ChecksumMismatch, CorruptInput, InvalidArgument, NasbenchDbError
 
 DATASETS = ("cifar10", "cifar10-valid", "cifar100", "imagenet16-120", "fashion-mnist")
@@ -145,17 +145,9 @@ class Splits:
 # ----------------------------------------------------------------------------------------------------------------------
 # file readers
 
-def file_md5(path: Path, block: int = 1 << 20) -> str:
-    digest = hashlib.md5()
-    with open(path, "rb") as handle:
-        while chunk := handle.read(block):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def _verify(path: Path, expected: str | None, verify: bool) -> None:
     if verify and expected is not None:
-        actual = file_md5(path)
+        actual = file_digest(path, "md5")
         if actual != expected:
             raise ChecksumMismatch(f"{path}: md5 {actual}, expected {expected} (a damaged or different file: "
                                    "download it again)")
