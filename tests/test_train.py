@@ -223,6 +223,33 @@ def test_protocol_defaults_are_the_benchmarks():
         nb101.replace(nonsense=1)
 
 
+@pytest.mark.parametrize("change, message", [
+    ({"batch_size": 0}, "protocol batch_size (--batch-size) must be at least 1: got 0"),
+    ({"lr": -0.1}, "protocol lr (--lr) must be at least 0.0: got -0.1"),
+    ({"lr": float("nan")}, "protocol lr (--lr) must be at least 0.0: got nan"),
+    ({"bn_momentum": 1.5}, "protocol bn_momentum (--bn-momentum) must be in [0, 1]: got 1.5"),
+    ({"ghost_batch": 0}, "protocol ghost_batch (--ghost-batch) must be at least 1: got 0"),
+    ({"eval_examples": 0}, "protocol eval_examples (--eval-examples) must be at least 1: got 0"),
+    ({"rmsprop_decay": 1.0}, "protocol rmsprop_decay must be in [0, 1): got 1.0"),
+    ({"optimizer": "adam"}, "protocol optimizer (--optimizer) must be one of rmsprop_tf, sgd: got 'adam'"),
+])
+def test_protocol_values_no_run_can_use_are_refused(change, message):
+    with pytest.raises(InvalidArgument) as info:
+        protocols.PROTOCOLS["nb101"].replace(**change)
+    assert str(info.value) == message
+
+
+def test_train_options_are_checked_before_any_data_is_read(tmp_path):
+    base = ["train", "nb201", "--arch", "5", "--out", str(tmp_path / "out"), "--dataset", "cifar10",
+            "--data-dir", str(tmp_path / "no-such-dir")]
+    result = CliRunner().invoke(cli, base + ["--batch-size", "0"])
+    assert result.exit_code == 1 and result.output.startswith("Error: protocol batch_size (--batch-size) must be")
+    for option in ("--epochs", "--limit-batches"):  # 0 is refused, not taken for "the default"
+        result = CliRunner().invoke(cli, base + [option, "0"])
+        assert result.exit_code == 2 and f"Invalid value for '{option}': 0 is not in the range x>=1" in result.output
+    assert not (tmp_path / "out").exists()
+
+
 # ----------------------------------------------------------------------------------------------------------------------
 # data
 

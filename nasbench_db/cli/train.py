@@ -90,11 +90,13 @@ def _make_train_command(command: str):
                                     case_sensitive=False))
     @click.option("--data-dir", type=click.Path(file_okay=False), default=None,
                   help="Directory of the dataset files (Fashion-MNIST defaults to /usr/share/datasets/fashion-mnist).")
-    @click.option("--epochs", type=int, default=None, help="Epochs (default: the benchmark's longest budget).")
+    @click.option("--epochs", type=click.IntRange(min=1), default=None,
+                  help="Epochs (default: the benchmark's longest budget).")
     @click.option("--seed", "seeds", type=int, multiple=True, help="Seed; repeat for several trials (default 0).")
     @click.option("--out", "out_dir", type=click.Path(file_okay=False), required=True, help="Result directory.")
     @click.option("--device", default="auto", show_default=True, help="auto, cpu or cuda[:N].")
-    @click.option("--limit-batches", type=int, default=None, help="Cap train and eval batches per epoch (smoke runs).")
+    @click.option("--limit-batches", type=click.IntRange(min=1), default=None,
+                  help="Cap train and eval batches per epoch (smoke runs).")
     @click.option("--amp", type=click.Choice(["auto", "bf16", "off"]), default="auto", show_default=True,
                   help="bf16 autocast (auto: on CUDA only; bf16 also on the CPU).")
     @click.option("--channels-last", type=click.Choice(["auto", "on", "off"]), default="auto", show_default=True,
@@ -117,7 +119,7 @@ def _make_train_command(command: str):
         k, n = runner.parse_shard(shard)
         items = runner.shard_items(items, k, n)
         defaults = PROTOCOLS[space].replace(**protocol)
-        epochs_value = epochs or defaults.default_epochs
+        epochs_value = defaults.default_epochs if epochs is None else epochs
         done = set() if force else runner.done_stems(out_dir)
         splits = None
         trained = skipped = 0

@@ -25,6 +25,16 @@ import torch
 from ..errors import InvalidArgument
 
 
+#: Protocol fields that ``nasbench-db train`` sets from an option of the same name.
+CLI_OPTIONS = ("lr", "batch_size", "weight_decay", "momentum", "optimizer", "bn_momentum", "ghost_batch",
+               "eval_schedule", "eval_examples")
+
+
+def _refuse(name: str, requirement: str, value) -> None:
+    option = f" (--{name.replace('_', '-')})" if name in CLI_OPTIONS else ""
+    raise InvalidArgument(f"protocol {name}{option} {requirement}: got {value!r}")
+
+
 @dataclass(frozen=True)
 class Protocol:
     """Every hyperparameter of a training run (all recorded in the result JSON)."""
@@ -49,6 +59,29 @@ class Protocol:
     pad: int = 4
     flip: bool = True
     default_epochs: int = 200
+
+    def __post_init__(self):
+        # A protocol is built from CLI options too: a value no run can use is refused here, before data is loaded.
+        choices = {"optimizer": ("rmsprop_tf", "sgd"), "schedule": ("cosine_by_step", "cosine_by_epoch"),
+                   "eval_schedule": ("halfway", "every_epoch")}
+        for name, allowed in choices.items():
+            if getattr(self, name) not in allowed:
+                _refuse(name, f"must be one of {', '.join(allowed)}", getattr(self, name))
+        at_least = {"batch_size": 1, "default_epochs": 1, "pad": 0, "lr": 0.0, "momentum": 0.0, "weight_decay": 0.0,
+                    "rmsprop_eps": 0.0, "rmsprop_ms_init": 0.0}
+        if self.ghost_batch is not None:
+            at_least["ghost_batch"] = 1
+        if self.eval_examples is not None:
+            at_least["eval_examples"] = 1
+        for name, low in at_least.items():
+            if not getattr(self, name) >= low:  # also catches NaN
+                _refuse(name, f"must be at least {low}", getattr(self, name))
+        if not 0.0 <= self.bn_momentum <= 1.0:
+            _refuse("bn_momentum", "must be in [0, 1]", self.bn_momentum)
+        if not 0.0 <= self.rmsprop_decay < 1.0:
+            _refuse("rmsprop_decay", "must be in [0, 1)", self.rmsprop_decay)
+        if not self.bn_eps > 0:
+            _refuse("bn_eps", "must be positive", self.bn_eps)
 
     def replace(self, **changes) -> "Protocol":
         """A copy with ``changes`` (None values are ignored: the CLI passes unset options as None)."""
