@@ -6,6 +6,7 @@ import bz2
 import json
 import math
 import pickle
+import shutil
 import threading
 from pathlib import Path
 
@@ -610,6 +611,25 @@ def test_device_choice_errors_name_the_fix(monkeypatch):
         runner.resolve_device("cuda:5")
     with pytest.raises(InvalidArgument, match="unknown device 'cuda:x'"):
         runner.resolve_device("cuda:x")
+
+
+
+@needs_fmnist
+@pytest.mark.skipif(not (shutil.which("cc") or shutil.which("gcc")), reason="torch.compile on CPU needs a C compiler")
+def test_compiled_training_computes_what_eager_does(tmp_path):
+    """``--compile`` (torch.compile) end to end: the same first-step loss as eager, recorded in the result."""
+    losses = {}
+    for flag in ([], ["--compile"]):
+        out = tmp_path / ("compiled" if flag else "eager")
+        result = CliRunner().invoke(cli, ["train", "nb101", "--arch", json.dumps(TINY_NB101), "--seed", "5", "--out",
+                                          str(out), "--dataset", "fashion-mnist", "--epochs", "1", "--limit-batches",
+                                          "1", "--batch-size", "8", "--device", "cpu", *flag])
+        assert result.exit_code == 0, result.output
+        (path,) = out.glob("*.json")
+        data = schema.load(path)
+        assert data["runtime"]["compile"] is bool(flag)
+        losses[bool(flag)] = data["epoch_stats"][0]["train_loss"]  # the initial network's loss on the first batch
+    assert losses[True] == pytest.approx(losses[False], rel=1e-4)
 
 
 # ----------------------------------------------------------------------------------------------------------------------
