@@ -101,6 +101,22 @@ def test_convert_errors(tmp_path):
     assert result.exit_code == 2 and "give either FILE or --sample" in result.output
 
 
+def test_output_format_shortcuts(nb101_env):
+    runner = CliRunner()
+    statement = "SELECT num_epochs, COUNT(*) AS n FROM nb101trialconfig GROUP BY 1 ORDER BY 1"
+    for shortcut, long in (("--json", "json"), ("--csv", "csv"), ("--table", "table")):
+        short_form = runner.invoke(cli, ["sql", statement, shortcut])
+        long_form = runner.invoke(cli, ["sql", statement, "--format", long])
+        assert short_form.exit_code == long_form.exit_code == 0 and short_form.output == long_form.output
+    assert runner.invoke(cli, ["sql", statement]).output == runner.invoke(cli, ["sql", statement, "--table"]).output
+    assert runner.invoke(cli, ["sql", statement, "--csv"]).output.splitlines()[:2] == ["num_epochs,n", "4,1"]
+    assert runner.invoke(cli, ["sql", statement, "--json", "--format", "json"]).exit_code == 0  # the same choice
+    result = runner.invoke(cli, ["sql", statement, "--json", "--csv"])
+    assert result.exit_code == 2 and "choose one output format: got --json and --csv" in result.output
+    result = runner.invoke(cli, ["query", "nb101", "--hash", INCEPTION_HASH, "--epochs", "108", "--json"])
+    assert result.exit_code == 0 and len(json.loads(result.output)) == 3
+
+
 def test_sql_is_read_only(nb101_env):
     runner = CliRunner()
     result = runner.invoke(cli, ["sql", "SELECT num_epochs, COUNT(*) AS n FROM nb101trialconfig GROUP BY 1 "

@@ -82,9 +82,25 @@ def db_dir_option(func):
                         help="Directory of the SQLite databases (default: $NASBENCHMARK_DIR).")(func)
 
 
+OUTPUT_FORMATS = ("table", "json", "csv")
+
+
 def output_options(func):
-    return click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table",
-                        show_default=True, help="Output format.")(func)
+    """``--format table|json|csv`` and its shortcuts ``--table``, ``--json``, ``--csv``; the command gets ``fmt``."""
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        chosen = [name for name in OUTPUT_FORMATS if kwargs.pop(f"as_{name}")]
+        if len(chosen) > 1 or (chosen and kwargs["fmt"] is not None and kwargs["fmt"] != chosen[0]):
+            given = [f"--{name}" for name in chosen] + ([f"--format {kwargs['fmt']}"] if kwargs["fmt"] else [])
+            raise click.UsageError(f"choose one output format: got {' and '.join(given)}")
+        kwargs["fmt"] = chosen[0] if chosen else (kwargs["fmt"] or "table")
+        return func(*args, **kwargs)
+
+    for name in reversed(OUTPUT_FORMATS):
+        wrapper = click.option(f"--{name}", f"as_{name}", is_flag=True, help=f"Same as --format {name}.")(wrapper)
+    return click.option("--format", "fmt", type=click.Choice(OUTPUT_FORMATS), default=None,
+                        help="Output format (default: table).")(wrapper)
 
 
 def source_option(func):
