@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 from pathlib import Path
 
@@ -12,6 +13,24 @@ from nasbench_db import db as _db
 HERE = Path(__file__).resolve().parent
 DATA = HERE / "data"
 SAMPLE_TFRECORD = HERE.parent / "nasbench_db" / "data" / "nb101_sample.tfrecord"
+
+
+@contextlib.contextmanager
+def count_statements(benchmark="nb101", db_dir=None):
+    """Every SQL statement run on the benchmark's cached connection (the sqlite3 trace callback; peewee's
+    assert_query_count idea, at the sqlite3 level)."""
+    statements = []
+    connection = _db.open_benchmark(benchmark, db_dir).database.connection()
+    connection.set_trace_callback(statements.append)
+    try:
+        yield statements
+    finally:
+        connection.set_trace_callback(None)
+
+
+def selects(statements) -> int:
+    """How many of ``statements`` are SELECTs."""
+    return len([s for s in statements if s.lstrip().upper().startswith("SELECT")])
 
 
 @pytest.fixture(autouse=True)

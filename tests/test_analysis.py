@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import statistics
 import sys
@@ -19,20 +18,10 @@ from nasbench_db.spaces import nb101 as space
 from nasbench_db.spaces import nb201 as space201
 
 import search_fixture
+from conftest import count_statements
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 INCEPTION_HASH = "28cfc7874f6d200472e1a9dcd8650aa0"
-
-
-@contextlib.contextmanager
-def count_statements(benchmark="nb101"):
-    statements = []
-    connection = _db.open_benchmark(benchmark).database.connection()
-    connection.set_trace_callback(statements.append)
-    try:
-        yield statements
-    finally:
-        connection.set_trace_callback(None)
 
 
 def _means(cells, epochs=108, field="final_validation_accuracy"):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import shutil
 import sqlite3
@@ -17,6 +16,8 @@ from nasbench_db.errors import BenchmarkNotInstalled
 from nasbench_db.query import query_nb101_trial_stats
 from nasbench_db.spaces import nb101 as space
 
+from conftest import count_statements
+
 C3, C1, MP = space.CONV3X3, space.CONV1X1, space.MAXPOOL3X3
 INCEPTION_HASH = "28cfc7874f6d200472e1a9dcd8650aa0"
 # The README form of the Inception cell (a permutation of the stored canonical cell).
@@ -26,19 +27,6 @@ INCEPTION = {"matrix": [[0, 1, 1, 1, 0, 1, 0], [0, 0, 0, 0, 0, 0, 1], [0, 0, 0, 
 TRIAL_KEYS = ["id", "config", "train_acc", "valid_acc", "test_acc", "parameters", "training_time"]
 CONFIG_KEYS = ["id", "arch", "num_vertices", "hash", "num_epochs"]
 INTERMEDIATE_KEYS = ["id", "current_epoch", "train_acc", "valid_acc", "test_acc", "training_time"]
-
-
-@contextlib.contextmanager
-def count_statements(benchmark="nb101"):
-    """Count SQL statements the query layer runs (peewee's assert_query_count idea, at the sqlite3 level)."""
-    handle = _db.open_benchmark(benchmark)
-    statements = []
-    connection = handle.database.connection()
-    connection.set_trace_callback(statements.append)
-    try:
-        yield statements
-    finally:
-        connection.set_trace_callback(None)
 
 
 def stored_inception(nb101_real_cells):

@@ -29,7 +29,7 @@ from nasbench_db.errors import CorruptInput, OutOfSearchSpace
 from nasbench_db.query import query_nb201_trial_stats
 from nasbench_db.spaces import nb201 as space
 
-from conftest import SAMPLE_TFRECORD
+from conftest import SAMPLE_TFRECORD, count_statements
 from nb201_fixture import INDICES, TSS_DIR, expected_trials, load_simple, nb201_dict, write_pth
 
 torch = pytest.importorskip("torch")
@@ -439,27 +439,14 @@ def test_reduction_mean_and_intermediates(nb201_env):
     assert list(query_nb201_trial_stats(0, 12, None, include_intermediates=False))[0].get("intermediates") is None
 
 
-def _count_statements(monkeypatch, benchmark="nb201"):
-    handle = _db.open_benchmark(benchmark)
-    calls = []
-    original = handle.database.execute_sql
-
-    def counting(sql, params=None, *args, **kwargs):
-        calls.append(sql)
-        return original(sql, params, *args, **kwargs)
-
-    monkeypatch.setattr(handle.database, "execute_sql", counting)
-    return calls
-
-
 @pytest.mark.parametrize("reduction", [None, "mean"])
-def test_intermediates_cost_one_statement_more(nb201_env, monkeypatch, reduction):
-    calls = _count_statements(monkeypatch)
-    rows = list(query_nb201_trial_stats(None, None, None, reduction=reduction, include_intermediates=True))
-    assert len(rows) == (51 if reduction is None else 3 * 2 * 4) and len(calls) == 2
-    calls.clear()
-    list(query_nb201_trial_stats(None, None, None, reduction=reduction))
-    assert len(calls) == 1
+def test_intermediates_cost_one_statement_more(nb201_env, reduction):
+    with count_statements("nb201") as calls:
+        rows = list(query_nb201_trial_stats(None, None, None, reduction=reduction, include_intermediates=True))
+        assert len(rows) == (51 if reduction is None else 3 * 2 * 4) and len(calls) == 2
+        calls.clear()
+        list(query_nb201_trial_stats(None, None, None, reduction=reduction))
+        assert len(calls) == 1
 
 
 def test_source_filter(nb201_env):
@@ -591,9 +578,9 @@ def test_nni_prebuilt_file(real, nb201_db, tmp_path, monkeypatch):
         # NNI stores last-epoch time x epochs; we sum the epochs (equal here up to rounding: constant times)
         assert other.pop("training_time") == pytest.approx(row.pop("training_time"), rel=1e-12)
         assert other == row
-    calls = _count_statements(monkeypatch)
-    (mean,) = query_nb201_trial_stats(space.to_nni(11), 200, "cifar100", reduction="mean",
-                                      include_intermediates=True)
+    with count_statements("nb201") as calls:
+        (mean,) = query_nb201_trial_stats(space.to_nni(11), 200, "cifar100", reduction="mean",
+                                          include_intermediates=True)
     assert len(calls) == 2 and len(mean["intermediates"]) == 200
     assert mean["valid_acc"] == pytest.approx(sum(r["valid_acc"] for k, r in ours.items()
                                                   if k[1:3] == (200, "cifar100") and

@@ -28,6 +28,7 @@ from nasbench_db.errors import CorruptInput, NasbenchDbError
 from nasbench_db.models import NdsIntermediateStats, NdsTrialConfig, NdsTrialStats
 from nasbench_db.query import query_nds_trial_stats
 from nasbench_db.spaces import nds as space
+from conftest import count_statements, selects
 
 CIFAR_EPOCHS = 8
 IMAGENET_EPOCHS = 5
@@ -519,22 +520,17 @@ def test_mean_reduction_groups_by_config(nds_env):
 
 
 def test_intermediates_take_at_most_two_statements(nds_env):
-    handle = _db.open_benchmark("nds")
-    statements = []
-    handle.database.connection().set_trace_callback(statements.append)
-    try:
+    with count_statements("nds") as statements:
         results = list(query_nds_trial_stats(None, None, None, None, None, None, include_intermediates=True))
         assert len(results) > 100 and all(len(r["intermediates"]) == r["config"]["num_epochs"] for r in results)
-        assert len([s for s in statements if s.lstrip().upper().startswith("SELECT")]) == 2
+        assert selects(statements) == 2
         statements.clear()
         means = list(query_nds_trial_stats("nas_cell", None, None, None, None, None, reduction="mean",
                                            include_intermediates=True))
-        assert means and len([s for s in statements if s.lstrip().upper().startswith("SELECT")]) == 2
+        assert means and selects(statements) == 2
         statements.clear()
         list(query_nds_trial_stats(None, None, None, None, None, None))
-        assert len([s for s in statements if s.lstrip().upper().startswith("SELECT")]) == 1
-    finally:
-        handle.database.connection().set_trace_callback(None)
+        assert selects(statements) == 1
     ids = [i["id"] for r in results for i in r["intermediates"]]
     assert ids == list(range(1, len(ids) + 1))
 
@@ -679,14 +675,9 @@ def test_nni_prebuilt_layout_gives_the_same_answers(nni_db, nds_db, sweeps, monk
         assert ours, (args, kwargs)
         assert theirs == ours, (args, kwargs)
     # The same ids as NNI: configs and trials numbered in NNI's file order.
-    statements = []
-    handle = _db.open_benchmark("nds", nni_db)
-    handle.database.connection().set_trace_callback(statements.append)
-    try:
+    with count_statements("nds", nni_db) as statements:
         list(query_nds_trial_stats(None, None, None, None, None, None, include_intermediates=True, db_dir=nni_db))
-    finally:
-        handle.database.connection().set_trace_callback(None)
-    assert len([s for s in statements if s.lstrip().upper().startswith("SELECT")]) == 2
+    assert selects(statements) == 2
     monkeypatch.setenv("NASBENCHMARK_DIR", str(nni_db))
     result = _cli("query", "nds", "--proposer", "enas", "--format", "json")
     assert result.exit_code == 0

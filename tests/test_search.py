@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import collections
-import contextlib
 import itertools
 import json
 import math
@@ -22,6 +21,7 @@ from nasbench_db.spaces import nb101 as space
 from nasbench_db.spaces import nb201 as space201
 
 import search_fixture
+from conftest import count_statements
 
 INCEPTION_MATRIX = [[0, 1, 1, 1, 0, 1, 0], [0, 0, 0, 0, 0, 0, 1], [0, 0, 0, 0, 0, 0, 1], [0, 0, 0, 0, 1, 0, 0],
                     [0, 0, 0, 0, 0, 0, 1], [0, 0, 0, 0, 0, 0, 1], [0, 0, 0, 0, 0, 0, 0]]
@@ -33,18 +33,6 @@ INCEPTION_HASH = "28cfc7874f6d200472e1a9dcd8650aa0"
 INCEPTION_VALID = [93.76001358032227, 93.78004670143127, 93.36938858032227]
 INCEPTION_TEST = [93.11898946762085, 93.2692289352417, 92.86859035491943]
 INCEPTION_TIME = [1155.85302734375, 1157.675048828125, 1154.361083984375]
-
-
-@contextlib.contextmanager
-def count_statements(benchmark="nb101"):
-    """Every SQL statement run on the benchmark's cached connection (the sqlite3 trace callback)."""
-    statements = []
-    connection = _db.open_benchmark(benchmark).database.connection()
-    connection.set_trace_callback(statements.append)
-    try:
-        yield statements
-    finally:
-        connection.set_trace_callback(None)
 
 
 @pytest.fixture(scope="session")
