@@ -58,6 +58,8 @@ IMAGENET16_MD5 = {
     "train_data_batch_9": "bb6dd660c38c58552125b1a92f86b5d4", "train_data_batch_10": "8f03f34ac4b42271a294f91bf480f29b",
     "val_data": "3410e3017fdaefba8d5073aaa65e4bd6",
 }
+#: dataset -> the split file giving NB-201's x-valid / x-test halves of its test set.
+TEST_SPLIT_FILES = {"cifar100": "cifar100-test-split.txt", "imagenet16-120": "imagenet-16-120-test-split.txt"}
 #: AutoDL-Projects split files (configs/nas-benchmark/), md5 of the files as published; bundled with the package.
 SPLIT_FILE_MD5 = {
     "cifar100-test-split.txt": "16f51963f0ccd95cb6c08c33ca4c1665",
@@ -336,26 +338,22 @@ def load_splits(dataset: str, data_dir=None, scheme: str = "nb101", eval_example
                 train, valid, test = _holdout(full, test)
                 evals = {"train": train, "valid": valid, "test": test}
         num_classes, side = 10, 32
-    elif dataset == "cifar100":
-        files = read_cifar100(data_dir, verify)
+    elif dataset in TEST_SPLIT_FILES:  # cifar100, imagenet16-120
+        if dataset == "cifar100":
+            files = read_cifar100(data_dir, verify)
+            full, test = files["train"], files["test"]
+            num_classes, side = 100, 32
+        else:
+            files = read_imagenet16(data_dir, 120, verify)
+            full, test = files["train"], files["val"]
+            num_classes, side = 120, 16
         if scheme == "nb201":
-            train, evals = files["train"], {"ori-test": files["test"]}
-            split = read_split_file(data_dir, "cifar100-test-split.txt", verify)
+            train, evals = full, {"ori-test": test}
+            split = read_split_file(data_dir, TEST_SPLIT_FILES[dataset], verify)
             subsets = {"x-valid": ("ori-test", split["xvalid"]), "x-test": ("ori-test", split["xtest"])}
         else:
-            train, valid, test = _holdout(files["train"], files["test"])
+            train, valid, test = _holdout(full, test)
             evals = {"train": train, "valid": valid, "test": test}
-        num_classes, side = 100, 32
-    elif dataset == "imagenet16-120":
-        files = read_imagenet16(data_dir, 120, verify)
-        if scheme == "nb201":
-            train, evals = files["train"], {"ori-test": files["val"]}
-            split = read_split_file(data_dir, "imagenet-16-120-test-split.txt", verify)
-            subsets = {"x-valid": ("ori-test", split["xvalid"]), "x-test": ("ori-test", split["xtest"])}
-        else:
-            train, valid, test = _holdout(files["train"], files["val"])
-            evals = {"train": train, "valid": valid, "test": test}
-        num_classes, side = 120, 16
     else:  # fashion-mnist
         files = read_fashion_mnist(data_dir)
         train, valid, test = _holdout(files["train"], files["test"])
