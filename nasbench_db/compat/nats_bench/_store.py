@@ -1,0 +1,302 @@
+"""Database side of the NATS-Bench / NAS-Bench-201 facades: trials of an architecture per statement, curves on demand.
+
+A :class:`Trial` holds one training run (one ``ResultsCount`` of the original) as stored: the final values of NNI's
+columns, the ``*_trial_detail`` row (times, eval-set names, top-5 curve, verbatim extras) and, loaded only when an
+epoch other than the last is asked for, the per-epoch accuracies and losses. Its accessors raise exactly where the
+original's dict lookups raise (``KeyError`` for an epoch a split was not evaluated at, ``ValueError`` for missing
+evaluation times), so the facades answer as the original on every input.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import dataclass
+
+import numpy as np
+
+from ... import db as _db
+from ...errors import NasbenchDbError
+from ...models import (EVAL_SET_COLUMN, decode_detail_extra, unpack_eval_times, unpack_series)
+from ...query._common import check_source, source_filter
+from ...spaces import nats_sss as _sss
+from ...spaces import nb201 as _tss
+
+#: Datasets as the original files name them, in the files' order.
+DATASETS = tuple(_tss.ORIGINAL_DATASET[d] for d in _tss.DATASETS)
+#: The eval sets of each dataset in NNI's split mapping (used when a trial has no detail row).
+DEFAULT_EVAL_NAMES = {"cifar10-valid": ["x-valid", "ori-test"], "cifar10": ["ori-test"],
+                      "cifar100": ["x-valid", "x-test", "ori-test"], "ImageNet16-120": ["x-valid", "x-test", "ori-test"]}
+_ORIGINAL = dict(_tss.ORIGINAL_DATASET)
+
+
+@dataclass(frozen=True)
+class Space:
+    """Tables and constants of one search space."""
+
+    name: str  # 'topology' or 'size'
+    benchmark: str
+    config_table: str
+    stats_table: str
+    epoch_table: str
+    detail_table: str
+    hp_epochs: dict  # hp key -> epochs, in the files' hp order
+    num_archs: int
+    install_kind: str
+
+    def hp_of(self, epochs: int) -> str:
+        return next(hp for hp, e in self.hp_epochs.items() if e == epochs)
+
+    def meta_archs(self) -> list:
+        return _tss.meta_archs() if self.name == "topology" else _sss.meta_archs()
+
+    def arch_text(self, index: int) -> str:
+        if self.name == "topology":
+            return _tss.arch_str(_tss.arch_of_index(index))
+        return ":".join(map(str, _sss.arch_of_index(index)))
+
+    def arch_config(self, arch_text: str, dataset: str) -> dict:
+        classes = _tss.NUM_CLASSES[dataset.lower()]
+        if self.name == "topology":
+            return {"channel": _tss.NUM_CHANNELS, "num_cells": _tss.NUM_CELLS, "arch_str": arch_text,
+                    "class_num": classes}
+        return {"name": "infer.shape.tiny", "channels": arch_text, "arch_str": arch_text, "genotype": _sss.CELL,
+                "class_num": classes}
+
+
+TOPOLOGY = Space("topology", "nb201", "nb201trialconfig", "nb201trialstats", "nb201_epoch", "nb201_trial_detail",
+                 {str(e): e for e in _tss.EPOCHS}, _tss.NUM_ARCHS, "nats-tss")
+SIZE = Space("size", "nats_sss", "nats_sss_trialconfig", "nats_sss_trialstats", "nats_sss_epoch",
+             "nats_sss_trial_detail", dict(_sss.HP_EPOCHS), _sss.NUM_ARCHS, "nats-sss")
+
+
+class Trial:
+    """One stored training run (see the module docstring). Immutable once loaded; shared by every facade object
+    that shows it."""
+
+    __slots__ = ("id", "dataset", "seed", "epochs", "arch_text", "space", "final", "latency", "params", "flop",
+                 "eval_names", "_times", "_eval_times", "_top5", "extra", "group", "store", "_columns",
+                 "_train_memo", "_eval_memo", "_times_memo", "regular", "has_detail")
+
+    def __init__(self, store, space, arch_text, row):
+        (self.id, dataset, self.seed, self.epochs, *final) = row[:12]
+        self.final = tuple(final)
+        self.latency, params, self.flop, eval_names, times, eval_times, top5, extra, has_detail = row[12:]
+        self.dataset = _ORIGINAL.get(dataset, dataset)
+        self.arch_text = arch_text
+        self.space = space
+        self.store = store
+        self.params = None if params is None else np.float64(params)
+        self.has_detail = bool(has_detail)
+        self.extra = decode_detail_extra(extra)
+        self.regular = not self.extra
+        if not self.has_detail:
+            self.eval_names = list(DEFAULT_EVAL_NAMES.get(self.dataset, []))
+        elif eval_names is None:
+            self.eval_names = list(self.extra.get("eval_names") or [])
+        else:
+            self.eval_names = eval_names.split(",") if eval_names else []
+        # PostgreSQL drivers hand bytea out as memoryview
+        self._times = None if times is None else bytes(times)
+        self._eval_times = None if eval_times is None else bytes(eval_times)
+        self._top5 = None if top5 is None else bytes(top5)
+        self.group = None  # the trials of the same architecture, budget and dataset (curves load together)
+        self._columns = None
+        self._train_memo: dict = {}
+        self._eval_memo: dict = {}
+        self._times_memo = None
+
+    # -- stored series -------------------------------------------------------------------------------------------------
+    def columns(self) -> list:
+        """The 8 per-epoch columns (train, valid, test, ori_test accuracy, then the losses), None where absent."""
+        if self._columns is None:
+            self.store.load_curves(self.group or [self])
+        return self._columns
+
+    def train_times(self):
+        """The per-epoch training times (list, epoch 0 first) or None."""
+        if self._times is None:
+            return None
+        return unpack_series(self._times, self.epochs)
+
+    def eval_time_series(self) -> list:
+        """Per eval set (``eval_names`` order): its per-epoch times or None."""
+        if self._eval_times is None:
+            return [None] * len(self.eval_names)
+        return unpack_eval_times(self._eval_times, len(self.eval_names), self.epochs)
+
+    # -- values as the original's dicts answer them (regular trials) -------------------------------------------------
+    def value(self, column: int, epoch: int, key):
+        """Column ``column`` at ``epoch``; KeyError(``key``) where the original's dict has no such key."""
+        if epoch == self.epochs - 1:
+            found = self.final[column]
+        else:
+            found = self.columns()[column][epoch]
+        if found is None:
+            raise KeyError(key)
+        return found
+
+    def state(self) -> dict:
+        """The original ``ResultsCount`` state dict of this run (fresh objects, in the files' key order)."""
+        epochs = self.epochs
+        extra = self.extra
+        columns = None
+
+        def column_dict(index):
+            nonlocal columns
+            columns = columns or self.columns()
+            return {e: v for e, v in enumerate(columns[index]) if v is not None}
+
+        def eval_dict(offset):
+            nonlocal columns
+            columns = columns or self.columns()
+            found = {}
+            for name in self.eval_names:
+                values = columns[EVAL_SET_COLUMN[name] + offset]
+                for e, v in enumerate(values):
+                    if v is not None:
+                        found[f"{name}@{e}"] = v
+            return found
+
+        train_times = self.train_times()
+        eval_times = {}
+        if "eval_times" not in extra:
+            for name, series in zip(self.eval_names, self.eval_time_series()):
+                if series is not None:
+                    for e, v in enumerate(series):
+                        eval_times[f"{name}@{e}"] = v
+        state = OrderedDict()
+        state["name"] = extra.get("name", self.dataset)
+        state["train_acc1es"] = extra["train_acc1es"] if "train_acc1es" in extra else column_dict(0)
+        if "train_acc5es" in extra:
+            state["train_acc5es"] = extra["train_acc5es"]
+        else:
+            state["train_acc5es"] = None if self._top5 is None else dict(enumerate(unpack_series(self._top5,
+                                                                                                   epochs)))
+        state["train_losses"] = extra["train_losses"] if "train_losses" in extra else column_dict(4)
+        if "train_times" in extra:
+            state["train_times"] = extra["train_times"]
+        else:
+            state["train_times"] = None if train_times is None else OrderedDict(enumerate(train_times))
+        state["arch_config"] = extra.get("arch_config") or self.space.arch_config(self.arch_text, self.dataset)
+        state["params"] = self.params
+        state["flop"] = self.flop
+        state["seed"] = extra.get("seed", f"{self.seed:04d}")
+        state["epochs"] = epochs
+        if "latency" in extra:
+            state["latency"] = extra["latency"]
+        else:
+            state["latency"] = None if self.latency is None else [np.float64(self.latency)]
+        state["eval_names"] = list(self.eval_names)
+        state["eval_acc1es"] = extra["eval_acc1es"] if "eval_acc1es" in extra else eval_dict(0)
+        state["eval_times"] = extra["eval_times"] if "eval_times" in extra else eval_times
+        state["eval_losses"] = extra["eval_losses"] if "eval_losses" in extra else eval_dict(4)
+        state["net_state_dict"] = None
+        return state
+
+
+class Store:
+    """Read access to one space's tables for the facades (``source``: which rows count as the benchmark)."""
+
+    def __init__(self, space: Space, db_dir=None, source="original"):
+        self.space = space
+        self.db_dir = db_dir
+        self.source = check_source(source)
+        handle = _db.open_benchmark(space.benchmark, db_dir)
+        if handle.location.layout == "nni":
+            raise NasbenchDbError(
+                f"{handle.location.target} is NNI's prebuilt file, which keeps only NNI's columns (no per-epoch "
+                f"times, no eval-set names): the NATS-Bench / NAS-Bench-201 facades need nasbench_db's database. "
+                f"Convert the original file (nasbench-db convert {space.install_kind} ...) or pass it to the API")
+        tables = _db.table_names(handle.database)
+        if space.detail_table not in tables:
+            raise NasbenchDbError(
+                f"{handle.location.target} was converted by an older nasbench_db (no {space.detail_table} table with "
+                f"the per-epoch times the original API returns): convert the original file again "
+                f"(nasbench-db convert {space.install_kind} ...)")
+        self.location = _db._redact(handle.location.target)
+
+    def database(self):
+        return _db.open_benchmark(self.space.benchmark, self.db_dir).database
+
+    def _select(self, where: str, params: list) -> list:
+        space = self.space
+        sql = (f"SELECT c.arch_index, t.id, c.dataset, t.seed, c.num_epochs, t.train_acc, t.valid_acc, t.test_acc, "
+               f"t.ori_test_acc, t.train_loss, t.valid_loss, t.test_loss, t.ori_test_loss, t.latency, "
+               f"t.file_parameters, t.file_flops, d.eval_names, d.train_times, d.eval_times, d.train_acc5, d.extra, "
+               f"d.trial_id IS NOT NULL FROM {space.config_table} c JOIN {space.stats_table} t ON t.config_id = c.id "
+               f"LEFT JOIN {space.detail_table} d ON d.trial_id = t.id WHERE {where}")
+        sql += source_filter(self.source, params) + " ORDER BY t.id"
+        return _db.fetchall(self.database(), sql, params)
+
+    def load(self, first: int, last: int | None = None, epochs: int | None = None) -> dict:
+        """Trials of the architectures ``first..last`` (one statement): ``{index: {epochs: [Trial, ...]}}``, budgets
+        in ascending order, trials in file order; groups of the same (index, epochs, dataset) share curve loading."""
+        params: list = [first, first if last is None else last]
+        where = "c.arch_index BETWEEN ? AND ?"
+        if epochs is not None:
+            where += " AND c.num_epochs = ?"
+            params.append(epochs)
+        found: dict = {}
+        groups: dict = {}
+        texts: dict = {}
+        for row in self._select(where, params):
+            index = row[0]
+            text = texts.get(index)
+            if text is None:
+                text = texts[index] = self.space.arch_text(index)
+            # (id, dataset, seed, epochs, 8 finals, latency, params, flops, eval_names, times, eval_times, top5,
+            #  extra, has_detail)
+            trial = Trial(self, self.space, text, (row[1], row[2], row[3], row[4], *row[5:]))
+            found.setdefault(index, {}).setdefault(trial.epochs, []).append(trial)
+            groups.setdefault((index, trial.epochs, trial.dataset), []).append(trial)
+        for members in groups.values():
+            for trial in members:
+                trial.group = members
+        return {index: dict(sorted(budgets.items())) for index, budgets in found.items()}
+
+    def load_curves(self, trials) -> None:
+        """Fill the per-epoch columns of ``trials`` (one statement)."""
+        ids = [t.id for t in trials]
+        marks = ",".join("?" * len(ids))
+        rows = _db.fetchall(self.database(), f"SELECT trial_id, current_epoch, train_acc, valid_acc, test_acc, "
+                                             f"ori_test_acc, train_loss, valid_loss, test_loss, ori_test_loss FROM "
+                                             f"{self.space.epoch_table} WHERE trial_id IN ({marks})", ids)
+        columns = {t.id: [[None] * t.epochs for _ in range(8)] for t in trials}
+        for trial_id, epoch, *values in rows:
+            target = columns[trial_id]
+            e = epoch - 1
+            if 0 <= e < len(target[0]):
+                for k in range(8):
+                    target[k][e] = values[k]
+        for trial in trials:
+            trial._columns = columns[trial.id]
+
+    def evaluated(self) -> list:
+        """Indices of the architectures with results, ascending."""
+        space = self.space
+        params: list = []
+        sql = (f"SELECT DISTINCT c.arch_index FROM {space.config_table} c JOIN {space.stats_table} t ON "
+               f"t.config_id = c.id WHERE 1 = 1" + source_filter(self.source, params) + " ORDER BY c.arch_index")
+        return [row[0] for row in _db.fetchall(self.database(), sql, params)]
+
+    def budgets(self) -> list:
+        """Epoch budgets with results, ascending."""
+        space = self.space
+        params: list = []
+        sql = (f"SELECT DISTINCT c.num_epochs FROM {space.config_table} c JOIN {space.stats_table} t ON "
+               f"t.config_id = c.id WHERE 1 = 1" + source_filter(self.source, params) + " ORDER BY c.num_epochs")
+        return [row[0] for row in _db.fetchall(self.database(), sql, params)]
+
+    def seed_counts(self, epochs: int, dataset: str) -> tuple[dict, set]:
+        """``({index: trials on dataset}, {indices with any trial at epochs})`` for ``statistics``."""
+        space = self.space
+        params: list = [epochs]
+        sql = (f"SELECT c.arch_index, c.dataset, COUNT(*) FROM {space.config_table} c JOIN {space.stats_table} t ON "
+               f"t.config_id = c.id WHERE c.num_epochs = ?" + source_filter(self.source, params) +
+               " GROUP BY c.arch_index, c.dataset")
+        counts, present = {}, set()
+        for index, name, count in _db.fetchall(self.database(), sql, params):
+            present.add(index)
+            if _ORIGINAL.get(name, name) == dataset:
+                counts[index] = count
+        return counts, present
