@@ -182,8 +182,10 @@ class Trial:
         state["flop"] = self.flop
         state["seed"] = extra.get("seed", f"{self.seed:04d}")
         state["epochs"] = epochs
-        if "latency" in extra:
-            state["latency"] = extra["latency"]
+        if "latency" in extra:  # the files' latency lists hold numpy.float64 values
+            latency = extra["latency"]
+            state["latency"] = [None if v is None else np.float64(v) for v in latency] \
+                if isinstance(latency, list) else latency
         else:
             state["latency"] = None if self.latency is None else [np.float64(self.latency)]
         state["eval_names"] = list(self.eval_names)

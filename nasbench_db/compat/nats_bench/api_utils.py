@@ -1167,6 +1167,14 @@ class NASBenchMetaAPI:
             nums[counts.get(index, 0)] += 1
         return dict(nums)
 
+    def query_info_str_by_arch(self, arch, hp: Text = "12"):
+        """The text summary of ``arch`` (each space formats it its own way)."""
+        raise NotImplementedError(f"{type(self).__name__} does not define query_info_str_by_arch")
+
+    def show(self, index=-1):
+        """Print the text summary of the ``index``-th architecture (each space formats it its own way)."""
+        raise NotImplementedError(f"{type(self).__name__} does not define show")
+
     # -- get_more_info, shared by both spaces ------------------------------------------------------------------------
     def _comment_text(self, dataset, hp):
         return None
