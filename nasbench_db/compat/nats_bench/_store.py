@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -42,17 +43,20 @@ class Space:
     hp_epochs: dict  # hp key -> epochs, in the files' hp order
     num_archs: int
     install_kind: str
+    configs_per_arch: int  # config ids of arch i are configs_per_arch * i + 1 .. (i + 1) * configs_per_arch
+
+    def config_span(self, first: int, last: int) -> tuple[int, int]:
+        """The config ids of architectures ``first..last`` (the layout documented on the config models)."""
+        return self.configs_per_arch * first + 1, self.configs_per_arch * (last + 1)
 
     def hp_of(self, epochs: int) -> str:
-        return next(hp for hp, e in self.hp_epochs.items() if e == epochs)
+        return _HP_OF[(self.name, epochs)]
 
     def meta_archs(self) -> list:
         return _tss.meta_archs() if self.name == "topology" else _sss.meta_archs()
 
     def arch_text(self, index: int) -> str:
-        if self.name == "topology":
-            return _tss.arch_str(_tss.arch_of_index(index))
-        return ":".join(map(str, _sss.arch_of_index(index)))
+        return _arch_text(self.name, index)
 
     def arch_config(self, arch_text: str, dataset: str) -> dict:
         classes = _tss.NUM_CLASSES[dataset.lower()]
@@ -63,10 +67,20 @@ class Space:
                 "class_num": classes}
 
 
+@lru_cache(maxsize=65536)
+def _arch_text(space: str, index: int) -> str:
+    if space == "topology":
+        return _tss.arch_str(_tss.arch_of_index(index))
+    return ":".join(map(str, _sss.arch_of_index(index)))
+
+
 TOPOLOGY = Space("topology", "nb201", "nb201trialconfig", "nb201trialstats", "nb201_epoch", "nb201_trial_detail",
-                 {str(e): e for e in _tss.EPOCHS}, _tss.NUM_ARCHS, "nats-tss")
+                 {str(e): e for e in _tss.EPOCHS}, _tss.NUM_ARCHS, "nats-tss",
+                 len(_tss.EPOCHS) * len(_tss.DATASETS))
 SIZE = Space("size", "nats_sss", "nats_sss_trialconfig", "nats_sss_trialstats", "nats_sss_epoch",
-             "nats_sss_trial_detail", dict(_sss.HP_EPOCHS), _sss.NUM_ARCHS, "nats-sss")
+             "nats_sss_trial_detail", dict(_sss.HP_EPOCHS), _sss.NUM_ARCHS, "nats-sss",
+             len(_sss.EPOCHS) * len(_sss.DATASETS))
+_HP_OF = {(space.name, epochs): hp for space in (TOPOLOGY, SIZE) for hp, epochs in space.hp_epochs.items()}
 
 
 class Trial:
@@ -75,7 +89,7 @@ class Trial:
 
     __slots__ = ("id", "dataset", "seed", "epochs", "arch_text", "space", "final", "latency", "params", "flop",
                  "eval_names", "_times", "_eval_times", "_top5", "extra", "group", "store", "_columns",
-                 "_train_memo", "_eval_memo", "_times_memo", "regular", "has_detail")
+                 "_train_memo", "_eval_memo", "_times_memo", "regular", "has_detail", "_times_list", "_eval_series")
 
     def __init__(self, store, space, arch_text, row):
         (self.id, dataset, self.seed, self.epochs, *final) = row[:12]
@@ -87,7 +101,7 @@ class Trial:
         self.store = store
         self.params = None if params is None else np.float64(params)
         self.has_detail = bool(has_detail)
-        self.extra = decode_detail_extra(extra)
+        self.extra = decode_detail_extra(extra) if extra else {}
         self.regular = not self.extra
         if not self.has_detail:
             self.eval_names = list(DEFAULT_EVAL_NAMES.get(self.dataset, []))
@@ -104,6 +118,8 @@ class Trial:
         self._train_memo: dict = {}
         self._eval_memo: dict = {}
         self._times_memo = None
+        self._times_list = False  # unpacked on first use
+        self._eval_series = None
 
     # -- stored series -------------------------------------------------------------------------------------------------
     def columns(self) -> list:
@@ -113,16 +129,23 @@ class Trial:
         return self._columns
 
     def train_times(self):
-        """The per-epoch training times (list, epoch 0 first) or None."""
-        if self._times is None:
-            return None
-        return unpack_series(self._times, self.epochs)
+        """The per-epoch training times (list, epoch 0 first) or None. Shared: callers never change it."""
+        if self._times_list is False:
+            self._times_list = None if self._times is None else unpack_series(self._times, self.epochs)
+        return self._times_list
 
     def eval_time_series(self) -> list:
-        """Per eval set (``eval_names`` order): its per-epoch times or None."""
-        if self._eval_times is None:
-            return [None] * len(self.eval_names)
-        return unpack_eval_times(self._eval_times, len(self.eval_names), self.epochs)
+        """Per eval set (``eval_names`` order): its per-epoch times or None. Shared: callers never change it."""
+        if self._eval_series is None:
+            if self._eval_times is None:
+                self._eval_series = [None] * len(self.eval_names)
+            else:
+                self._eval_series = unpack_eval_times(self._eval_times, len(self.eval_names), self.epochs)
+        return self._eval_series
+
+    def eval_times_by_set(self) -> dict:
+        """``{eval set: per-epoch times or None}``."""
+        return dict(zip(self.eval_names, self.eval_time_series()))
 
     # -- values as the original's dicts answer them (regular trials) -------------------------------------------------
     def value(self, column: int, epoch: int, key):
@@ -176,7 +199,7 @@ class Trial:
         if "train_times" in extra:
             state["train_times"] = extra["train_times"]
         else:
-            state["train_times"] = None if train_times is None else OrderedDict(enumerate(train_times))
+            state["train_times"] = None if train_times is None else OrderedDict(enumerate(train_times))  # a copy
         state["arch_config"] = extra.get("arch_config") or self.space.arch_config(self.arch_text, self.dataset)
         state["params"] = self.params
         state["flop"] = self.flop
@@ -222,19 +245,21 @@ class Store:
 
     def _select(self, where: str, params: list) -> list:
         space = self.space
+        # The trials' config ids are a key range of the config_id index; CROSS JOIN keeps SQLite on that plan
+        # (on a small file its statistics would rather scan the trials).
         sql = (f"SELECT c.arch_index, t.id, c.dataset, t.seed, c.num_epochs, t.train_acc, t.valid_acc, t.test_acc, "
                f"t.ori_test_acc, t.train_loss, t.valid_loss, t.test_loss, t.ori_test_loss, t.latency, "
                f"t.file_parameters, t.file_flops, d.eval_names, d.train_times, d.eval_times, d.train_acc5, d.extra, "
-               f"d.trial_id IS NOT NULL FROM {space.config_table} c JOIN {space.stats_table} t ON t.config_id = c.id "
-               f"LEFT JOIN {space.detail_table} d ON d.trial_id = t.id WHERE {where}")
+               f"d.trial_id IS NOT NULL FROM {space.stats_table} t CROSS JOIN {space.config_table} c "
+               f"LEFT JOIN {space.detail_table} d ON d.trial_id = t.id WHERE c.id = t.config_id AND {where}")
         sql += source_filter(self.source, params) + " ORDER BY t.id"
         return _db.fetchall(self.database(), sql, params)
 
     def load(self, first: int, last: int | None = None, epochs: int | None = None) -> dict:
         """Trials of the architectures ``first..last`` (one statement): ``{index: {epochs: [Trial, ...]}}``, budgets
         in ascending order, trials in file order; groups of the same (index, epochs, dataset) share curve loading."""
-        params: list = [first, first if last is None else last]
-        where = "c.arch_index BETWEEN ? AND ?"
+        params: list = list(self.space.config_span(first, first if last is None else last))
+        where = "t.config_id BETWEEN ? AND ?"
         if epochs is not None:
             where += " AND c.num_epochs = ?"
             params.append(epochs)
@@ -277,9 +302,9 @@ class Store:
         """Indices of the architectures with results, ascending."""
         space = self.space
         params: list = []
-        sql = (f"SELECT DISTINCT c.arch_index FROM {space.config_table} c JOIN {space.stats_table} t ON "
-               f"t.config_id = c.id WHERE 1 = 1" + source_filter(self.source, params) + " ORDER BY c.arch_index")
-        return [row[0] for row in _db.fetchall(self.database(), sql, params)]
+        sql = f"SELECT DISTINCT t.config_id FROM {space.stats_table} t WHERE 1 = 1" + source_filter(self.source, params)
+        per_arch = space.configs_per_arch
+        return sorted({(row[0] - 1) // per_arch for row in _db.fetchall(self.database(), sql, params)})
 
     def budgets(self) -> list:
         """Epoch budgets with results, ascending."""

@@ -276,8 +276,7 @@ class ResultsCount:
             found = trial._times_memo
             if found is None or found[0] is not type(self):
                 found = (type(self), self._compute_times(trial.train_times(), trial.eval_names,
-                                                         dict(zip(trial.eval_names, trial.eval_time_series())),
-                                                         trial.epochs))
+                                                         trial.eval_times_by_set(), trial.epochs))
                 trial._times_memo = found
             return found[1]
         train_times = self.train_times
@@ -372,7 +371,7 @@ class ResultsCount:
             if found is None:
                 self.judge_valid(iepoch)
                 key = f"{xname}@{iepoch}"
-                series = dict(zip(trial.eval_names, trial.eval_time_series()))
+                series = trial.eval_times_by_set()
                 timed = [n for n, s in series.items() if s is not None]
                 if timed:
                     values = series.get(xname)
