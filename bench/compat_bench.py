@@ -40,7 +40,9 @@ sys.path.insert(0, str(HERE))
 
 def run_child(code: str, env: dict | None = None) -> dict:
     """Run ``code`` in a fresh interpreter; it prints one JSON object last. Adds the child's peak RSS (MB)."""
-    wrapped = code + "\nimport resource as _r\n_out['rss_mb'] = _r.getrusage(_r.RUSAGE_SELF).ru_maxrss / 1024\n" \
+    # VmHWM (peak RSS of this process image): ru_maxrss would carry the parent's peak across fork + exec
+    wrapped = code + "\n_hwm = [l for l in open('/proc/self/status') if l.startswith('VmHWM:')]\n" \
+                     "_out['rss_mb'] = int(_hwm[0].split()[1]) / 1024 if _hwm else float('nan')\n" \
                      "print(json.dumps(_out))\n"
     full_env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""), **(env or {}))
     out = subprocess.run([sys.executable, "-c", wrapped], env=full_env, capture_output=True, text=True)
@@ -175,7 +177,6 @@ _out = {"load_s": load_s, "cells": len(fixed), "query_us": [x * 1e6 for x in tim
 
 def bench_nb101(args):
     import nb101_bench
-    from nasbench_db.spaces import nb101 as space
 
     workdir = Path(args.workdir or tempfile.mkdtemp(prefix="compat-nb101-"))
     workdir.mkdir(parents=True, exist_ok=True)

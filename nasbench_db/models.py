@@ -864,6 +864,10 @@ _EVAL_ABSENT, _EVAL_CONSTANT, _EVAL_PER_EPOCH = 0, 1, 2
 def pack_series(values) -> bytes:
     """A per-epoch series (epoch 0 first) as little-endian doubles; 8 bytes when every epoch has the same bits."""
     count = len(values)
+    first = values[0] if count else None
+    # Equal non-zero floats have equal bits (0.0 and -0.0 do not): the common constant series skips packing it all.
+    if count > 1 and isinstance(first, float) and first and values.count(first) == count:
+        return _struct.pack("<d", first)
     packed = _struct.pack(f"<{count}d", *values)
     if count > 1 and packed == packed[:8] * count:
         return packed[:8]

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import bz2
 import collections
+import functools
 import hashlib
 import io
 import json
@@ -30,6 +31,7 @@ import os
 import pickle
 import queue
 import re
+import struct
 import sys
 import threading
 import time
@@ -182,12 +184,37 @@ def is_arch_record(key, value) -> bool:
 
 
 def _no_nan(values) -> bool:
-    return not any(v != v for v in values)
+    """True for numbers without NaN (SQLite would give a NaN back as NULL); the sum runs in C and NaN propagates
+    (an inf - inf also reads as NaN here: such a trial is just kept verbatim)."""
+    try:
+        total = sum(values)
+    except TypeError:
+        return False
+    return total == total
 
 
-def _keys_match(mapping: dict, found: int) -> bool:
-    """True when every key of ``mapping`` was among the ``found`` non-None lookups (no key outside them)."""
-    return len(mapping) == found
+def _packed(values) -> bytes | None:
+    """:func:`pack_series` of ``values``, or None when they are not all numbers."""
+    try:
+        return pack_series(values)
+    except (struct.error, TypeError):
+        return None
+
+
+@functools.lru_cache(maxsize=256)
+def _epoch_keys(epochs: int) -> tuple[list, frozenset]:
+    return list(range(epochs)), frozenset(range(epochs))
+
+
+@functools.lru_cache(maxsize=256)
+def _eval_key_set(names: tuple, epochs: int) -> frozenset:
+    return frozenset(key for name in names for key in _eval_keys(name, epochs))
+
+
+def _from_columns(mapping: dict, keys: frozenset) -> bool:
+    """True when NNI's columns give ``mapping`` back exactly: every key is one they hold, every value a number that
+    is not NaN (a None value or a NaN would come back as an absent key)."""
+    return mapping.keys() <= keys and _no_nan(mapping.values())
 
 
 def arch_config_of(space: Space, arch_text: str, dataset: str) -> dict:
@@ -201,7 +228,7 @@ def arch_config_of(space: Space, arch_text: str, dataset: str) -> dict:
 
 
 def _detail_row(trial_id: int, space: Space, arch_text: str, dataset: str, seed: int, epochs: int, result: dict,
-                columns, train_acc: dict, train_loss: dict, eval_acc: dict, eval_loss: dict, latency):
+                train_acc: dict, train_loss: dict, eval_acc: dict, eval_loss: dict, latency):
     """The ``*_trial_detail`` row of one trial: what the original API returns beyond NNI's columns.
 
     Fields the columns (this row's and NNI's) give back exactly are not repeated; any other field goes verbatim into
@@ -219,50 +246,50 @@ def _detail_row(trial_id: int, space: Space, arch_text: str, dataset: str, seed:
             raise RecordError(f"result of seed {seed} on {dataset}: eval_names must be strings: got "
                               f"{extra['eval_names']!r}")
     # Accuracies and losses come back from NNI's columns when every key maps to a column and nothing is NaN.
-    non_null = [sum(v is not None for v in column) for column in columns]
-    if not (_keys_match(train_acc, non_null[0]) and _no_nan(train_acc.values())):
+    epoch_keys, epoch_set = _epoch_keys(epochs)
+    if not _from_columns(train_acc, epoch_set):
         extra["train_acc1es"] = train_acc
-    if not (_keys_match(train_loss, non_null[4]) and _no_nan(train_loss.values())):
+    if not _from_columns(train_loss, epoch_set):
         extra["train_losses"] = train_loss
     splits = SPLITS[dataset]
-    mapped = [EVAL_SET_COLUMN.get(n) for n in names]
-    regular_names = (len(set(names)) == len(names)
-                     and all(pos is not None and splits[pos - 1] == n for n, pos in zip(names, mapped)))
-    if not (regular_names and _keys_match(eval_acc, sum(non_null[p] for p in mapped))
-            and _no_nan(eval_acc.values())):
+    regular_names = len(set(names)) == len(names) and all(
+        EVAL_SET_COLUMN.get(n) is not None and splits[EVAL_SET_COLUMN[n] - 1] == n for n in names)
+    eval_set = _eval_key_set(tuple(names), epochs) if regular_names else frozenset()
+    if not _from_columns(eval_acc, eval_set):
         extra["eval_acc1es"] = eval_acc
-    if not (regular_names and _keys_match(eval_loss, sum(non_null[p + 4] for p in mapped))
-            and _no_nan(eval_loss.values())):
+    if not _from_columns(eval_loss, eval_set):
         extra["eval_losses"] = eval_loss
-    epoch_keys = list(range(epochs))
     train_times = result.get("train_times")
     times_blob = None
     if isinstance(train_times, dict) and list(train_times) == epoch_keys:
-        times_blob = pack_series([_float(v) for v in train_times.values()])
-    elif train_times is not None:
+        times_blob = _packed(list(train_times.values()))
+    if times_blob is None and train_times is not None:
         extra["train_times"] = train_times
     top5 = result.get("train_acc5es")
     top5_blob = None
     if isinstance(top5, dict) and list(top5) == epoch_keys:
-        top5_blob = pack_series([_float(v) for v in top5.values()])
-    elif top5 is not None:
+        top5_blob = _packed(list(top5.values()))
+    if top5_blob is None and top5 is not None:
         extra["train_acc5es"] = top5
     eval_times = result.get("eval_times")
     eval_blob = None
     if isinstance(eval_times, dict) and eval_names is not None:
         series, present = [], 0
         for name in names:
-            values = [eval_times.get(key) for key in _eval_keys(name, epochs)]
-            if all(v is None for v in values):
+            values = list(map(eval_times.get, _eval_keys(name, epochs)))
+            if values[0] is None and values.count(None) == epochs:
                 series.append(None)
-            elif any(v is None for v in values):
+            elif None in values:
                 series = None
                 break
             else:
-                series.append([_float(v) for v in values])
+                series.append(values)
                 present += epochs
         if series is not None and present == len(eval_times):
-            eval_blob = pack_eval_times(series)
+            try:
+                eval_blob = pack_eval_times(series)
+            except (struct.error, TypeError):
+                eval_blob = None
     if eval_blob is None:
         extra["eval_times"] = eval_times
     stored = result.get("latency")
@@ -392,8 +419,8 @@ def arch_rows(space: Space, index: int, record, source_id: int, check_str=None):
                 list(map(eval_loss.get, _eval_keys(test_split, epochs))),
                 list(map(eval_loss.get, _eval_keys(ori_split, epochs))),
             )
-            details.append(_detail_row(trial_id, space, arch_text, dataset, int(seed), epochs, result, columns,
-                                       train_acc, train_loss, eval_acc, eval_loss, latency))
+            details.append(_detail_row(trial_id, space, arch_text, dataset, int(seed), epochs, result, train_acc,
+                                       train_loss, eval_acc, eval_loss, latency))
             if None in columns[0]:
                 # NNI keeps an epoch unless all 8 values are missing
                 rows = [row for row in zip(repeat(trial_id), range(1, epochs + 1), *columns)

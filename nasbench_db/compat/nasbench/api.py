@@ -48,7 +48,7 @@ from __future__ import annotations
 import copy
 import random
 from collections import OrderedDict
-from collections.abc import KeysView, Mapping
+from collections.abc import Mapping
 
 import numpy as np
 
