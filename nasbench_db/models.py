@@ -1000,3 +1000,8 @@ class NatsSssTrialDetail(Nb201TrialDetail):
     class Meta:
         database = DATABASES["nats_sss"]
         table_name = "nats_sss_trial_detail"
+
+
+# Every database of these benchmarks has the detail tables (empty where only trained results were ingested).
+NB201_TABLES += (Nb201TrialDetail,)
+NATS_SSS_TABLES += (NatsSssTrialDetail,)

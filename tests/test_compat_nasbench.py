@@ -478,3 +478,16 @@ def test_instance_attributes_of_the_original(ours):
     # the config is honoured as in the original (it is read at every check)
     ours.config["max_edges"] = 5
     assert not ours.is_valid(spec)
+
+
+def test_postgresql_backend(pg_url, monkeypatch, tmp_path, reference):
+    monkeypatch.setenv("NASBENCHMARK_DB_URL", pg_url)
+    tfrecord = tmp_path / "nasbench_full.tfrecord"
+    shutil.copy(SAMPLE_TFRECORD, tfrecord)
+    ours = api.NASBench(str(tfrecord))  # converted into the server on first use
+    assert list(ours.hash_iterator()) == list(reference.fixed_statistics)
+    for module_hash in reference.fixed_statistics:
+        fixed, computed = ours.get_metrics_from_hash(module_hash)
+        ref_fixed, ref_computed = reference.get_metrics_from_hash(module_hash)
+        assert _same_value(fixed, ref_fixed) and _same_value(computed, ref_computed)
+    assert api.NASBench(str(tfrecord)).valid_epochs == reference.valid_epochs  # recognised, not converted again

@@ -126,7 +126,6 @@ def ensure_installed(kind: str, path, db_dir=None, verbose: bool = True) -> None
             checksums.write_record(path, sha)
         except OSError:
             pass  # a read-only directory: the next run hashes the file once to recognise it
-    _db.close_all()
     if verbose:
         print(f"nasbench_db: converted in {time.perf_counter() - started:.1f} s", file=sys.stderr, flush=True)
 

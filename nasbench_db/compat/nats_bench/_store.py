@@ -235,9 +235,9 @@ class Store:
         tables = _db.table_names(handle.database)
         if space.detail_table not in tables:
             raise NasbenchDbError(
-                f"{handle.location.target} was converted by an older nasbench_db (no {space.detail_table} table with "
-                f"the per-epoch times the original API returns): convert the original file again "
-                f"(nasbench-db convert {space.install_kind} ...)")
+                f"{handle.location.target} has no {space.detail_table} table (the per-epoch times and eval-set names "
+                f"the original API returns): it was converted by an older nasbench_db. Convert the original file "
+                f"again (nasbench-db convert {space.install_kind} ...)")
         self.location = _db._redact(handle.location.target)
 
     def database(self):
