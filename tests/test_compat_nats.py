@@ -100,15 +100,15 @@ def test_get_more_info_every_form(converted, space):
     for index in INDICES:
         for hp in HPS[space] + ("200" if space == "sss" else "90",):
             for dataset in DATASETS + ("cifar10-VALID",):
-                for iepoch in (None, 0, 5, 11, 88, 199, 200, -1):
-                    for is_random in (False, True, 777, 111, 888, 12345, "yes"):
+                for iepoch in (None, 0, 11, 88, 199, 200, -1):
+                    for is_random in (False, True, 777, 111, "yes"):
                         info = _compare(lambda: ours.get_more_info(index, dataset, iepoch, hp, is_random),
                                         lambda: theirs.get_more_info(index, dataset, iepoch, hp, is_random),
                                         drop=("comment",))
                         calls += 1
                         if info is not None and dataset in ("cifar10-valid", "cifar10"):
                             assert "comment" in ours.get_more_info(index, dataset, iepoch, hp, False)
-    assert calls > 1000
+    assert calls > 800
     # other forms of the index: the arch string, a structure, an unknown string, out of range
     text = theirs[284]
     for arch in (text, topology_str2structure(text) if space == "tss" else text, "|nope~0|", 10 ** 6, -3, 2.5):

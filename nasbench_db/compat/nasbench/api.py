@@ -204,16 +204,6 @@ class _Cell:
         return {epochs: [dict(zip(RUN_KEYS, run)) for run in runs] for epochs, runs in self.runs.items()}
 
 
-def _fraction(percent):
-    # The protobuf's default for an unset field is 0.0; stored percentages are the file's fraction x 100 (exact for
-    # the file's float32 values, so / 100 gives the fraction back bit for bit).
-    return 0.0 if percent is None else percent / 100.0
-
-
-def _seconds(value):
-    return 0.0 if value is None else value
-
-
 class _Statistics(Mapping):
     """A read-only mapping hash -> statistics dict, read from the database on demand (``fixed_statistics`` or
     ``computed_statistics`` of :class:`NASBench`). Iteration follows the file's order of first appearance."""
@@ -416,8 +406,11 @@ class NASBench:
                f"WHERE a.hash = ? AND c.id BETWEEN a.id * {NB101_CONFIG_ID_FACTOR} AND a.id * "
                f"{NB101_CONFIG_ID_FACTOR} + {NB101_CONFIG_ID_FACTOR - 1} AND t.id BETWEEN c.id * "
                f"{NB101_TRIAL_ID_FACTOR} AND c.id * {NB101_TRIAL_ID_FACTOR} + {NB101_TRIAL_ID_FACTOR - 1}")
-        sql += self._source_sql(params) + " ORDER BY t.id"
-        rows = _db.fetchall(self._database(), sql, params)
+        database = self._database()
+        sql += self._source_sql(params)
+        if not _db.is_sqlite(database):
+            sql += " ORDER BY t.id"  # SQLite's CROSS JOIN order already yields the runs in id (file) order
+        rows = _db.fetchall(database, sql, params)
         if not rows:
             raise KeyError(f"{module_hash!r}: no cell with this hash in the dataset")
         adjacency, operations, parameters = rows[0][:3]
@@ -425,9 +418,12 @@ class NASBench:
         matrix = (np.frombuffer(adjacency.encode("ascii"), dtype=np.uint8) - 48).astype(np.int8).reshape(dim, dim)
         runs: dict = {}
         for row in rows:
+            # Unset protobuf fields read as 0.0; percentages are the file's fraction x 100, exact for its float32
+            # values, so / 100 gives the fraction back bit for bit.
+            values = [0.0 if v is None else v for v in row[4:12]]
             runs.setdefault(row[3], []).append((
-                _seconds(row[4]), _fraction(row[5]), _fraction(row[6]), _fraction(row[7]),
-                _seconds(row[8]), _fraction(row[9]), _fraction(row[10]), _fraction(row[11])))
+                values[0], values[1] / 100.0, values[2] / 100.0, values[3] / 100.0,
+                values[4], values[5] / 100.0, values[6] / 100.0, values[7] / 100.0))
         cell = _Cell(matrix, tuple(operations.split(",")), int(parameters), runs)
         if len(self._cells) >= _CACHE_CELLS:
             self._cells.popitem(last=False)
