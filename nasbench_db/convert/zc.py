@@ -20,7 +20,7 @@ kept as ``naslib_idx``), as NASLib builds it (``str(tuple(graph.get_hash()))``):
 NASLib's ``flops`` and ``params`` proxies are kept as proxies under their own names (NASLib's ``flops`` counts BN, ReLU
 and pooling layers, so it is not the benchmark's ``flops``). Datasets are stored lower-case (``imagenet16-120``).
 The whole file is checked before anything is written; its rows then replace earlier rows of the same (dataset,
-proxy) pairs, in one transaction per database.
+proxy) pairs (and the records of the same cells), in one transaction per database.
 """
 
 from __future__ import annotations
@@ -186,7 +186,8 @@ def parse_space(path, benchmark: str, datasets: dict) -> tuple[list, list, Space
                           _number(path, record.get("val_accuracy"), f"{where}['val_accuracy']"), None]
             if benchmark == "nb101":
                 record_row.insert(3, key)
-            records.append(tuple(record_row))
+            if benchmark == "nb101" or record_row[-3] is not None or record_row[-2] is not None:
+                records.append(tuple(record_row))  # (an NB-201 record without idx / accuracy says nothing)
             for proxy, value in record.items():
                 if proxy in RECORD_FIELDS:
                     continue
@@ -233,8 +234,8 @@ def _write(path: Path, benchmark: str, scores: list, records: list, report: Spac
             pairs = sorted({(row[at], row[at + 1]) for row in scores})
             for dataset, proxy in pairs:
                 conn.execute(f"DELETE FROM {score_table} WHERE dataset = ? AND proxy = ?", (dataset, proxy))
-            for dataset in report.datasets:
-                conn.execute(f"DELETE FROM {record_table} WHERE dataset = ?", (dataset,))
+            keys = " AND ".join(f"{column} = ?" for column in (*cell, "dataset"))
+            conn.executemany(f"DELETE FROM {record_table} WHERE {keys}", [row[:at + 1] for row in records])
             joined.drop_unused_sources(conn, benchmark, KIND, (score_table, record_table))
             details = {"datasets": report.datasets, "proxies": report.proxies, "duplicates": report.duplicates}
             source_id = joined.add_source(conn, benchmark, KIND, path, CONVERTER, sha256, path.stat().st_size,
