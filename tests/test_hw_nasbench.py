@@ -407,3 +407,24 @@ def test_postgres_load_facade_and_nb201_republish(pg_url, tmp_path):
     fbnet = HWNASBenchAPI(search_space="fbnet")
     assert fbnet.get_op_lookup_tables() == {m: data["fbnet"][m] for m in fx.FBNET_METRICS}
     assert math.isfinite(fbnet.query_by_index([1] * 22, "cifar100")["average_hw_metric"])
+
+
+def test_download_script_fetches_loads_once_and_skips_on_rerun(tmp_path):
+    from loopback_server import LoopbackServer
+    from test_scripts import Mirror, run_twice, sources
+
+    path, _ = _small(tmp_path, archs=50)
+    data = path.read_bytes()
+    with LoopbackServer() as server:
+        mirror = Mirror(server, tmp_path)
+        mirror.publish("hw-nasbench", "HW-NAS-Bench-v1_0.pickle", data, cuts=[len(data) // 3])
+        mirror.catalog["hw-nasbench"] = {}  # its authors publish no checksum: the script records the sha256
+        first, second = run_twice(mirror, "hw_nasbench.sh")
+    import hashlib
+
+    database = mirror.home / "nasbench201.db"
+    assert "150 NB-201 rows" in first.stderr and "no checksum to verify it against" in first.stderr
+    assert sources(database) == [("hw-nasbench", "HW-NAS-Bench-v1_0.pickle", hashlib.sha256(data).hexdigest())]
+    assert "skipping the conversion: yes" in second.stderr
+    assert f"database: {database}" in first.stdout
+    assert HWNASBenchAPI(db_dir=mirror.home).query_by_index(1, "cifar10") == fx.REAL_NB201[(1, "cifar10")]

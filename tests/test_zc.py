@@ -246,3 +246,34 @@ def test_cli_convert_zc(tmp_path):
     result = CliRunner().invoke(cli, ["convert", "zc", str(NB201_FILE), "--space", "nb201", "--db-dir", str(tmp_path)])
     assert result.exit_code == 0 and "26,087 scores of 12 proxies" in result.output
     assert CliRunner().invoke(cli, ["convert", "zc", "--help"]).exit_code == 0
+
+
+def test_download_script_fetches_both_files_verified_and_skips_on_rerun(tmp_path):
+    import hashlib
+
+    from loopback_server import LoopbackServer
+    from test_scripts import Mirror, run_twice, sources
+
+    with LoopbackServer() as server:
+        mirror = Mirror(server, tmp_path)
+        for space, path in (("nb201", NB201_FILE), ("nb101", NB101_FILE)):
+            data = path.read_bytes()
+            mirror.publish(f"zc-{space}", f"zc_nasbench{space[2:]}.json", data, cuts=[len(data) // 2])
+        first, second = run_twice(mirror, "zc.sh")
+    assert "26,087 scores" in first.stderr and "5,500 scores" in first.stderr
+    assert sources(mirror.home / "nasbench201.db") == [
+        ("zc", "zc_nasbench201.json", hashlib.sha256(NB201_FILE.read_bytes()).hexdigest())]
+    assert sources(mirror.home / "nasbench101.db") == [
+        ("zc", "zc_nasbench101.json", hashlib.sha256(NB101_FILE.read_bytes()).hexdigest())]
+    assert second.stderr.count("skipping the conversion: yes") == 2
+
+
+def test_catalog_pins_the_real_files():
+    import hashlib
+
+    from nasbench_db import download
+
+    entries = download.catalog()
+    assert entries["zc-nb201"].expected.sha256 == hashlib.sha256(NB201_FILE.read_bytes()).hexdigest()
+    assert entries["zc-nb101"].expected.sha256 == hashlib.sha256(NB101_FILE.read_bytes()).hexdigest()
+    assert entries["hw-nasbench"].benchmark == "nb201" and entries["hw-nasbench"].urls[0].startswith("https://")
