@@ -320,7 +320,9 @@ class _Query:
 
 def _build(benchmark, *, epochs=None, dataset=None, ranges=None, min_params=None, max_params=None, min_flops=None,
            max_flops=None, config=None, reduction="mean", order_by=None, ascending=False, limit=None, unique=False,
-           source="original", db_dir=None, columns=None, **metric_bounds):
+           source="original", db_dir=None, columns=None, key_column=False, keys_in=None, **metric_bounds):
+    # key_column: with ``columns``, select the row's key first (config id for means, run id per run);
+    # keys_in: only the rows of these keys (a second look at rows chosen from a ``key_column`` statement)
     database, dialect, nni = _dialect(benchmark, db_dir)
     mean = check_reduction(reduction)
     epochs = check_int("epochs", epochs)
@@ -370,6 +372,11 @@ def _build(benchmark, *, epochs=None, dataset=None, ranges=None, min_params=None
         where.append(f"{column} = ?")
         params.append(value)
         used.append(column)
+    row_key = "c.id" if mean else dialect.run_id
+    if keys_in is not None:
+        keys_in = list(keys_in)
+        where.append(f"{row_key} IN ({', '.join('?' * len(keys_in))})" if keys_in else "1 = 0")
+        params.extend(keys_in)
     if unique:
         if dialect.unique_clause is None:
             raise InvalidArgument(f"unique=True needs the unique-topology column of our {dialect.benchmark} "
@@ -402,6 +409,9 @@ def _build(benchmark, *, epochs=None, dataset=None, ranges=None, min_params=None
     if columns is not None:
         select = [metric_sql(name) for name in columns]
         keys = list(columns)
+        if key_column:
+            select.insert(0, row_key)
+            keys.insert(0, "_key")
     else:
         select = [dialect.run_id if not mean else "NULL"] + [expr for expr, _ in dialect.config_select]
         keys = ["id"] + [f"config.{key}" for _, key in dialect.config_select]
@@ -604,31 +614,36 @@ def _pareto(benchmark: str, cost: str, metric: str | None, maximize: bool, filte
     for forbidden in ("order_by", "limit", "columns", "ascending"):
         if forbidden in filters:
             raise InvalidArgument(f"a Pareto front takes no {forbidden!r}: it orders by the cost itself")
-    ranges = dict(filters.pop("ranges", None) or {})
-    ranges.setdefault(metric, (None, None))  # select the metric (no bound)
-    database, dialect, query = _build(benchmark, order_by=cost, ascending=True, ranges=ranges, **filters)
-    at_cost, at_metric = query.select_keys.index(cost), query.select_keys.index(metric)
+    # Statement 1 reads (key, cost, metric) of every row in cost order; statement 2 the full rows of the front.
+    database, _, query = _build(benchmark, order_by=cost, ascending=True, columns=[cost, metric], key_column=True,
+                                **filters)
     cursor = database.execute_sql(placeholders(database, query.sql), query.params)
     points, front = [], []
     sign = 1.0 if maximize else -1.0
     best = -math.inf
-    group_cost, group_best, group_row = None, None, None  # the best row among those of one cost value
-    for row in cursor:
-        c, m = row[at_cost], row[at_metric]
+    group_cost, group_best, group_key = None, None, None  # the best row among those of one cost value
+    for key, c, m in cursor:
         if c is None or m is None or c != c or m != m:
             continue
         c, m = float(c), float(m)
         points.append((c, m))
         if c != group_cost:
-            if group_row is not None and group_best > best:
+            if group_key is not None and group_best > best:
                 best = group_best
-                front.append(group_row)
-            group_cost, group_best, group_row = c, sign * m, row
+                front.append(group_key)
+            group_cost, group_best, group_key = c, sign * m, key
         elif sign * m > group_best:
-            group_best, group_row = sign * m, row
-    if group_row is not None and group_best > best:
-        front.append(group_row)
-    return list(_rows(front, dialect, query.select_keys)), points, metric
+            group_best, group_key = sign * m, key
+    if group_key is not None and group_best > best:
+        front.append(group_key)
+    if not front:
+        return [], points, metric
+    ranges = dict(filters.pop("ranges", None) or {})
+    ranges.setdefault(metric, (None, None))  # select the metric (no bound)
+    database, dialect, query = _build(benchmark, order_by=cost, ascending=True, ranges=ranges, keys_in=front,
+                                      **filters)
+    cursor = database.execute_sql(placeholders(database, query.sql), query.params)
+    return list(_rows(cursor, dialect, query.select_keys)), points, metric
 
 
 def pareto_front(benchmark: str, cost: str = "parameters", metric: str | None = None, *, maximize: bool = True,
@@ -638,7 +653,8 @@ def pareto_front(benchmark: str, cost: str = "parameters", metric: str | None = 
 
     Rows as :func:`filter_archs` (means over runs by default), in increasing cost; each has both columns. A config
     is on the front when no other config has a lower-or-equal cost and a better metric. Configs missing either value
-    are left out. One SQL statement (ordered by cost); the front is one pass over it. Takes every filter of
+    are left out. One SQL statement reads cost and metric of every config in cost order, the front is one pass
+    over it, and a second statement reads the front's rows. Takes every filter of
     :func:`filter_archs` except ``order_by`` / ``limit``. Example: ``pareto_front('nb201', 'edgegpu_latency',
     'test_acc', dataset='cifar100', epochs=200)``.
     """
