@@ -286,7 +286,8 @@ def _joined_expressions(database, dialect: _Dialect, nni: bool) -> dict:
         if proxy not in builtin and proxy not in ZC_COST_PROXIES and not proxy.startswith(ZC_PREFIX):
             out.setdefault(proxy, expr)
     if proxies:
-        out[ZC_PREFIX + "val_accuracy"] = f"(SELECT r.val_accuracy FROM {record_table} r WHERE r.{cell.format(alias='r')})"
+        out[ZC_PREFIX + "val_accuracy"] = (f"(SELECT r.val_accuracy FROM {record_table} r "
+                                           f"WHERE r.{cell.format(alias='r')})")
     return out
 
 

@@ -227,10 +227,10 @@ BUILTIN_CATALOG: dict[str, CatalogEntry] = {e.name: e for e in [
                  "none published (the sha256 is recorded, not checked)", None, archive=True, benchmark="nds"),
     CatalogEntry("hw-nasbench", "HW-NAS-Bench-v1_0.pickle",
                  (_HW_NAS_BENCH + "HW-NAS-Bench-v1_0.pickle",
-                  "https://github.com/GATECH-EIC/HW-NAS-Bench/raw/" + _HW_NAS_BENCH_COMMIT + "/HW-NAS-Bench-v1_0.pickle"),
+                  f"https://github.com/GATECH-EIC/HW-NAS-Bench/raw/{_HW_NAS_BENCH_COMMIT}/HW-NAS-Bench-v1_0.pickle"),
                  "HW-NAS-Bench hardware costs (NB-201 and FBNet spaces), joined to NAS-Bench-201", Expected(),
                  "none published (the sha256 is recorded, not checked); the URLs pin the repository commit "
-                 + _HW_NAS_BENCH_COMMIT[:8] + ", whose git blob of the file is b0634cb7f6e7be07192c77833df9eafa4baf705e",
+                 f"{_HW_NAS_BENCH_COMMIT[:8]}, whose git blob of the file is b0634cb7f6e7be07192c77833df9eafa4baf705e",
                  None, benchmark="nb201"),
     CatalogEntry("zc-nb201", "zc_nasbench201.json", (_NASLIB_ZC + "zc_nasbench201.json",),
                  "NAS-Bench-Suite-Zero zero-cost proxies, NB-201 space (NASLib)",

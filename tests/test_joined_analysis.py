@@ -233,7 +233,8 @@ def test_cli_top_correlate_pareto_and_plots(joined, tmp_path):
     assert pareto.exit_code == 0, pareto.output
     assert pareto.output.splitlines()[0].split()[-2:] == ["edgegpu_latency", "test_acc"]
     for command in (["plot", "pareto", "nb201", "--cost", "edgegpu_energy", "--metric", "test_acc"],
-                    ["plot", "scatter", "nb201", "--x", "edgegpu_latency", "--y", "test_acc", "--max", "fpga_energy=40"],
+                    ["plot", "scatter", "nb201", "--x", "edgegpu_latency", "--y", "test_acc",
+                     "--max", "fpga_energy=40"],
                     ["plot", "ecdf", "nb201", "--metric", "valid_acc", "--min", "synflow=10"]):
         out = tmp_path / f"{command[1]}.png"
         result = runner.invoke(cli, [*command, *args, "--out", str(out)])

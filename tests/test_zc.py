@@ -277,3 +277,18 @@ def test_catalog_pins_the_real_files():
     assert entries["zc-nb201"].expected.sha256 == hashlib.sha256(NB201_FILE.read_bytes()).hexdigest()
     assert entries["zc-nb101"].expected.sha256 == hashlib.sha256(NB101_FILE.read_bytes()).hexdigest()
     assert entries["hw-nasbench"].benchmark == "nb201" and entries["hw-nasbench"].urls[0].startswith("https://")
+
+
+def test_nb101_proxies_survive_a_reconversion_of_the_benchmark(tmp_path):
+    from conftest import SAMPLE_TFRECORD
+    from nasbench_db.convert.nb101 import convert_nb101
+
+    convert_nb101(SAMPLE_TFRECORD, tmp_path, progress=False)
+    convert_zc(NB101_FILE, tmp_path)
+    before = _rows(tmp_path, "nb101", "zc_nb101_score")
+    convert_nb101(SAMPLE_TFRECORD, tmp_path, progress=False)  # rebuilt and swapped in
+    assert [r[:-1] for r in _rows(tmp_path, "nb101", "zc_nb101_score")] == [r[:-1] for r in before]
+    with sqlite3.connect(tmp_path / "nasbench101.db") as conn:
+        kinds = sorted(r[0] for r in conn.execute("SELECT kind FROM nasbench_source"))
+        assert conn.execute("SELECT COUNT(*) FROM nb101_trial").fetchone() == (102,)
+    assert kinds == ["original", "zc"]
