@@ -19,11 +19,13 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from dataclasses import dataclass, field
 from decimal import Decimal
 
 from . import db as _db
 from .errors import InvalidArgument, MissingDependency
+from .models import HW_AVERAGE_FACTORS, HW_NB201_METRICS, JOINED_SOURCE_KINDS
 from .query._common import check_int, check_reduction, check_source, placeholders, source_filter
 from .spaces import nb101 as nb101_space
 from .spaces import nb201 as nb201_space
@@ -212,8 +214,102 @@ def _number(name, value):
 
 def _only_originals(database, benchmark: str) -> bool:
     """True when every provenance row of ``benchmark`` is a released file (no self-trained runs loaded)."""
-    sql = "SELECT COUNT(*) FROM nasbench_source WHERE benchmark = ? AND kind <> 'original'"
+    sql = ("SELECT COUNT(*) FROM nasbench_source WHERE benchmark = ? AND kind <> 'original' AND kind NOT IN "
+           f"({', '.join(repr(kind) for kind in JOINED_SOURCE_KINDS)})")
     return database.execute_sql(placeholders(database, sql), (benchmark,)).fetchone()[0] == 0
+
+
+# ----------------------------------------------------------------------------------------------------------------------
+# Joined data: HW-NAS-Bench costs and zero-cost proxies as metrics (one value per config, looked up by the config's
+# cell: NB-201 index, NB-101 hash)
+
+_CELL_TABLE = re.compile(r"(?<![\w.])a\.")
+#: The dataset of the cost / proxy rows an NB-201 config joins: 'cifar10-valid' trains the CIFAR-10 network too.
+_JOINED_DATASET = "CASE WHEN c.dataset = 'cifar10-valid' THEN 'cifar10' ELSE c.dataset END"
+#: HW-NAS-Bench metric names (NB-201 space), and the product its API calls ``average_hw_metric``.
+HW_METRICS = tuple(HW_NB201_METRICS) + ("average_hw_metric",)
+#: Prefix naming a zero-cost proxy unambiguously (``zc_flops`` is NASLib's FLOP count, ``flops`` the benchmark's).
+ZC_PREFIX = "zc_"
+#: NASLib's cost "proxies": only under their prefixed names, never mistaken for the benchmark's parameters / FLOPs.
+ZC_COST_PROXIES = ("flops", "params")
+
+
+def _sql_text(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _joined_sources(database, benchmark: str) -> list:
+    """``(kind, details)`` of the joined-data provenance rows of ``benchmark`` (one statement)."""
+    kinds = ", ".join(_sql_text(kind) for kind in JOINED_SOURCE_KINDS)
+    sql = f"SELECT kind, details FROM nasbench_source WHERE benchmark = ? AND kind IN ({kinds}) ORDER BY id"
+    rows = database.execute_sql(placeholders(database, sql), (benchmark,)).fetchall()
+    out = []
+    for kind, details in rows:
+        try:
+            out.append((kind, json.loads(details or "{}")))
+        except ValueError:
+            out.append((kind, {}))
+    return out
+
+
+def _joined_expressions(database, dialect: _Dialect, nni: bool) -> dict:
+    """``{metric name: SQL expression}`` of the costs and proxies installed beside ``dialect``'s benchmark.
+
+    NB-201: every HW-NAS-Bench metric and ``average_hw_metric`` (when HW-NAS-Bench is loaded), every proxy as
+    ``zc_<proxy>`` and, where the name is free, ``<proxy>``, and ``zc_val_accuracy`` (NASLib's recorded accuracy).
+    NB-101: the proxies (CIFAR-10). Each expression is a scalar subquery keyed by the config's cell.
+    """
+    if nni or dialect.benchmark not in ("nb101", "nb201"):
+        return {}
+    sources = _joined_sources(database, dialect.benchmark)
+    out: dict = {}
+    if dialect.benchmark == "nb201":
+        cell = f"arch_index = c.arch_index AND {{alias}}.dataset = {_JOINED_DATASET}"
+        score_table, record_table = "zc_nb201_score", "zc_nb201_record"
+        if any(kind == "hw-nasbench" for kind, _ in sources):
+            where = f" FROM hw_nb201_metric h WHERE h.{cell.format(alias='h')})"
+            for metric in HW_NB201_METRICS:
+                out[metric] = f"(SELECT h.{metric}" + where
+            out["average_hw_metric"] = "(SELECT " + " * ".join(f"h.{m}" for m in HW_AVERAGE_FACTORS) + where
+    else:
+        cell = "hash = a.hash AND {alias}.dataset = 'cifar10' AND {alias}.form = 0"
+        score_table, record_table = "zc_nb101_score", "zc_nb101_record"
+    proxies: list = []
+    for kind, details in sources:
+        if kind == "zc":
+            proxies.extend(p for p in details.get("proxies", []) if isinstance(p, str) and p not in proxies)
+    builtin = set(dialect.metrics) | set(out)
+    for proxy in proxies:
+        expr = (f"(SELECT z.score FROM {score_table} z WHERE z.{cell.format(alias='z')} "
+                f"AND z.proxy = {_sql_text(proxy)})")
+        out[ZC_PREFIX + proxy] = expr
+        if proxy not in builtin and proxy not in ZC_COST_PROXIES and not proxy.startswith(ZC_PREFIX):
+            out.setdefault(proxy, expr)
+    if proxies:
+        out[ZC_PREFIX + "val_accuracy"] = (f"(SELECT r.val_accuracy FROM {record_table} r "
+                                           f"WHERE r.{cell.format(alias='r')})")
+    return out
+
+
+def joined_metrics(benchmark: str, db_dir=None) -> tuple:
+    """Names of the HW-NAS-Bench costs and zero-cost proxies installed beside ``benchmark`` (accepted as metrics
+    and bounds by every function here, like the benchmark's own :func:`metrics_of`)."""
+    database, dialect, nni = _dialect(benchmark, db_dir)
+    return tuple(_joined_expressions(database, dialect, nni))
+
+
+def _unknown_metric(metric: str, dialect: _Dialect, nni: bool) -> str:
+    message = f"unknown metric {metric!r} for {dialect.benchmark}: expected one of {', '.join(dialect.metrics)}"
+    if nni and dialect.benchmark in ("nb101", "nb201"):
+        return message + (" (hardware costs and zero-cost proxies join our own database, not NNI's prebuilt file: "
+                          "convert the original benchmark file)")
+    if dialect.benchmark == "nb201" and metric in HW_METRICS:
+        return (f"{metric!r} is an HW-NAS-Bench cost, which is not installed: nasbench-db convert hw-nasbench "
+                "HW-NAS-Bench-v1_0.pickle (or scripts/hw_nasbench.sh)")
+    if dialect.benchmark in ("nb101", "nb201"):
+        message += (" (zero-cost proxies are loaded with: nasbench-db convert zc zc_nasbench"
+                    f"{dialect.benchmark[2:]}.json)")
+    return message
 
 
 @dataclass
@@ -225,16 +321,23 @@ class _Query:
 
 def _build(benchmark, *, epochs=None, dataset=None, ranges=None, min_params=None, max_params=None, min_flops=None,
            max_flops=None, config=None, reduction="mean", order_by=None, ascending=False, limit=None, unique=False,
-           source="original", db_dir=None, columns=None, **metric_bounds):
+           source="original", db_dir=None, columns=None, key_column=False, keys_in=None, **metric_bounds):
+    # key_column: with ``columns``, select the row's key first (config id for means, run id per run);
+    # keys_in: only the rows of these keys (a second look at rows chosen from a ``key_column`` statement)
     database, dialect, nni = _dialect(benchmark, db_dir)
     mean = check_reduction(reduction)
     epochs = check_int("epochs", epochs)
     source = check_source(source)
     bounds = _bounds(ranges, metric_bounds)
-    for metric in list(bounds) + ([order_by] if order_by else []) + list(columns or ()):
+    requested = list(bounds) + ([order_by] if order_by else []) + list(columns or ())
+    joined: dict = {}
+    if any(metric not in dialect.metrics for metric in requested):
+        joined = _joined_expressions(database, dialect, nni)
+        dialect.metrics = {**dialect.metrics, **joined}
+        dialect.per_config = tuple(dialect.per_config) + tuple(joined)
+    for metric in requested:
         if metric not in dialect.metrics:
-            raise InvalidArgument(f"unknown metric {metric!r} for {dialect.benchmark}: expected one of "
-                                  f"{', '.join(dialect.metrics)}")
+            raise InvalidArgument(_unknown_metric(metric, dialect, nni))
     where, params = [dialect.from_where], []
     used: list = []  # SQL expressions the filters and the order use (does the ranking need every table?)
     if epochs is not None:
@@ -270,6 +373,11 @@ def _build(benchmark, *, epochs=None, dataset=None, ranges=None, min_params=None
         where.append(f"{column} = ?")
         params.append(value)
         used.append(column)
+    row_key = "c.id" if mean else dialect.run_id
+    if keys_in is not None:
+        keys_in = list(keys_in)
+        where.append(f"{row_key} IN ({', '.join('?' * len(keys_in))})" if keys_in else "1 = 0")
+        params.extend(keys_in)
     if unique:
         if dialect.unique_clause is None:
             raise InvalidArgument(f"unique=True needs the unique-topology column of our {dialect.benchmark} "
@@ -283,8 +391,9 @@ def _build(benchmark, *, epochs=None, dataset=None, ranges=None, min_params=None
     for metric, (low, high) in bounds.items():
         expr = dialect.metrics[metric]
         used.append(expr)
-        target = having if mean else where
-        values = having_params if mean else params
+        # A joined cost or proxy is one value per config: filter the runs before grouping them.
+        target = having if mean and metric not in joined else where
+        values = having_params if mean and metric not in joined else params
         expr = f"AVG({expr})" if mean and metric not in dialect.per_config else expr
         if low is not None:
             target.append(f"{expr} >= ?")
@@ -301,6 +410,9 @@ def _build(benchmark, *, epochs=None, dataset=None, ranges=None, min_params=None
     if columns is not None:
         select = [metric_sql(name) for name in columns]
         keys = list(columns)
+        if key_column:
+            select.insert(0, row_key)
+            keys.insert(0, "_key")
     else:
         select = [dialect.run_id if not mean else "NULL"] + [expr for expr, _ in dialect.config_select]
         keys = ["id"] + [f"config.{key}" for _, key in dialect.config_select]
@@ -327,7 +439,7 @@ def _build(benchmark, *, epochs=None, dataset=None, ranges=None, min_params=None
         order = metric_sql(order_by)
         used.append(dialect.metrics[order_by])
         inner_from, key_exprs, group = where[0], dialect.group, dialect.group
-        if dialect.lean is not None and not any(expr.lstrip("+").startswith("a.") for expr in used):
+        if dialect.lean is not None and not any(_CELL_TABLE.search(expr) for expr in used):
             inner_from, key_exprs, group = dialect.lean
         keys_select = ", ".join(f"{expr} AS k{i}" for i, expr in enumerate(key_exprs))
         inner = f"SELECT {keys_select}, {order} AS m" + inner_from + filters + " GROUP BY " + ", ".join(group)
@@ -446,6 +558,108 @@ def metric_columns(benchmark: str, metrics, **filters) -> dict:
         for append, value in zip(appenders, row):
             append(_plain(value))
     return values
+
+
+def correlate(benchmark: str, x: str, y, **filters) -> list | dict:
+    """Rank correlation of ``x`` with ``y`` (or with each of several ``y``) over every config matching the filters.
+
+    Kendall's tau (tau-b) and Spearman's rho from :mod:`scipy.stats`, with their two-sided p-values and ``n``, the
+    configs that have both values (means over runs unless ``reduction=None``; one config per architecture once
+    ``dataset`` and ``epochs`` are fixed; a config without a proxy score is left out, NaN too). Any metric, cost or
+    proxy is accepted (:func:`metrics_of`, :func:`joined_metrics`). One SQL statement reads every column at once.
+
+    Returns a dict ``{x, y, n, kendall_tau, kendall_p, spearman_rho, spearman_p}`` (a list of them when ``y`` is a
+    list). Raises :class:`MissingDependency` without scipy.
+    """
+    try:
+        from scipy import stats
+    except ImportError:
+        raise MissingDependency("correlate needs scipy: pip install scipy "
+                                "(or pip install 'nasbench_db[analysis]')") from None
+    import warnings
+
+    many = isinstance(y, (list, tuple))
+    targets = list(y) if many else [y]
+    if not targets:
+        raise InvalidArgument("name at least one column to correlate with")
+    names = [x] + [name for name in targets if name != x]
+    data = metric_columns(benchmark, names, **filters)
+    results = []
+    for name in targets:
+        pairs = [(a, b) for a, b in zip(data[x], data[name])
+                 if a is not None and b is not None and a == a and b == b]
+        result = {"x": x, "y": name, "n": len(pairs), "kendall_tau": None, "kendall_p": None, "spearman_rho": None,
+                  "spearman_p": None}
+        if len(pairs) >= 2:
+            xs, ys = [p[0] for p in pairs], [p[1] for p in pairs]
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # a constant column: scipy warns and returns NaN
+                tau = stats.kendalltau(xs, ys)
+                rho = stats.spearmanr(xs, ys)
+            result.update(kendall_tau=_finite(tau.statistic), kendall_p=_finite(tau.pvalue),
+                          spearman_rho=_finite(rho.statistic), spearman_p=_finite(rho.pvalue))
+        results.append(result)
+    return results if many else results[0]
+
+
+def _finite(value):
+    value = float(value)
+    return value if math.isfinite(value) else None
+
+
+def _pareto(benchmark: str, cost: str, metric: str | None, maximize: bool, filters: dict):
+    """``(front rows, all (cost, metric) points)`` from one statement ordered by cost."""
+    metric = metric or default_metric(benchmark)
+    if cost == metric:
+        raise InvalidArgument(f"cost and metric must differ: both are {cost!r}")
+    for forbidden in ("order_by", "limit", "columns", "ascending"):
+        if forbidden in filters:
+            raise InvalidArgument(f"a Pareto front takes no {forbidden!r}: it orders by the cost itself")
+    # Statement 1 reads (key, cost, metric) of every row in cost order; statement 2 the full rows of the front.
+    database, _, query = _build(benchmark, order_by=cost, ascending=True, columns=[cost, metric], key_column=True,
+                                **filters)
+    cursor = database.execute_sql(placeholders(database, query.sql), query.params)
+    points, front = [], []
+    sign = 1.0 if maximize else -1.0
+    best = -math.inf
+    group_cost, group_best, group_key = None, None, None  # the best row among those of one cost value
+    for key, c, m in cursor:
+        if c is None or m is None or c != c or m != m:
+            continue
+        c, m = float(c), float(m)
+        points.append((c, m))
+        if c != group_cost:
+            if group_key is not None and group_best > best:
+                best = group_best
+                front.append(group_key)
+            group_cost, group_best, group_key = c, sign * m, key
+        elif sign * m > group_best:
+            group_best, group_key = sign * m, key
+    if group_key is not None and group_best > best:
+        front.append(group_key)
+    if not front:
+        return [], points, metric
+    ranges = dict(filters.pop("ranges", None) or {})
+    ranges.setdefault(metric, (None, None))  # select the metric (no bound)
+    database, dialect, query = _build(benchmark, order_by=cost, ascending=True, ranges=ranges, keys_in=front,
+                                      **filters)
+    cursor = database.execute_sql(placeholders(database, query.sql), query.params)
+    return list(_rows(cursor, dialect, query.select_keys)), points, metric
+
+
+def pareto_front(benchmark: str, cost: str = "parameters", metric: str | None = None, *, maximize: bool = True,
+                 **filters) -> list:
+    """The configs on the Pareto front of ``metric`` (maximised; ``maximize=False`` minimises it, e.g. a loss)
+    against ``cost`` (minimised): latency, energy, parameters, FLOPs or any metric, cost or proxy.
+
+    Rows as :func:`filter_archs` (means over runs by default), in increasing cost; each has both columns. A config
+    is on the front when no other config has a lower-or-equal cost and a better metric. Configs missing either value
+    are left out. One SQL statement reads cost and metric of every config in cost order, the front is one pass
+    over it, and a second statement reads the front's rows. Takes every filter of
+    :func:`filter_archs` except ``order_by`` / ``limit``. Example: ``pareto_front('nb201', 'edgegpu_latency',
+    'test_acc', dataset='cifar100', epochs=200)``.
+    """
+    return _pareto(benchmark, cost, metric, maximize, filters)[0]
 
 
 def iter_cells(benchmark: str = "nb101", db_dir=None):

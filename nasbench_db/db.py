@@ -263,7 +263,7 @@ def has_source(benchmark: str, sha256: str | None = None, file_name: str | None 
         raise InvalidArgument("has_source needs a sha256 or a file name")
     wanted = sha256.strip().lower() if sha256 else None
     for source in describe(benchmark, db_dir)["sources"]:
-        if source["kind"] != "original":
+        if source["kind"] == "trained":  # released files only (the benchmark's own, HW-NAS-Bench, zero-cost...)
             continue
         if wanted and source["sha256"]:
             if source["sha256"].lower() == wanted:

@@ -836,3 +836,245 @@ class NdsTrialOrigin(_NdsModel):
 
 
 NDS_TABLES = (Source, NdsTrialConfig, NdsTrialStats, NdsIntermediateStats, NdsTrialOrigin)
+
+
+# ----------------------------------------------------------------------------------------------------------------------
+# Joined data: HW-NAS-Bench hardware costs and NAS-Bench-Suite-Zero zero-cost proxies (not in NNI).
+#
+# They live in the database of the space they describe (nasbench201.db, nasbench101.db), keyed by the space's own
+# architecture key (NB-201 index, NB-101 hash), so one SQL statement joins them to the trials. Every row points to
+# its provenance row (kind 'hw-nasbench' or 'zc'); no original row and no NNI view changes when they are loaded.
+# Datasets are stored under NNI's lower-case names; NB-201's 'cifar10-valid' configs join the 'cifar10' rows (the
+# same network and images).
+
+#: ``nasbench_source.kind`` of joined data (tables of costs and proxies, not training runs).
+JOINED_SOURCE_KINDS = ("hw-nasbench", "zc")
+
+#: HW-NAS-Bench's NB-201-space metrics in the order of its API, with units and how they were obtained.
+HW_NB201_METRICS = {
+    "edgegpu_latency": ("ms", "NVIDIA Jetson TX2 edge GPU, measured"),
+    "edgegpu_energy": ("mJ", "NVIDIA Jetson TX2 edge GPU, measured"),
+    "raspi4_latency": ("ms", "Raspberry Pi 4, measured"),
+    "edgetpu_latency": ("ms", "Google Edge TPU dev board, measured"),
+    "pixel3_latency": ("ms", "Google Pixel 3 phone, measured"),
+    "eyeriss_latency": ("ms", "Eyeriss ASIC, estimated"),
+    "eyeriss_energy": ("mJ", "Eyeriss ASIC, estimated"),
+    "eyeriss_arithmetic_intensity": ("ops per byte moved (HW-NAS-Bench states no unit)", "Eyeriss ASIC, estimated"),
+    "fpga_latency": ("ms", "Xilinx ZC706 FPGA, estimated"),
+    "fpga_energy": ("mJ", "Xilinx ZC706 FPGA, estimated"),
+}
+#: The metrics HW-NAS-Bench's ``average_hw_metric`` multiplies, in its order (every metric but the intensity).
+HW_AVERAGE_FACTORS = tuple(m for m in HW_NB201_METRICS if m != "eyeriss_arithmetic_intensity")
+#: HW-NAS-Bench's FBNet-space metrics (one lookup table each), in the order of its API.
+HW_FBNET_METRICS = ("edgegpu_latency", "edgegpu_energy", "raspi4_latency", "pixel3_latency", "eyeriss_latency",
+                    "eyeriss_energy", "fpga_latency", "fpga_energy")
+
+
+class HwNb201Metric(_Nb201Model):
+    """HW-NAS-Bench's hardware costs of one NB-201 cell on one dataset; table ``hw_nb201_metric``.
+
+    ============================ ==================================================================================
+    field                        meaning (unit)
+    ============================ ==================================================================================
+    arch_index                   NB-201 index 0..15,624 (the file's list position; its config's arch_str is checked
+                                 against the index)
+    dataset                      'cifar10', 'cifar100' or 'imagenet16-120' (NNI's names)
+    file_dataset                 the file's own key ('cifar10', 'cifar100', 'ImageNet16-120')
+    edgegpu_latency              ms on an NVIDIA Jetson TX2 edge GPU (measured)
+    edgegpu_energy               mJ on the Jetson TX2 (measured)
+    raspi4_latency               ms on a Raspberry Pi 4 (measured)
+    edgetpu_latency              ms on a Google Edge TPU dev board (measured)
+    pixel3_latency               ms on a Google Pixel 3 (measured)
+    eyeriss_latency              ms on the Eyeriss ASIC (estimated by its simulator)
+    eyeriss_energy               mJ on Eyeriss (estimated)
+    eyeriss_arithmetic_intensity arithmetic intensity on Eyeriss (operations per byte moved; no unit is stated)
+    fpga_latency                 ms on a Xilinx ZC706 FPGA (estimated)
+    fpga_energy                  mJ on the ZC706 (estimated)
+    config                       JSON of the file's network config (``get_net_config``: name, C, N, arch_str,
+                                 num_classes, in the file's key order)
+    source                       provenance row (:class:`Nb201Source`, kind 'hw-nasbench')
+    ============================ ==================================================================================
+
+    Values are the file's doubles, unscaled; NULL where the file has no value (or NaN). ``average_hw_metric`` is not
+    stored: it is the product of the nine metrics other than the intensity (:data:`HW_AVERAGE_FACTORS`).
+    The view ``hw_nb201_device`` gives the same values one row per (arch_index, dataset, device): ``latency`` (ms),
+    ``energy`` (mJ), ``arithmetic_intensity``.
+    """
+
+    arch_index = peewee.IntegerField()
+    dataset = peewee.CharField(max_length=20)
+    file_dataset = peewee.CharField(max_length=40)
+    edgegpu_latency = peewee.DoubleField(null=True)
+    edgegpu_energy = peewee.DoubleField(null=True)
+    raspi4_latency = peewee.DoubleField(null=True)
+    edgetpu_latency = peewee.DoubleField(null=True)
+    pixel3_latency = peewee.DoubleField(null=True)
+    eyeriss_latency = peewee.DoubleField(null=True)
+    eyeriss_energy = peewee.DoubleField(null=True)
+    eyeriss_arithmetic_intensity = peewee.DoubleField(null=True)
+    fpga_latency = peewee.DoubleField(null=True)
+    fpga_energy = peewee.DoubleField(null=True)
+    config = peewee.TextField(null=True)
+    source = peewee.ForeignKeyField(Nb201Source, column_name="source_id", index=False)
+
+    class Meta:
+        table_name = "hw_nb201_metric"
+        primary_key = peewee.CompositeKey("arch_index", "dataset")
+
+
+class HwFbnetLookup(_Nb201Model):
+    """One entry of HW-NAS-Bench's FBNet-space lookup tables; table ``hw_fbnet_lookup``.
+
+    The FBNet space (:mod:`nasbench_db.spaces.fbnet`) is not tabulated per network: a network's cost on a device is
+    the sum of its layers' entries. The tables come from the same pickle as :class:`HwNb201Metric` and are kept in
+    the same database.
+
+    ============== ==================================================================================================
+    field          meaning (unit)
+    ============== ==================================================================================================
+    metric         e.g. 'edgegpu_latency' (ms) or 'eyeriss_energy' (mJ): :data:`HW_FBNET_METRICS` and any other
+                   table the file holds
+    position       the entry's position in the file's table (its dict order)
+    op_key         the layer key, e.g. ``ConvBlock_H32_W32_Cin16_Cout24_exp6_kernel5_stride1_group1``
+    value          the file's value (ms or mJ); NULL where the file has NaN
+    source         provenance row (:class:`Nb201Source`, kind 'hw-nasbench')
+    ============== ==================================================================================================
+    """
+
+    metric = peewee.CharField(max_length=64)
+    position = peewee.IntegerField()
+    op_key = peewee.TextField()
+    value = peewee.DoubleField(null=True)
+    source = peewee.ForeignKeyField(Nb201Source, column_name="source_id", index=False)
+
+    class Meta:
+        table_name = "hw_fbnet_lookup"
+        primary_key = peewee.CompositeKey("metric", "position")
+
+
+def _hw_device_view() -> str:
+    devices = {}
+    for metric in HW_NB201_METRICS:
+        device, _, kind = metric.partition("_")
+        devices.setdefault(device, {})[kind] = metric
+    parts = []
+    for device, kinds in devices.items():
+        columns = [kinds.get(kind, "CAST(NULL AS DOUBLE PRECISION)")
+                   for kind in ("latency", "energy", "arithmetic_intensity")]
+        parts.append(f"SELECT arch_index, dataset, '{device}' AS device, {columns[0]} AS latency, "
+                     f"{columns[1]} AS energy, {columns[2]} AS arithmetic_intensity, source_id FROM hw_nb201_metric")
+    return "CREATE VIEW hw_nb201_device AS " + " UNION ALL ".join(parts)
+
+
+HW_NB201_TABLES = (HwNb201Metric, HwFbnetLookup)
+HW_NB201_VIEWS = (_hw_device_view(),)
+
+
+class _ZcScoreFields(peewee.Model):
+    """Fields of one zero-cost proxy score (shared by the NB-101 and NB-201 tables)."""
+
+    dataset = peewee.CharField(max_length=40)
+    proxy = peewee.CharField(max_length=64)
+    score = peewee.DoubleField(null=True)
+    time = peewee.DoubleField(null=True)
+
+
+class ZcNb201Score(_ZcScoreFields):
+    """One NAS-Bench-Suite-Zero proxy score of an NB-201 cell; table ``zc_nb201_score``.
+
+    ============== ==================================================================================================
+    field          meaning (unit)
+    ============== ==================================================================================================
+    arch_index     NB-201 index of the file's key (NASLib op indices, :func:`nasbench_db.spaces.nb201.from_naslib`)
+    dataset        'cifar10', 'cifar100' or 'imagenet16-120' (the file's dataset, lower-case)
+    proxy          the file's proxy name: synflow, snip, grasp, fisher, grad_norm, jacov, nwot, epe_nas, l2_norm,
+                   plain, zen, ... and NASLib's own ``params`` (millions) and ``flops`` (millions; NASLib counts BN,
+                   ReLU and pooling too, so it is larger than NB-201's ``flops``)
+    score          the proxy's value, unscaled (may be +-Infinity where NASLib stored one)
+    time           seconds NASLib took to compute it (NULL when the file gives a bare number)
+    source         provenance row (:class:`Nb201Source`, kind 'zc')
+    ============== ==================================================================================================
+    """
+
+    arch_index = peewee.IntegerField()
+    source = peewee.ForeignKeyField(Nb201Source, column_name="source_id", index=False)
+
+    class Meta:
+        database = DATABASES["nb201"]
+        table_name = "zc_nb201_score"
+        primary_key = peewee.CompositeKey("arch_index", "dataset", "proxy")
+
+
+class ZcNb201Record(_Nb201Model):
+    """What a zero-cost file says about an NB-201 cell besides its scores; table ``zc_nb201_record``.
+
+    ``arch_index``, ``dataset`` as :class:`ZcNb201Score`; ``naslib_idx``: the record's ``idx`` (NASLib's sample
+    number, not an arch index); ``val_accuracy``: the validation accuracy NASLib recorded beside the scores
+    (percent; NASLib queried cifar10-valid for cifar10); ``source``: provenance row (kind 'zc').
+    """
+
+    arch_index = peewee.IntegerField()
+    dataset = peewee.CharField(max_length=40)
+    naslib_idx = peewee.TextField(null=True)
+    val_accuracy = peewee.DoubleField(null=True)
+    source = peewee.ForeignKeyField(Nb201Source, column_name="source_id", index=False)
+
+    class Meta:
+        table_name = "zc_nb201_record"
+        primary_key = peewee.CompositeKey("arch_index", "dataset")
+
+
+class ZcNb101Score(_ZcScoreFields):
+    """One NAS-Bench-Suite-Zero proxy score of an NB-101 cell; table ``zc_nb101_score``.
+
+    ============== ==================================================================================================
+    field          meaning (unit)
+    ============== ==================================================================================================
+    hash           the cell's graph hash after pruning (the file's key is NASLib's tuple: matrix entries, then op
+                   indices, :func:`nasbench_db.spaces.nb101.from_naslib_tuple`)
+    form           0 for the cell's first key in the file, 1, 2... for later keys of the same cell: NASLib scores
+                   labelled matrices, and isomorphic relabellings or different ops on pruned vertices are one NB-101
+                   cell with one set of results (the real zc_nasbench101.json: 500 keys, 292 cells). Joins to the
+                   benchmark read form 0, the file's own value
+    dataset        'cifar10'
+    proxy, score,  as :class:`ZcNb201Score` (``time`` in seconds; NULL when the file gives bare numbers, as the real
+    time           zc_nasbench101.json does)
+    source         provenance row (:class:`Source`, kind 'zc')
+    ============== ==================================================================================================
+    """
+
+    hash = peewee.CharField(max_length=32)
+    form = peewee.IntegerField()
+    source = peewee.ForeignKeyField(Source, column_name="source_id", index=False)
+
+    class Meta:
+        database = DATABASES["nb101"]
+        table_name = "zc_nb101_score"
+        primary_key = peewee.CompositeKey("hash", "dataset", "form", "proxy")
+
+
+class ZcNb101Record(_Nb101Model):
+    """What a zero-cost file says about an NB-101 cell besides its scores; table ``zc_nb101_record``.
+
+    ``hash``, ``form`` and ``dataset`` as :class:`ZcNb101Score`; ``naslib_key``: the file's key (the labelled form
+    NASLib scored); ``naslib_idx``, ``val_accuracy`` (NASLib's query of one random run of the cell, percent) and
+    ``source`` as :class:`ZcNb201Record`.
+    """
+
+    hash = peewee.CharField(max_length=32)
+    form = peewee.IntegerField()
+    dataset = peewee.CharField(max_length=40)
+    naslib_key = peewee.TextField()
+    naslib_idx = peewee.TextField(null=True)
+    val_accuracy = peewee.DoubleField(null=True)
+    source = peewee.ForeignKeyField(Source, column_name="source_id", index=False)
+
+    class Meta:
+        table_name = "zc_nb101_record"
+        primary_key = peewee.CompositeKey("hash", "dataset", "form")
+
+
+ZC_NB201_TABLES = (ZcNb201Score, ZcNb201Record)
+ZC_NB101_TABLES = (ZcNb101Score, ZcNb101Record)
+#: benchmark -> (tables, views) of its joined data
+JOINED_SCHEMAS = {"nb201": (HW_NB201_TABLES + ZC_NB201_TABLES, HW_NB201_VIEWS), "nb101": (ZC_NB101_TABLES, ())}

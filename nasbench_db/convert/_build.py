@@ -159,6 +159,10 @@ class DatabaseBuild:
         from .results import carry_over
 
         self.carried_over = carry_over(self)
+        # HW-NAS-Bench costs and zero-cost proxies loaded into the file being replaced: copy them too.
+        from .joined import carry_over as carry_over_joined
+
+        self.carried_joined = carry_over_joined(self)
         for view in views:
             conn.execute(view)
         conn.execute("ANALYZE")

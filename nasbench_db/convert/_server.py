@@ -25,7 +25,7 @@ import peewee
 
 from .. import db as _db
 from ..errors import NasbenchDbError
-from ..models import Source
+from ..models import JOINED_SOURCE_KINDS, Source
 
 COPY_ROWS = 20_000
 _VIEW_NAME = re.compile(r"CREATE\s+VIEW\s+(\w+)", re.IGNORECASE)
@@ -151,7 +151,10 @@ def publish(sqlite_path, url: str, benchmark: str, models, views) -> dict:
                 cursor.execute(f"DROP VIEW IF EXISTS public.{name}")
             for model in tables:
                 cursor.execute(f"DROP TABLE IF EXISTS public.{model._meta.table_name} CASCADE")
-            cursor.execute("DELETE FROM nasbench_source WHERE benchmark = %s", (benchmark,))
+            # Joined data (HW-NAS-Bench costs, zero-cost proxies) is not the benchmark's: its tables and provenance
+            # rows stay.
+            cursor.execute("DELETE FROM nasbench_source WHERE benchmark = %s AND kind NOT IN %s",
+                           (benchmark, JOINED_SOURCE_KINDS))
             cursor.execute("UPDATE nasbench_source SET benchmark = %s WHERE benchmark = %s", (benchmark, pending_name))
             for model in tables:
                 cursor.execute(f"ALTER TABLE {staging}.{model._meta.table_name} SET SCHEMA public")
