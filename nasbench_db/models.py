@@ -31,34 +31,125 @@ from .spaces import nds as _nds
 
 
 class BenchmarkDatabase(peewee.DatabaseProxy):
-    """A database proxy that opens the installed database of one benchmark on first use (and after a swap)."""
+    """A database proxy that opens the installed database of one benchmark on first use (and after a swap).
 
-    __slots__ = ("obj", "_callbacks", "_Model", "benchmark", "pinned")
+    It also knows the *layout* of what it opened (:attr:`layout`): ``'nasbench_db'`` for our files and servers,
+    ``'nni'`` for NNI's own files, so the same models read both (see :class:`_LayoutAwareModel`).
+    """
+
+    __slots__ = ("obj", "_callbacks", "_Model", "benchmark", "pinned", "_layout", "_columns")
 
     def __init__(self, benchmark: str):
         super().__init__()
         self.benchmark = benchmark
         self.pinned = False
+        self._layout = None
+        self._columns = {}
 
     def __getattr__(self, attr):
         if not self.pinned:
-            database = _db.open_benchmark(self.benchmark).database
-            if database is not self.obj:
-                self.initialize(database)
+            self._refresh()
         return getattr(self.obj, attr)
+
+    def _refresh(self):
+        handle = _db.open_benchmark(self.benchmark)
+        if handle.database is not self.obj:
+            self.initialize(handle.database)
+            self._layout = handle.location.layout
+            self._columns = handle.schema_cache.setdefault("columns", {})
+        return handle
+
+    @property
+    def layout(self) -> str:
+        """'nni' when the database in use is one of NNI's files, else 'nasbench_db' (checks for a swapped file)."""
+        if not self.pinned:
+            self._refresh()
+        return self.current_layout()
+
+    def current_layout(self) -> str:
+        """:attr:`layout` of the database already in use, without looking for a swapped file (for row conversion:
+        the rows come from the database the query just ran on)."""
+        if self._layout is None:
+            if self.pinned:
+                database = self.obj
+                nni = _db.is_sqlite(database) and not _db.has_our_tables(database)
+                self._layout = "nni" if nni else "nasbench_db"
+            else:
+                self._refresh()
+        return self._layout
+
+    def columns(self, table: str) -> frozenset:
+        """Column names of ``table`` (or view) in the database in use, cached per opened file."""
+        found = self._columns.get(table)
+        if found is None:
+            found = frozenset(c.name for c in self.obj.get_columns(table))
+            self._columns[table] = found
+        return found
 
 
 DATABASES = {name: BenchmarkDatabase(name) for name in _db.FILE_NAMES}
 
 
 def bind(benchmark: str, database: peewee.Database | None) -> None:
-    """Point every model of ``benchmark`` at ``database`` (None: back to the lazily opened installed one)."""
+    """Point every model of ``benchmark`` at ``database`` (None: back to the lazily opened installed one).
+
+    The layout (ours or NNI's) of a bound database is read from its tables on first use."""
     proxy = DATABASES[_db.check_benchmark(benchmark)]
     proxy.pinned = database is not None
     proxy.initialize(database)
+    proxy._layout = None
+    proxy._columns = {}
 
 
-class _Nb101Model(peewee.Model):
+def layout_of(model) -> str:
+    """'nni' when ``model`` reads one of NNI's files now, else 'nasbench_db' (also inside a converter's
+    ``bind_ctx``, whose database is ours)."""
+    database = model._meta.database
+    if isinstance(database, BenchmarkDatabase):
+        return database.layout
+    return "nasbench_db"
+
+
+def _rows_layout(model) -> str:
+    """:func:`layout_of` for converting rows just read (no look for a swapped file: one call per value)."""
+    database = model._meta.database
+    if isinstance(database, BenchmarkDatabase):
+        return database.current_layout()
+    return "nasbench_db"
+
+
+class _LayoutAwareModel(peewee.Model):
+    """A model that also reads NNI's own files, whose tables lack our extra columns.
+
+    On NNI's layout ``select()`` (and so ``get``, ``get_by_id``, foreign-key and backref access) selects only the
+    fields whose columns the file has, and a model class given to ``select(...)`` expands to those fields; the
+    others read as None (``model_to_dict`` shows them as None). On our layout nothing changes.
+    """
+
+    @classmethod
+    def select(cls, *fields):
+        if layout_of(cls) != "nni":
+            return super().select(*fields)
+        if not fields:
+            return peewee.ModelSelect(cls, _present_fields(cls), is_default=True)
+        expanded = []
+        for item in fields:
+            if peewee.is_model(item) and issubclass(item, _LayoutAwareModel):
+                expanded.extend(_present_fields(item))
+            else:
+                expanded.append(item)
+        return peewee.ModelSelect(cls, expanded)
+
+
+def _present_fields(model) -> list:
+    database = model._meta.database
+    if not isinstance(database, BenchmarkDatabase) or layout_of(model) != "nni":
+        return list(model._meta.sorted_fields)
+    present = database.columns(model._meta.table_name)
+    return [f for f in model._meta.sorted_fields if f.column_name in present]
+
+
+class _Nb101Model(_LayoutAwareModel):
     class Meta:
         database = DATABASES["nb101"]
 
@@ -243,7 +334,10 @@ class Nb101ArchField(peewee.TextField):
     """NNI's ``arch`` column: reads as NNI's arch dict.
 
     In our views the column holds ``'<adjacency>|<operations>'``; in NNI's prebuilt files it holds sorted-key JSON.
-    Both read back as ``{'op1': ..., 'input1': [...], ...}``.
+    Both read back as ``{'op1': ..., 'input1': [...], ...}``. Comparing with a dict (``Nb101TrialConfig.arch ==
+    {...}``) is NNI's exact match on both layouts: key order is free, input lists must be as stored (ascending, no
+    dangling vertices); NNI's file is compared through SQLite's ``json()`` as NNI does. ``{'matrix', 'ops'}`` is
+    accepted too.
     """
 
     def python_value(self, value):
@@ -255,9 +349,34 @@ class Nb101ArchField(peewee.TextField):
         return _nb101.matrix_to_arch(_nb101.adjacency_to_matrix(adjacency), operations.split(","))
 
     def db_value(self, value):
-        if isinstance(value, dict):
-            matrix, ops = _nb101.parse_arch(value)
-            return _nb101.matrix_to_adjacency(matrix) + "|" + ",".join(ops)
+        if not isinstance(value, dict):
+            return value
+        if layout_of(self.model) == "nni":
+            if "matrix" in value:
+                value = _nb101.matrix_to_arch(*_nb101.parse_arch(value))
+            return peewee.fn.json(json.dumps(value, sort_keys=True))
+        try:
+            exact = _nb101.exact_form(value)
+        except ValueError:
+            exact = None
+        if exact is None:  # not a stored form: a text no row holds (our rows start with a digit), as NNI finds none
+            return json.dumps(value, sort_keys=True, default=str)
+        return _nb101.matrix_to_adjacency(exact[0]) + "|" + ",".join(exact[1])
+
+
+class _Nb101Seconds(peewee.DoubleField):
+    """NB-101's final ``training_time`` in seconds on both layouts: NNI's file stores it x 60 (its ``db_gen`` bug),
+    so on that file values are divided by 60 when read and multiplied when compared (``.where(training_time <
+    2000)`` means seconds everywhere)."""
+
+    def python_value(self, value):
+        if value is not None and _rows_layout(self.model) == "nni":
+            return value / _db.NNI_NB101_TIME_FACTOR
+        return value
+
+    def db_value(self, value):
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and layout_of(self.model) == "nni":
+            return value * _db.NNI_NB101_TIME_FACTOR
         return value
 
 
@@ -275,14 +394,14 @@ class Nb101TrialConfig(_Nb101Model):
 
 class Nb101TrialStats(_Nb101Model):
     """NNI's ``Nb101TrialStats``: final ``train_acc/valid_acc/test_acc`` (percent), ``parameters`` (millions),
-    ``training_time`` (seconds, real). Read-only view."""
+    ``training_time`` (seconds, real: also on NNI's file, whose x 60 values are divided back). Read-only view."""
 
     config = peewee.ForeignKeyField(Nb101TrialConfig, column_name="config_id", backref="trial_stats")
     train_acc = peewee.DoubleField()
     valid_acc = peewee.DoubleField()
     test_acc = peewee.DoubleField()
     parameters = peewee.DoubleField()
-    training_time = peewee.DoubleField()
+    training_time = _Nb101Seconds()
 
     class Meta:
         table_name = "nb101trialstats"
@@ -343,7 +462,7 @@ NB101_VIEWS = (
 # view over it. The size space uses the same layout under ``nats_sss_*`` names.
 
 
-class _Nb201Model(peewee.Model):
+class _Nb201Model(_LayoutAwareModel):
     class Meta:
         database = DATABASES["nb201"]
 
@@ -670,7 +789,7 @@ NATS_SSS_VIEWS = (
 # column is nullable (NaN in the source -> NULL).
 
 
-class _NdsModel(peewee.Model):
+class _NdsModel(_LayoutAwareModel):
     class Meta:
         database = DATABASES["nds"]
 

@@ -45,7 +45,7 @@ import json
 
 from .. import db as _db
 from ..spaces import nds as space
-from ._common import check_bool, check_int, check_reduction, placeholders
+from ._common import check_bool, check_epochs, check_reduction, placeholders
 
 BENCHMARK = "nds"
 STATS = ("final_train_acc", "final_train_loss", "final_test_acc", "best_train_acc", "best_train_loss",
@@ -88,7 +88,7 @@ def query_nds_trial_stats(model_family, proposer, generator, model_spec, cell_sp
         "model_spec": space.check_spec("model_spec", model_spec),
         "cell_spec": space.check_spec("cell_spec", cell_spec),
         "dataset": space.check_dataset(dataset),
-        "num_epochs": check_int("num_epochs", num_epochs),
+        "num_epochs": check_epochs("num_epochs", num_epochs),
     }
     include_intermediates = check_bool("include_intermediates", include_intermediates)
     handle = _db.open_benchmark(BENCHMARK, db_dir)
