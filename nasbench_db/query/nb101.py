@@ -202,8 +202,10 @@ def _query_nni_layout(database, key, num_epochs, isomorphism, mean, include_inte
     where = " AND ".join(clauses) if clauses else "1 = 1"
     join = " FROM nb101trialstats t JOIN nb101trialconfig c ON c.id = t.config_id "
     if mean:
+        # Each run's x60 time is divided before averaging: the mean of the runs' real seconds, as on our layout.
         sql = ("SELECT NULL, c.id, c.arch, c.num_vertices, c.hash, c.num_epochs, AVG(t.train_acc), "
-               "AVG(t.valid_acc), AVG(t.test_acc), AVG(t.parameters), AVG(t.training_time)" + join + "WHERE " +
+               "AVG(t.valid_acc), AVG(t.test_acc), AVG(t.parameters), "
+               f"AVG(t.training_time / {NNI_TIME_FACTOR!r})" + join + "WHERE " +
                where + " GROUP BY c.id, c.arch, c.num_vertices, c.hash, c.num_epochs ORDER BY c.id")
         inter_sql = ("SELECT c.id, i.current_epoch, AVG(i.train_acc), AVG(i.valid_acc), AVG(i.test_acc), "
                      "AVG(i.training_time) FROM nb101intermediatestats i JOIN nb101trialstats t ON t.id = i.trial_id "
@@ -230,7 +232,7 @@ def _rows_nni(cursor, inter_rows, mean):
             "config": {"id": config_id, "arch": _fresh_arch(_arch_from_json(arch)), "num_vertices": num_vertices,
                        "hash": digest, "num_epochs": epochs},
             "train_acc": train, "valid_acc": valid, "test_acc": test, "parameters": params,
-            "training_time": None if ttime is None else ttime / NNI_TIME_FACTOR,
+            "training_time": ttime if ttime is None or mean else ttime / NNI_TIME_FACTOR,
         }
         if inter_rows is not None:
             owner = config_id if mean else trial_id
