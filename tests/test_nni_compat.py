@@ -403,10 +403,22 @@ def test_nb201_models_read_nni_file(nb201_files, monkeypatch):
 # NDS: NNI's file from the NDS fixture sweeps (same values as our converted tables: one mapping, NNI's)
 
 
-@pytest.fixture(scope="module")
-def nds_files(reference, tmp_path_factory):
+def nds_nni_rows(path: Path) -> dict:
+    """NNI's NDS rows: our converted tables hold NNI's mapping and ids, under NNI's column names."""
     import sqlite3
 
+    conn = sqlite3.connect(path)
+    conn.row_factory = sqlite3.Row
+    return {"config": [dict(r, model_spec=json.loads(r["model_spec"]), cell_spec=json.loads(r["cell_spec"]))
+                       for r in conn.execute("SELECT * FROM ndstrialconfig ORDER BY id")],
+            "stats": [{("config" if k == "config_id" else k): r[k] for k in r.keys()}
+                      for r in conn.execute("SELECT * FROM ndstrialstats ORDER BY id")],
+            "intermediates": [{("trial" if k == "trial_id" else k): r[k] for k in r.keys()}
+                              for r in conn.execute("SELECT * FROM ndsintermediatestats ORDER BY id")]}
+
+
+@pytest.fixture(scope="module")
+def nds_files(reference, tmp_path_factory):
     import nds_fixture
     from nasbench_db.convert.nds import convert_nds
     from test_nds import CIFAR_EPOCHS, COUNTS, IMAGENET_EPOCHS
@@ -415,14 +427,7 @@ def nds_files(reference, tmp_path_factory):
     source = nds_fixture.write_dir(tmp_path_factory.mktemp("nds_src") / "nds_data", sweeps)
     ours = tmp_path_factory.mktemp("oursnds")
     convert_nds(source, ours, progress=False)
-    conn = sqlite3.connect(ours / "nds.db")
-    conn.row_factory = sqlite3.Row
-    rows = {"config": [dict(r, model_spec=json.loads(r["model_spec"]), cell_spec=json.loads(r["cell_spec"]))
-                       for r in conn.execute("SELECT * FROM ndstrialconfig ORDER BY id")],
-            "stats": [{("config" if k == "config_id" else k): r[k] for k in r.keys()}
-                      for r in conn.execute("SELECT * FROM ndstrialstats ORDER BY id")],
-            "intermediates": [{("trial" if k == "trial_id" else k): r[k] for k in r.keys()}
-                              for r in conn.execute("SELECT * FROM ndsintermediatestats ORDER BY id")]}
+    rows = nds_nni_rows(ours / "nds.db")
     nni_dir = tmp_path_factory.mktemp("nninds")
     reference.write(nni_dir / _db.NNI_FILE_NAMES["nds"], "nds", rows)
     return ours, nni_dir, rows
