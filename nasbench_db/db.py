@@ -218,8 +218,9 @@ def _fast_location(benchmark: str, db_dir) -> tuple[Location, tuple | None]:
     url = environ.get("NASBENCHMARK_DB_URL") if db_dir is None else None
     if url:
         return Location(benchmark, "url", url), None
-    env_key = (benchmark, db_dir, environ.get("NASBENCHMARK_DIR"), environ.get("HOME"), environ.get("NNI_HOME"),
-               environ.get("XDG_CACHE_HOME"))
+    env_key = (benchmark, db_dir) if db_dir is not None else (benchmark, None, environ.get("NASBENCHMARK_DIR"))
+    if env_key[-1] is None:  # NNI's directories are searched too: they depend on these
+        env_key += (environ.get("HOME"), environ.get("NNI_HOME"), environ.get("XDG_CACHE_HOME"))
     candidates = _candidates.get(env_key)
     if candidates is None:
         candidates = _candidates_of(check_benchmark(benchmark), db_dir)

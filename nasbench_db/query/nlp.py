@@ -32,6 +32,7 @@ nan!'`` selects those. Rows come in config order, runs in id order within a conf
 
 from __future__ import annotations
 
+import itertools
 import json
 from functools import lru_cache
 
@@ -49,6 +50,22 @@ EPOCH_ID_BASE = 1000
 @lru_cache(maxsize=65536)
 def _key_of_text(text: str) -> str:
     return space.flat_json(space.parse_arch(text))
+
+
+@lru_cache(maxsize=65536)
+def _text_of_items(items: tuple) -> str:
+    return json.dumps(dict(items), separators=(",", ":"))  # items come sorted
+
+
+def _unchecked_key(arch):
+    """The key of NNI's flat dict (strings only) without validating it, or None for other forms.
+
+    Every stored arch was validated when converted, so a flat dict whose text equals a stored one is valid: the
+    query validates only when nothing matched (to tell a malformed arch, a ValueError, from an absent one).
+    """
+    if isinstance(arch, dict) and arch and all(type(k) is str and type(v) is str for k, v in arch.items()):
+        return _text_of_items(tuple(sorted(arch.items())))
+    return None
 
 
 def arch_key(arch) -> str:
@@ -110,12 +127,24 @@ def query_nlp_trial_stats(arch, dataset, reduction=None, include_intermediates=F
     perplexity = check_bool("perplexity", perplexity)
     status = _check_status(status)
     source = check_source(source)
-    key = arch_key(arch) if arch is not None else None
+    key = _unchecked_key(arch) if arch is not None else None
+    checked = key is None
+    if arch is not None and key is None:
+        key = arch_key(arch)
     handle = _db.open_benchmark(BENCHMARK, db_dir)
     nni = handle.location.layout == "nni"
     if nni and (source not in ("original", None) or status not in (space.STATUS_OK, None)):
+        if not checked:
+            arch_key(arch)
         return iter(())  # NNI's file holds the released 'OK' runs only
-    return _run(handle.database, nni, key, dataset, mean, include_intermediates, status, perplexity, source)
+    records = _run(handle.database, nni, key, dataset, mean, include_intermediates, status, perplexity, source)
+    if checked:
+        return records
+    first = next(records, None)
+    if first is None:
+        arch_key(arch)  # nothing matched: a malformed arch raises ValueError here, at the call, as always
+        return iter(())
+    return itertools.chain((first,), records)
 
 
 def _run(database, nni, key, dataset, mean, include_intermediates, status, perplexity, source):

@@ -30,6 +30,7 @@ Losses in the logs are mean cross-entropies in nats per token (natural logarithm
 
 from __future__ import annotations
 
+import heapq
 import json
 import math
 import re
@@ -58,15 +59,16 @@ MAX_NODES = 256
 MAX_NAME = 128
 
 INPUT_X = "x"
-_HIDDEN_PREV = re.compile(r"h_prev_([0-9]+)\Z")
 _HIDDEN_NEW = re.compile(r"h_new_([0-9]+)\Z")
-_FLAT_OP = re.compile(r"(.+)_op\Z", re.DOTALL)
-_FLAT_INPUT = re.compile(r"(.+)_input_([0-9]+)\Z", re.DOTALL)
+
+
+def _is_index(text: str) -> bool:
+    return text.isdigit() and text.isascii()
 
 
 def is_cell_input(name: str) -> bool:
     """True for the names a cell receives: ``x`` and ``h_prev_<i>``."""
-    return name == INPUT_X or _HIDDEN_PREV.match(name) is not None
+    return name == INPUT_X or (name.startswith("h_prev_") and _is_index(name[7:]))
 
 
 def _check_name(name, what: str) -> str:
@@ -77,8 +79,9 @@ def _check_name(name, what: str) -> str:
     return name
 
 
-def check_recipe(recipe) -> dict:
-    """Validate a recipe (nested form) and return it as ``{node: {'op': op, 'input': [names]}}`` (a new dict).
+def check_recipe(recipe, ordered: bool = False) -> dict:
+    """Validate a recipe (nested form) and return it as ``{node: {'op': op, 'input': [names]}}`` (a new dict; with
+    ``ordered``, nodes in dependency order, ties by name).
 
     Raises :class:`OutOfSearchSpace` (a ValueError) naming the node and the problem: an unknown op, a wrong number of
     inputs, an input that names no node, a node named like a cell input, no ``h_new_0``, or a cycle.
@@ -93,7 +96,7 @@ def check_recipe(recipe) -> dict:
         _check_name(node, "a node name")
         if is_cell_input(node):
             raise OutOfSearchSpace(f"node {node!r} is named like a cell input (x, h_prev_<i>)")
-        if not isinstance(spec, dict) or set(spec) != {"op", "input"}:
+        if not isinstance(spec, dict) or len(spec) != 2 or "op" not in spec or "input" not in spec:
             keys = sorted(map(str, spec)) if isinstance(spec, dict) else type(spec).__name__
             raise OutOfSearchSpace(f"node {node!r} must be {{'op': ..., 'input': [...]}}: got {keys}")
         op, inputs = spec["op"], spec["input"]
@@ -112,8 +115,8 @@ def check_recipe(recipe) -> dict:
                 raise OutOfSearchSpace(f"node {node!r}: input {name!r} is neither a node, x nor h_prev_<i>")
     if "h_new_0" not in clean:
         raise OutOfSearchSpace("the recipe has no 'h_new_0' node (the cell's output)")
-    _topological_order(clean)
-    return clean
+    order = _topological_order(clean)
+    return {node: clean[node] for node in order} if ordered else clean
 
 
 def _topological_order(recipe: dict) -> list:
@@ -123,16 +126,17 @@ def _topological_order(recipe: dict) -> list:
     for node, needs in pending.items():
         for need in needs:
             users.setdefault(need, []).append(node)
-    ready = sorted(node for node, needs in pending.items() if not needs)
+    ready = [node for node, needs in pending.items() if not needs]
+    heapq.heapify(ready)
     order = []
     while ready:
-        node = ready.pop(0)
+        node = heapq.heappop(ready)
         order.append(node)
         for user in users.get(node, ()):
-            pending[user].discard(node)
-            if not pending[user]:
-                ready.append(user)
-                ready.sort()
+            needs = pending[user]
+            needs.discard(node)
+            if not needs:
+                heapq.heappush(ready, user)
     if len(order) != len(recipe):
         stuck = sorted(node for node, needs in pending.items() if needs)
         raise OutOfSearchSpace(f"the recipe has a cycle through {', '.join(map(repr, stuck[:5]))}")
@@ -141,7 +145,10 @@ def _topological_order(recipe: dict) -> list:
 
 def flatten(recipe) -> dict:
     """Recipe (nested dict, validated) -> NNI's flat dict ``{'<node>_op': op, '<node>_input_<i>': name}``."""
-    recipe = check_recipe(recipe)
+    return _flat(check_recipe(recipe))
+
+
+def _flat(recipe: dict) -> dict:
     flat = {}
     for node, spec in recipe.items():
         flat[f"{node}_op"] = spec["op"]
@@ -164,18 +171,15 @@ def unflatten(flat) -> dict:
     for key, value in flat.items():
         if not isinstance(key, str):
             raise OutOfSearchSpace(f"arch keys must be strings: got {key!r}")
-        match = _FLAT_INPUT.match(key)
-        if match:
-            position = match.group(2)
+        node, marker, position = key.rpartition("_input_")
+        if marker and node and _is_index(position):
             if len(position) > 1 and position.startswith("0"):
                 raise OutOfSearchSpace(f"arch key {key!r}: input positions are written without leading zeros")
-            inputs.setdefault(match.group(1), {})[int(position)] = value
-            continue
-        match = _FLAT_OP.match(key)
-        if match:
-            ops[match.group(1)] = value
-            continue
-        raise OutOfSearchSpace(f"unexpected arch key {key!r}: keys are '<node>_op' and '<node>_input_<i>'")
+            inputs.setdefault(node, {})[int(position)] = value
+        elif key.endswith("_op") and len(key) > 3:
+            ops[key[:-3]] = value
+        else:
+            raise OutOfSearchSpace(f"unexpected arch key {key!r}: keys are '<node>_op' and '<node>_input_<i>'")
     recipe = {}
     for node in ops:
         given = inputs.pop(node, {})
@@ -186,8 +190,7 @@ def unflatten(flat) -> dict:
     if inputs:
         node = sorted(inputs)[0]
         raise OutOfSearchSpace(f"node {node!r} has inputs but no '{node}_op'")
-    recipe = check_recipe(recipe)
-    return {node: recipe[node] for node in _topological_order(recipe)}
+    return check_recipe(recipe, ordered=True)
 
 
 def parse_arch(arch) -> dict:
@@ -203,7 +206,8 @@ def parse_arch(arch) -> dict:
             raise OutOfSearchSpace(f"an NLP arch given as text must be the recipe's JSON: {exc}") from None
     if isinstance(arch, dict) and arch and all(isinstance(v, dict) for v in arch.values()):
         return flatten(arch)
-    return flatten(unflatten(arch))
+    unflatten(arch)  # validates every key and value: a valid flat dict is its own flattening
+    return dict(arch)
 
 
 def canonical_json(arch) -> str:
