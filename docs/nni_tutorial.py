@@ -1,8 +1,8 @@
 """NNI's tutorial "Use NAS Benchmarks as Datasets", run on nasbench_db.
 
 This is microsoft/nni's ``docs/source/tutorials/nasbench_as_dataset.py``, cell for cell, with one change: the
-imports come from ``nasbench_db.query`` instead of ``nni.nas.benchmark``. Every call and argument is NNI's; a NAS-Bench-NLP
-cell is added at the end (NNI's tutorial has none; NNI's API has ``query_nlp_trial_stats``).
+imports come from ``nasbench_db.query`` instead of ``nni.nas.benchmark``. Every call and argument is NNI's; a
+NAS-Bench-NLP cell is added at the end (NNI's tutorial has none; NNI's API has ``query_nlp_trial_stats``).
 
 Data. With ``NASBENCHMARK_DIR`` set (or NNI's files in ``~/.cache/nni/nasbenchmark``, which nasbench_db also
 searches), the calls run on the full benchmarks, NNI's prebuilt files or ours. Without it, run from a source checkout,

@@ -137,8 +137,10 @@ def test_real_logs_converted_bit_for_bit(wiki_db, logs):
     assert report.trials == 345 and report.statuses == {"OK": 341, "loss is nan!": 4}
     assert report.datasets == {"wikitext-2": 345} and report.epochs == sum(len(l["wall_times"]) for l in logs.values())
     conn = sqlite3.connect(directory / "nlp.db")
-    configs = {row[0]: (json.loads(row[1]), row[2]) for row in conn.execute("SELECT id, arch, dataset FROM nlptrialconfig")}
-    distinct = {(json.dumps(nni_flatten(json.loads(l["recepie"])), sort_keys=True), l["data"][5:]) for l in logs.values()}
+    configs = {row[0]: (json.loads(row[1]), row[2])
+               for row in conn.execute("SELECT id, arch, dataset FROM nlptrialconfig")}
+    distinct = {(json.dumps(nni_flatten(json.loads(log["recepie"])), sort_keys=True), log["data"][5:])
+                for log in logs.values()}
     assert len(configs) == len(distinct) == report.configs == 291
     trials = conn.execute("SELECT id, config_id, log_name, status, recipe_id, experiment_id, init_time, num_params, "
                           "epochs, epochs_run, train_loss, val_loss, test_loss, training_time, total_training_time, "
@@ -506,3 +508,33 @@ def test_postgres_same_answers(pg_url, wiki_db, tmp_path, monkeypatch):
     monkeypatch.setenv("NASBENCHMARK_DIR", str(wiki_db[0]))
     local = list(query_nlp_trial_stats(None, "wikitext-2", include_intermediates=True))
     assert server == local
+
+
+# ----------------------------------------------------------------------------------------------------------------------
+# scripts/nlp.sh against a loopback mirror (the mirror and helpers of test_scripts.py)
+
+
+def test_nlp_script_downloads_converts_once_and_skips(tmp_path, ptb_archives):
+    from loopback_server import LoopbackServer
+    from test_scripts import Mirror, run_twice, sources
+
+    _, _, single_zip, multi_zip = ptb_archives
+    with LoopbackServer() as server:
+        mirror = Mirror(server, tmp_path)
+        wiki = WIKI_ZIP.read_bytes()
+        mirror.publish("nlp-wikitext-2", "nas-bench-nlp-wikitext-2-logs.zip", wiki, cuts=[len(wiki) // 3])
+        mirror.catalog["nlp-wikitext-2"] = {}  # the built-in sha256 is the real file's: keep checking it
+        for name, path in (("nlp-ptb-single-run", single_zip), ("nlp-ptb-multi-runs", multi_zip)):
+            mirror.publish(name, f"nas-bench-{name}-logs.zip", path.read_bytes())
+            mirror.catalog[name] = {}  # no published checksum
+        first, second = run_twice(mirror, "nlp.sh")
+        assert "duplicates: 6 log files found in more than one input" in first.stderr
+        assert "skipping the conversion: yes" in second.stderr
+        database = mirror.home / "nlp.db"
+        names = [row[1] for row in sources(database)]
+        assert names == ["nas-bench-nlp-ptb-single-run-logs.zip", "nas-bench-nlp-ptb-multi-runs-logs.zip",
+                         "nas-bench-nlp-wikitext-2-logs.zip"]
+        with sqlite3.connect(database) as conn:
+            assert conn.execute("SELECT COUNT(*) FROM nlptrialconfig WHERE dataset = 'wikitext-2'").fetchone() == (291,)
+        only = mirror.run("nlp.sh", NASBENCH_NLP_DATASETS="nonsense")
+        assert only.returncode == 1 and "unknown dataset 'nonsense'" in only.stderr
