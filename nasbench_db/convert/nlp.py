@@ -57,6 +57,7 @@ RESULT_KEYS = frozenset({"recepie", "recepie_id", "experiment_id", "init_time", 
                          "train_losses", "val_losses", "test_losses", "recepies_list_path"})
 LIST_KEYS = ("train_losses", "val_losses", "test_losses", "wall_times")
 DUPLICATE_POLICIES = ("first", "last")
+_FLOAT_TYPES = {float, int}
 BATCH_TRIALS = 2000
 
 _CONFIG_SQL = "INSERT INTO nlptrialconfig (id, arch, dataset) VALUES (?, ?, ?)"
@@ -247,6 +248,11 @@ def _number(value, key: str, index: int, display: str):
     return None if math.isnan(value) else value
 
 
+def _finite_or_none(value):
+    """NaN -> None (the final values kept in ``nlp_trial``; per-epoch rows bind NaN, which SQLite stores as NULL)."""
+    return None if value is None or value != value else value
+
+
 def _optional_int(log: dict, key: str, display: str):
     value = log.get(key)
     if value is None:
@@ -306,7 +312,10 @@ def parse_log(log, display: str) -> ParsedLog:
             length = len(values)
         elif len(values) != length:
             raise CorruptInput(display, f"{key!r} has {len(values)} epochs but {LIST_KEYS[0]!r} has {length}")
-        lists.append([_number(v, key, i, display) for i, v in enumerate(values)])
+        if set(map(type, values)) <= _FLOAT_TYPES:
+            lists.append(values)  # as read: SQLite binds a NaN double as NULL
+        else:  # null, strings, bools...: each value checked, named when wrong
+            lists.append([_number(v, key, i, display) for i, v in enumerate(values)])
     if length >= NLP_EPOCH_ID_BASE:
         raise CorruptInput(display, f"{length} epochs logged, over the limit of {NLP_EPOCH_ID_BASE - 1}")
     init_time = log.get("init_time")
@@ -342,8 +351,9 @@ class _Loader:
         trial_id = self.trial_id
         train, val, test, times = parsed.lists
         count = len(times)
-        last = (lambda values: values[-1] if values else None)
-        total = math.fsum(t for t in times if t is not None) if any(t is not None for t in times) else None
+        last = (lambda values: _finite_or_none(values[-1]) if values else None)
+        known = [t for t in times if t is not None and t == t]
+        total = math.fsum(known) if known else None
         self.trials.append((trial_id, config_id, source_id, log_name, parsed.status, parsed.recipe_id,
                             parsed.experiment_id, parsed.init_time, parsed.num_params, parsed.epochs, count,
                             last(train), last(val), last(test), last(times), total, parsed.hyperparameters))
