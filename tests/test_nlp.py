@@ -538,3 +538,36 @@ def test_nlp_script_downloads_converts_once_and_skips(tmp_path, ptb_archives):
             assert conn.execute("SELECT COUNT(*) FROM nlptrialconfig WHERE dataset = 'wikitext-2'").fetchone() == (291,)
         only = mirror.run("nlp.sh", NASBENCH_NLP_DATASETS="nonsense")
         assert only.returncode == 1 and "unknown dataset 'nonsense'" in only.stderr
+
+
+# ----------------------------------------------------------------------------------------------------------------------
+# Property: any arguments give rows or a ValueError with a message
+
+
+def test_any_input_returns_or_raises_value_error(wiki_env):
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    names = st.sampled_from(["x", "h_prev_0", "h_prev_1", "node_0", "h_new_0", "", "y"])
+    ops = st.sampled_from(list(space.OPS) + ["conv", 3])
+    flat = st.dictionaries(st.one_of(st.sampled_from(["h_new_0_op", "node_0_op", "h_new_0_input_0", "node_0_input_0",
+                                                      "node_0_input_1", "node_0_input_01", "bad"]), st.text(max_size=8)),
+                           st.one_of(ops, names), max_size=6)
+    nested = st.dictionaries(names, st.fixed_dictionaries({"op": ops, "input": st.lists(names, max_size=3)}),
+                             max_size=3)
+    junk = st.one_of(st.none(), st.integers(), st.floats(allow_nan=True), st.text(max_size=10), st.booleans(),
+                     st.lists(st.integers(), max_size=2))
+
+    @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+    @given(arch=st.one_of(junk, flat, nested), dataset=st.one_of(junk, st.sampled_from(["ptb", "WikiText-2"])),
+           reduction=st.sampled_from([None, "none", "mean", "max", 0]), inter=st.one_of(st.booleans(), junk),
+           status=st.one_of(st.none(), st.sampled_from(["OK", "loss is nan!"]), st.integers()))
+    def check(arch, dataset, reduction, inter, status):
+        try:
+            rows = list(query_nlp_trial_stats(arch, dataset, reduction, inter, status=status))
+        except ValueError as exc:
+            assert str(exc)
+            return
+        assert all(isinstance(r, dict) and "config" in r for r in rows)
+
+    check()
