@@ -806,7 +806,7 @@ class NdsJSONField(peewee.TextField):
     def db_value(self, value):
         if value is None or isinstance(value, str):
             return value
-        if isinstance(self.model, type) and layout_of(self.model) == "nni":
+        if layout_of(self.model) == "nni":
             return peewee.fn.json(json.dumps(value, sort_keys=True))  # NNI's own comparison on NNI's file
         return _nds.canonical_json(value)
 
