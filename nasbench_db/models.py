@@ -28,37 +28,129 @@ from . import db as _db
 from .spaces import nb101 as _nb101
 from .spaces import nb201 as _nb201
 from .spaces import nds as _nds
+from .spaces import nlp as _nlp
 
 
 class BenchmarkDatabase(peewee.DatabaseProxy):
-    """A database proxy that opens the installed database of one benchmark on first use (and after a swap)."""
+    """A database proxy that opens the installed database of one benchmark on first use (and after a swap).
 
-    __slots__ = ("obj", "_callbacks", "_Model", "benchmark", "pinned")
+    It also knows the *layout* of what it opened (:attr:`layout`): ``'nasbench_db'`` for our files and servers,
+    ``'nni'`` for NNI's own files, so the same models read both (see :class:`_LayoutAwareModel`).
+    """
+
+    __slots__ = ("obj", "_callbacks", "_Model", "benchmark", "pinned", "_layout", "_columns")
 
     def __init__(self, benchmark: str):
         super().__init__()
         self.benchmark = benchmark
         self.pinned = False
+        self._layout = None
+        self._columns = {}
 
     def __getattr__(self, attr):
         if not self.pinned:
-            database = _db.open_benchmark(self.benchmark).database
-            if database is not self.obj:
-                self.initialize(database)
+            self._refresh()
         return getattr(self.obj, attr)
+
+    def _refresh(self):
+        handle = _db.open_benchmark(self.benchmark)
+        if handle.database is not self.obj:
+            self.initialize(handle.database)
+            self._layout = handle.location.layout
+            self._columns = handle.schema_cache.setdefault("columns", {})
+        return handle
+
+    @property
+    def layout(self) -> str:
+        """'nni' when the database in use is one of NNI's files, else 'nasbench_db' (checks for a swapped file)."""
+        if not self.pinned:
+            self._refresh()
+        return self.current_layout()
+
+    def current_layout(self) -> str:
+        """:attr:`layout` of the database already in use, without looking for a swapped file (for row conversion:
+        the rows come from the database the query just ran on)."""
+        if self._layout is None:
+            if self.pinned:
+                database = self.obj
+                nni = _db.is_sqlite(database) and not _db.has_our_tables(database)
+                self._layout = "nni" if nni else "nasbench_db"
+            else:
+                self._refresh()
+        return self._layout
+
+    def columns(self, table: str) -> frozenset:
+        """Column names of ``table`` (or view) in the database in use, cached per opened file."""
+        found = self._columns.get(table)
+        if found is None:
+            found = frozenset(c.name for c in self.obj.get_columns(table))
+            self._columns[table] = found
+        return found
 
 
 DATABASES = {name: BenchmarkDatabase(name) for name in _db.FILE_NAMES}
 
 
 def bind(benchmark: str, database: peewee.Database | None) -> None:
-    """Point every model of ``benchmark`` at ``database`` (None: back to the lazily opened installed one)."""
+    """Point every model of ``benchmark`` at ``database`` (None: back to the lazily opened installed one).
+
+    The layout (ours or NNI's) of a bound database is read from its tables on first use."""
     proxy = DATABASES[_db.check_benchmark(benchmark)]
     proxy.pinned = database is not None
     proxy.initialize(database)
+    proxy._layout = None
+    proxy._columns = {}
 
 
-class _Nb101Model(peewee.Model):
+def layout_of(model) -> str:
+    """'nni' when ``model`` reads one of NNI's files now, else 'nasbench_db' (also inside a converter's
+    ``bind_ctx``, whose database is ours)."""
+    database = model._meta.database
+    if isinstance(database, BenchmarkDatabase):
+        return database.layout
+    return "nasbench_db"
+
+
+def _rows_layout(model) -> str:
+    """:func:`layout_of` for converting rows just read (no look for a swapped file: one call per value)."""
+    database = model._meta.database
+    if isinstance(database, BenchmarkDatabase):
+        return database.current_layout()
+    return "nasbench_db"
+
+
+class _LayoutAwareModel(peewee.Model):
+    """A model that also reads NNI's own files, whose tables lack our extra columns.
+
+    On NNI's layout ``select()`` (and so ``get``, ``get_by_id``, foreign-key and backref access) selects only the
+    fields whose columns the file has, and a model class given to ``select(...)`` expands to those fields; the
+    others read as None (``model_to_dict`` shows them as None). On our layout nothing changes.
+    """
+
+    @classmethod
+    def select(cls, *fields):
+        if layout_of(cls) != "nni":
+            return super().select(*fields)
+        if not fields:
+            return peewee.ModelSelect(cls, _present_fields(cls), is_default=True)
+        expanded = []
+        for item in fields:
+            if peewee.is_model(item) and issubclass(item, _LayoutAwareModel):
+                expanded.extend(_present_fields(item))
+            else:
+                expanded.append(item)
+        return peewee.ModelSelect(cls, expanded)
+
+
+def _present_fields(model) -> list:
+    database = model._meta.database
+    if not isinstance(database, BenchmarkDatabase) or layout_of(model) != "nni":
+        return list(model._meta.sorted_fields)
+    present = database.columns(model._meta.table_name)
+    return [f for f in model._meta.sorted_fields if f.column_name in present]
+
+
+class _Nb101Model(_LayoutAwareModel):
     class Meta:
         database = DATABASES["nb101"]
 
@@ -243,7 +335,10 @@ class Nb101ArchField(peewee.TextField):
     """NNI's ``arch`` column: reads as NNI's arch dict.
 
     In our views the column holds ``'<adjacency>|<operations>'``; in NNI's prebuilt files it holds sorted-key JSON.
-    Both read back as ``{'op1': ..., 'input1': [...], ...}``.
+    Both read back as ``{'op1': ..., 'input1': [...], ...}``. Comparing with a dict (``Nb101TrialConfig.arch ==
+    {...}``) is NNI's exact match on both layouts: key order is free, input lists must be as stored (ascending, no
+    dangling vertices); NNI's file is compared through SQLite's ``json()`` as NNI does. ``{'matrix', 'ops'}`` is
+    accepted too.
     """
 
     def python_value(self, value):
@@ -255,9 +350,34 @@ class Nb101ArchField(peewee.TextField):
         return _nb101.matrix_to_arch(_nb101.adjacency_to_matrix(adjacency), operations.split(","))
 
     def db_value(self, value):
-        if isinstance(value, dict):
-            matrix, ops = _nb101.parse_arch(value)
-            return _nb101.matrix_to_adjacency(matrix) + "|" + ",".join(ops)
+        if not isinstance(value, dict):
+            return value
+        if layout_of(self.model) == "nni":
+            if "matrix" in value:
+                value = _nb101.matrix_to_arch(*_nb101.parse_arch(value))
+            return peewee.fn.json(json.dumps(value, sort_keys=True))
+        try:
+            exact = _nb101.exact_form(value)
+        except ValueError:
+            exact = None
+        if exact is None:  # not a stored form: a text no row holds (our rows start with a digit), as NNI finds none
+            return json.dumps(value, sort_keys=True, default=str)
+        return _nb101.matrix_to_adjacency(exact[0]) + "|" + ",".join(exact[1])
+
+
+class _Nb101Seconds(peewee.DoubleField):
+    """NB-101's final ``training_time`` in seconds on both layouts: NNI's file stores it x 60 (its ``db_gen`` bug),
+    so on that file values are divided by 60 when read and multiplied when compared (``.where(training_time <
+    2000)`` means seconds everywhere)."""
+
+    def python_value(self, value):
+        if value is not None and _rows_layout(self.model) == "nni":
+            return value / _db.NNI_NB101_TIME_FACTOR
+        return value
+
+    def db_value(self, value):
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and layout_of(self.model) == "nni":
+            return value * _db.NNI_NB101_TIME_FACTOR
         return value
 
 
@@ -275,14 +395,14 @@ class Nb101TrialConfig(_Nb101Model):
 
 class Nb101TrialStats(_Nb101Model):
     """NNI's ``Nb101TrialStats``: final ``train_acc/valid_acc/test_acc`` (percent), ``parameters`` (millions),
-    ``training_time`` (seconds, real). Read-only view."""
+    ``training_time`` (seconds, real: also on NNI's file, whose x 60 values are divided back). Read-only view."""
 
     config = peewee.ForeignKeyField(Nb101TrialConfig, column_name="config_id", backref="trial_stats")
     train_acc = peewee.DoubleField()
     valid_acc = peewee.DoubleField()
     test_acc = peewee.DoubleField()
     parameters = peewee.DoubleField()
-    training_time = peewee.DoubleField()
+    training_time = _Nb101Seconds()
 
     class Meta:
         table_name = "nb101trialstats"
@@ -343,7 +463,7 @@ NB101_VIEWS = (
 # view over it. The size space uses the same layout under ``nats_sss_*`` names.
 
 
-class _Nb201Model(peewee.Model):
+class _Nb201Model(_LayoutAwareModel):
     class Meta:
         database = DATABASES["nb201"]
 
@@ -670,7 +790,7 @@ NATS_SSS_VIEWS = (
 # column is nullable (NaN in the source -> NULL).
 
 
-class _NdsModel(peewee.Model):
+class _NdsModel(_LayoutAwareModel):
     class Meta:
         database = DATABASES["nds"]
 
@@ -686,6 +806,8 @@ class NdsJSONField(peewee.TextField):
     def db_value(self, value):
         if value is None or isinstance(value, str):
             return value
+        if layout_of(self.model) == "nni":
+            return peewee.fn.json(json.dumps(value, sort_keys=True))  # NNI's own comparison on NNI's file
         return _nds.canonical_json(value)
 
     def python_value(self, value):
@@ -1078,3 +1200,237 @@ ZC_NB201_TABLES = (ZcNb201Score, ZcNb201Record)
 ZC_NB101_TABLES = (ZcNb101Score, ZcNb101Record)
 #: benchmark -> (tables, views) of its joined data
 JOINED_SCHEMAS = {"nb201": (HW_NB201_TABLES + ZC_NB201_TABLES, HW_NB201_VIEWS), "nb101": (ZC_NB101_TABLES, ())}
+
+
+
+# ----------------------------------------------------------------------------------------------------------------------
+# NAS-Bench-NLP (benchmark 'nlp', file nlp.db).
+#
+# Layout: NNI's config table under NNI's name (``nlptrialconfig``: one row per distinct recipe and dataset), every
+# run of the logs in ``nlp_trial`` (whatever its status, with its provenance and log metadata) and every logged epoch
+# in ``nlp_epoch`` (WITHOUT ROWID, clustered on (trial_id, current_epoch)). NNI's ``nlptrialstats`` and
+# ``nlpintermediatestats`` are views showing the runs NNI keeps (status 'OK'), so the NNI models and NNI-style SQL
+# answer as NNI does, on our file and on NNI's own nlp.db alike.
+#
+# Units: losses are mean cross-entropies in nats per token (natural log; perplexity = exp(loss), see the
+# ``*_perplexity`` properties); times are seconds of training of one epoch, as logged (``wall_times``): the trial's
+# ``training_time`` is its last epoch's, as in NNI, and ``total_training_time`` (our table only) the whole run's.
+
+
+class _NlpModel(_LayoutAwareModel):
+    class Meta:
+        database = DATABASES["nlp"]
+
+
+class NlpSource(Source):
+    """Provenance rows of the NAS-Bench-NLP database (fields as :class:`Source`; one row per logs archive or
+    folder converted)."""
+
+    class Meta:
+        table_name = "nasbench_source"
+        database = DATABASES["nlp"]
+
+
+class NlpArchField(peewee.TextField):
+    """NNI's flattened recipe (``{'<node>_op': op, '<node>_input_<i>': name}``) stored as sorted-key JSON without
+    whitespace (:func:`nasbench_db.spaces.nlp.canonical_json`), the text NNI's ``JSONField`` stores too.
+
+    ``NlpTrialConfig.arch == arch`` takes NNI's flat dict, the recipe dict or the recipe's JSON text, in any key or
+    node order (input order matters); on NNI's file it is compared through SQLite's ``json()`` as NNI does.
+    """
+
+    def db_value(self, value):
+        if value is None:
+            return None
+        try:
+            flat = _nlp.parse_arch(value)
+        except ValueError:
+            flat = None
+        if layout_of(self.model) == "nni":
+            return peewee.fn.json(json.dumps(flat if flat is not None else value, sort_keys=True, default=str))
+        if flat is None:  # not a cell: a text no row holds, as NNI would find none
+            return json.dumps(value, sort_keys=True, default=str) + " "
+        return _nlp.flat_json(flat)
+
+    def python_value(self, value):
+        if value is None or not isinstance(value, str):
+            return value
+        return json.loads(value)
+
+
+class _NlpPerplexities:
+    """``train/val/test_perplexity``: exp of the loss (None where the loss is None)."""
+
+    @property
+    def train_perplexity(self):
+        return _nlp.perplexity(self.train_loss)
+
+    @property
+    def val_perplexity(self):
+        return _nlp.perplexity(self.val_loss)
+
+    @property
+    def test_perplexity(self):
+        return _nlp.perplexity(self.test_loss)
+
+
+class NlpTrialConfig(_NlpModel):
+    """NNI's ``NlpTrialConfig``: one cell trained on one dataset; table ``nlptrialconfig``.
+
+    NNI creates one config per log file (a recipe trained twice has two configs); here the same recipe on the same
+    dataset is one config (its canonical key, :func:`nasbench_db.spaces.nlp.canonical_json`) holding every run.
+    Every run of the scheduled 50 epochs used the same hyper-parameters (kept per run in :class:`NlpTrial`).
+
+    ============== ==================================================================================================
+    field          meaning
+    ============== ==================================================================================================
+    id             integer key, in order of first appearance in the converted logs (NNI's ids follow its directory
+                   listing, so they differ)
+    arch           NNI's flattened recipe: ``{'<node>_op': op, '<node>_input_<i>': input name}``
+    dataset        'ptb' or 'wikitext-2'
+    ============== ==================================================================================================
+    """
+
+    arch = NlpArchField()
+    dataset = peewee.CharField(max_length=15)
+
+    class Meta:
+        table_name = "nlptrialconfig"
+        indexes = ((("arch", "dataset"), True), (("dataset",), False))
+
+
+class NlpTrial(_NlpModel, _NlpPerplexities):
+    """One training run (one log file), whatever its status; table ``nlp_trial`` (not in NNI).
+
+    ===================== ===========================================================================================
+    field                 meaning (unit)
+    ===================== ===========================================================================================
+    id                    integer key (:class:`NlpTrialStats` shows the same id for the runs NNI keeps)
+    config                the :class:`NlpTrialConfig` (column ``config_id``)
+    source                provenance row (:class:`NlpSource`): the archive or folder the log came from
+    log_name              the log's file name, ``log_stats_model_<recipe_id>_<init_time>_<experiment_id>.json``
+    status                the log's status: 'OK' (all epochs trained; the runs NNI keeps), 'loss is nan!' (stopped
+                          at the first NaN loss), 'KeyboardInterrupt' or 'Exception: ...'
+    recipe_id             index of the recipe in the authors' list (the same recipe may have several)
+    experiment_id         the run's experiment id
+    init_time             when the run started, as logged (``YYYY-MM-DD_HH-MM-SS``)
+    num_params            trainable parameters of the whole language model (count)
+    epochs                epochs scheduled (``args.epochs``, 50)
+    epochs_run            epochs logged (50 for 'OK' runs; fewer for runs that stopped)
+    train_loss            loss at the last logged epoch on the training set, nats per token; NULL where NaN
+    val_loss              same on the validation set
+    test_loss             same on the test set
+    training_time         seconds of training of the last logged epoch (``wall_times[-1]``, NNI's value)
+    total_training_time   seconds of training of all logged epochs (sum of ``wall_times``; evaluation excluded)
+    hyperparameters       JSON object of the log's training arguments (batch_size, bptt, lr, dropout, emsize, nhid,
+                          nlayers, ...: everything but the recipe, results and identifiers)
+    ===================== ===========================================================================================
+    """
+
+    id = peewee.IntegerField(primary_key=True)
+    config = peewee.ForeignKeyField(NlpTrialConfig, column_name="config_id", backref="runs")
+    source = peewee.ForeignKeyField(NlpSource, column_name="source_id", index=False)
+    log_name = peewee.TextField()
+    status = peewee.TextField(index=True)
+    recipe_id = peewee.IntegerField(null=True)
+    experiment_id = peewee.BigIntegerField(null=True)
+    init_time = peewee.CharField(max_length=32, null=True)
+    num_params = peewee.BigIntegerField(null=True)
+    epochs = peewee.IntegerField(null=True)
+    epochs_run = peewee.IntegerField()
+    train_loss = peewee.DoubleField(null=True)
+    val_loss = peewee.DoubleField(null=True)
+    test_loss = peewee.DoubleField(null=True)
+    training_time = peewee.DoubleField(null=True)
+    total_training_time = peewee.DoubleField(null=True)
+    hyperparameters = peewee.TextField(null=True)
+
+    class Meta:
+        table_name = "nlp_trial"
+
+
+class NlpEpoch(_NlpModel):
+    """One logged epoch of one run (any status); table ``nlp_epoch`` (WITHOUT ROWID, key ``(trial_id,
+    current_epoch)``; not in NNI).
+
+    ============== ==================================================================================================
+    field          meaning (unit)
+    ============== ==================================================================================================
+    trial          the :class:`NlpTrial` (column ``trial_id``)
+    current_epoch  1-based epoch
+    train_loss     loss on the training set after that epoch, nats per token; NULL where the log has NaN
+    val_loss       same on the validation set
+    test_loss      same on the test set
+    training_time  seconds of training of that epoch (the log's ``wall_times`` entry; evaluation excluded)
+    ============== ==================================================================================================
+    """
+
+    trial = peewee.ForeignKeyField(NlpTrial, column_name="trial_id", backref="epochs", index=False)
+    current_epoch = peewee.IntegerField()
+    train_loss = peewee.DoubleField(null=True)
+    val_loss = peewee.DoubleField(null=True)
+    test_loss = peewee.DoubleField(null=True)
+    training_time = peewee.DoubleField(null=True)
+
+    class Meta:
+        table_name = "nlp_epoch"
+        primary_key = peewee.CompositeKey("trial", "current_epoch")
+        without_rowid = True
+
+
+class NlpTrialStats(_NlpModel, _NlpPerplexities):
+    """NNI's ``NlpTrialStats``: the final results of one run NNI keeps (status 'OK'); a read-only view
+    ``nlptrialstats`` over :class:`NlpTrial` here, NNI's table in NNI's file.
+
+    ============== ==================================================================================================
+    field          meaning (unit)
+    ============== ==================================================================================================
+    config         the :class:`NlpTrialConfig` (column ``config_id``)
+    train_loss     loss after the last (50th) epoch on the training set, nats per token (``train_perplexity`` =
+                   exp of it)
+    val_loss       same on the validation set (``val_perplexity``)
+    test_loss      same on the test set (``test_perplexity``)
+    training_time  seconds of training of the last epoch (NNI's ``wall_times[-1]``; the run's total is the sum of
+                   its intermediates' ``training_time``, or :class:`NlpTrial` ``total_training_time``)
+    ============== ==================================================================================================
+    """
+
+    config = peewee.ForeignKeyField(NlpTrialConfig, column_name="config_id", backref="trial_stats")
+    train_loss = peewee.DoubleField(null=True)
+    val_loss = peewee.DoubleField(null=True)
+    test_loss = peewee.DoubleField(null=True)
+    training_time = peewee.DoubleField(null=True)
+
+    class Meta:
+        table_name = "nlptrialstats"
+
+
+class NlpIntermediateStats(_NlpModel, _NlpPerplexities):
+    """NNI's ``NlpIntermediateStats``: one epoch (1..50) of a run NNI keeps; a read-only view
+    ``nlpintermediatestats`` over :class:`NlpEpoch` here (``id = 1000 * trial_id + current_epoch``), NNI's table in
+    NNI's file. Fields as :class:`NlpEpoch` (losses in nats per token, ``training_time`` in seconds of that epoch)."""
+
+    trial = peewee.ForeignKeyField(NlpTrialStats, column_name="trial_id", backref="intermediates")
+    current_epoch = peewee.IntegerField()
+    train_loss = peewee.DoubleField(null=True)
+    val_loss = peewee.DoubleField(null=True)
+    test_loss = peewee.DoubleField(null=True)
+    training_time = peewee.DoubleField(null=True)
+
+    class Meta:
+        table_name = "nlpintermediatestats"
+
+
+#: Multiplier of the synthetic NLP intermediate id: ``id = NLP_EPOCH_ID_BASE * trial_id + current_epoch``.
+NLP_EPOCH_ID_BASE = 1000
+
+NLP_TABLES = (Source, NlpTrialConfig, NlpTrial, NlpEpoch)
+NLP_VIEWS = (
+    """CREATE VIEW nlptrialstats AS
+       SELECT id, config_id, train_loss, val_loss, test_loss, training_time FROM nlp_trial WHERE status = 'OK'""",
+    f"""CREATE VIEW nlpintermediatestats AS
+       SELECT {NLP_EPOCH_ID_BASE} * e.trial_id + e.current_epoch AS id, e.trial_id AS trial_id,
+              e.current_epoch AS current_epoch, e.train_loss AS train_loss, e.val_loss AS val_loss,
+              e.test_loss AS test_loss, e.training_time AS training_time
+       FROM nlp_epoch e JOIN nlp_trial t ON t.id = e.trial_id WHERE t.status = 'OK'""",
+)

@@ -23,7 +23,8 @@ CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 
 @click.group(context_settings=CONTEXT_SETTINGS)
 @click.version_option(__version__, prog_name="nasbench-db")
 def cli():
-    """nasbench-db: NAS benchmark results (NAS-Bench-101, NAS-Bench-201 / NATS-Bench, NDS) as SQL tables.
+    """nasbench-db: NAS benchmark results (NAS-Bench-101, NAS-Bench-201 / NATS-Bench, NDS, NAS-Bench-NLP) as SQL
+    tables.
 
     Databases live in $NASBENCHMARK_DIR (default ~/.cache/nasbench_db), or on a server named by
     $NASBENCHMARK_DB_URL.

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from .. import db as _db
 from ..errors import InvalidArgument
 
@@ -37,16 +39,67 @@ def check_int(name: str, value, allowed=None):
 
 
 def check_bool(name: str, value) -> bool:
-    if not isinstance(value, bool):
-        try:
-            import numpy
+    """A flag, read as NNI reads it where NNI's reading is unambiguous.
 
-            if isinstance(value, numpy.bool_):
-                return bool(value)
-        except ImportError:
-            pass
-        raise InvalidArgument(f"{name} must be True or False: got {value!r}")
-    return value
+    NNI tests flags for truth (``if include_intermediates:``), so it takes ``1``, ``0`` and ``None`` too. Accepted
+    here: bools (and numpy bools), integers (numpy too; 0 is False, any other is True) and None (False). Refused,
+    because NNI answers them wrongly: strings (``'False'`` is true in NNI), floats, containers and other objects.
+    """
+    if value is None:
+        return False
+    if isinstance(value, (bool, int)):
+        return bool(value)
+    try:
+        import numpy
+
+        if isinstance(value, (numpy.bool_, numpy.integer)):
+            return bool(value)
+    except ImportError:
+        pass
+    hint = " (a string is not a flag: NNI would read any non-empty one, 'False' too, as True)" \
+        if isinstance(value, str) else ""
+    raise InvalidArgument(f"{name} must be True or False (or 1 / 0): got {value!r}{hint}")
+
+
+#: Text SQLite's numeric affinity turns into a number (surrounding whitespace allowed, no '_' or non-ASCII digits).
+_NUMERIC_TEXT = re.compile(r"^[ \t\n\r\f\v]*[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?[ \t\n\r\f\v]*$")
+
+
+def _is_float(value) -> bool:
+    if isinstance(value, float):
+        return True
+    try:
+        import numpy
+
+        return isinstance(value, numpy.floating)
+    except ImportError:
+        return False
+
+
+def check_epochs(name: str, value, allowed=None):
+    """An epoch count as NNI's SQL comparison reads it: None (wildcard), an int, an integral float (``108.0``) or a
+    numeric string (``'108'``, ``' 108 '``, ``'108.0'``), all normalised to an int.
+
+    NNI passes the value to ``num_epochs == value`` and SQLite's numeric affinity makes those match. Refused, because
+    NNI silently answers them wrongly (with nothing, or with the wrong rows): bools (``True`` is epoch 1),
+    non-integral or non-finite floats, strings that are not a number, and anything else. ``allowed``: the budgets
+    the caller knows (checked after normalising).
+    """
+    if value is None:
+        return None
+    original = value
+    if isinstance(value, str):
+        if not _NUMERIC_TEXT.match(value):
+            raise InvalidArgument(f"{name} must be an integer or None: got {original!r}")
+        text = value.strip()
+        # Long digit strings go through float (Python refuses int() beyond 4,300 digits); they end as 'not whole'.
+        value = int(text) if text.lstrip("+-").isdigit() and len(text) < 20 else float(text)
+    if _is_float(value):
+        as_float = float(value)
+        if not as_float.is_integer():
+            raise InvalidArgument(f"{name} must be a whole number of epochs: got {original!r}")
+        value = int(as_float)
+    return check_int(name, value, allowed)
 
 
 def check_source(source):

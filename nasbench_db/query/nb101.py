@@ -32,11 +32,11 @@ from functools import lru_cache
 
 from .. import db as _db
 from ..spaces import nb101 as space
-from ._common import check_bool, check_int, check_reduction, check_source, placeholders, source_filter
+from ._common import check_bool, check_epochs, check_reduction, check_source, placeholders, source_filter
 
 BENCHMARK = "nb101"
 #: NNI's prebuilt NB-101 file multiplies the final training_time by 60 (its db_gen bug); we undo it on read.
-NNI_TIME_FACTOR = 60.0
+NNI_TIME_FACTOR = _db.NNI_NB101_TIME_FACTOR
 
 
 @lru_cache(maxsize=65536)
@@ -60,6 +60,14 @@ def resolve_arch(arch):
     return digest, space.matrix_to_adjacency(pmatrix), ",".join(pops), pmatrix, pops
 
 
+def _exact_key(arch, key):
+    """For ``isomorphism=False``: the key with ``arch`` exactly as written (NNI's JSON equality: not pruned, input
+    lists in the given order), or None when no stored cell can equal it."""
+    exact = space.exact_form(arch)
+    if exact is None:
+        return None
+    matrix, ops = exact
+    return key[0], space.matrix_to_adjacency(matrix), ",".join(ops), matrix, ops
 
 
 def query_nb101_trial_stats(arch, num_epochs, isomorphism=True, reduction=None, include_intermediates=False,
@@ -69,8 +77,9 @@ def query_nb101_trial_stats(arch, num_epochs, isomorphism=True, reduction=None, 
     :param arch: NNI arch dict, ``{'matrix': [[...]], 'ops': [...]}``, or None for every cell. The cell is pruned
         like the original ``ModelSpec`` before hashing; an invalid cell raises ValueError naming the limit.
     :param num_epochs: 4, 12, 36, 108 (or any budget of self-trained runs), or None for all.
-    :param isomorphism: match any cell isomorphic to ``arch`` (by graph hash); False matches the stored cell's exact
-        (pruned) matrix and ops only.
+    :param isomorphism: match any cell isomorphic to ``arch`` (by graph hash); False is NNI's exact match: the
+        stored cell must equal ``arch`` as written (not pruned; NNI dict input lists in the stored, ascending order).
+        Flags accept what NNI accepts (bools, ints, None); strings are refused.
     :param reduction: None/'none' for one dict per run, 'mean' to average the runs of each config.
     :param include_intermediates: add the halfway and final evaluations as ``intermediates``.
     :param source: 'original' (the released runs, default), None (every row, self-trained included), a source id,
@@ -78,11 +87,15 @@ def query_nb101_trial_stats(arch, num_epochs, isomorphism=True, reduction=None, 
     :param db_dir: read this directory instead of ``NASBENCHMARK_DIR``.
     """
     mean = check_reduction(reduction)
-    num_epochs = check_int("num_epochs", num_epochs)
+    num_epochs = check_epochs("num_epochs", num_epochs)
     isomorphism = check_bool("isomorphism", isomorphism)
     include_intermediates = check_bool("include_intermediates", include_intermediates)
     source = check_source(source)
     key = resolve_arch(arch) if arch is not None else None
+    if key is not None and not isomorphism:
+        key = _exact_key(arch, key)
+        if key is None:
+            return iter(())
     handle = _db.open_benchmark(BENCHMARK, db_dir)
     if handle.location.layout == "nni":
         return _query_nni_layout(handle.database, key, num_epochs, isomorphism, mean, include_intermediates, source)
@@ -189,8 +202,10 @@ def _query_nni_layout(database, key, num_epochs, isomorphism, mean, include_inte
     where = " AND ".join(clauses) if clauses else "1 = 1"
     join = " FROM nb101trialstats t JOIN nb101trialconfig c ON c.id = t.config_id "
     if mean:
+        # Each run's x60 time is divided before averaging: the mean of the runs' real seconds, as on our layout.
         sql = ("SELECT NULL, c.id, c.arch, c.num_vertices, c.hash, c.num_epochs, AVG(t.train_acc), "
-               "AVG(t.valid_acc), AVG(t.test_acc), AVG(t.parameters), AVG(t.training_time)" + join + "WHERE " +
+               "AVG(t.valid_acc), AVG(t.test_acc), AVG(t.parameters), "
+               f"AVG(t.training_time / {NNI_TIME_FACTOR!r})" + join + "WHERE " +
                where + " GROUP BY c.id, c.arch, c.num_vertices, c.hash, c.num_epochs ORDER BY c.id")
         inter_sql = ("SELECT c.id, i.current_epoch, AVG(i.train_acc), AVG(i.valid_acc), AVG(i.test_acc), "
                      "AVG(i.training_time) FROM nb101intermediatestats i JOIN nb101trialstats t ON t.id = i.trial_id "
@@ -217,7 +232,7 @@ def _rows_nni(cursor, inter_rows, mean):
             "config": {"id": config_id, "arch": _fresh_arch(_arch_from_json(arch)), "num_vertices": num_vertices,
                        "hash": digest, "num_epochs": epochs},
             "train_acc": train, "valid_acc": valid, "test_acc": test, "parameters": params,
-            "training_time": None if ttime is None else ttime / NNI_TIME_FACTOR,
+            "training_time": ttime if ttime is None or mean else ttime / NNI_TIME_FACTOR,
         }
         if inter_rows is not None:
             owner = config_id if mean else trial_id

@@ -41,7 +41,7 @@ from .. import db as _db
 from ..errors import InvalidArgument, OutOfSearchSpace
 from ..spaces import nats_sss as sss_space
 from ..spaces import nb201 as tss_space
-from ._common import check_bool, check_int, check_reduction, check_source, placeholders, source_filter
+from ._common import check_bool, check_epochs, check_reduction, check_source, placeholders, source_filter
 
 #: Stats fields in NNI's order (after id, config, seed).
 STATS_FIELDS = ("train_acc", "valid_acc", "test_acc", "ori_test_acc", "train_loss", "valid_loss", "test_loss",
@@ -85,7 +85,7 @@ def _check_dataset(dataset, source):
 
 def _check_epochs(num_epochs, bench, source):
     """The released runs have the benchmark's budgets only; trained runs (``source`` other than 'original') any."""
-    return check_int("num_epochs", num_epochs, bench.epochs if source == "original" else None)
+    return check_epochs("num_epochs", num_epochs, bench.epochs if source == "original" else None)
 
 
 @lru_cache(maxsize=65536)
@@ -177,7 +177,10 @@ def _run(bench: _Bench, database, nni: bool, arch_clause, num_epochs, dataset, m
                "ORDER BY c.id")
     else:
         stats = ", ".join(f"t.{name}" for name in STATS_FIELDS)
-        sql = f"SELECT t.id, c.id, {config_cols}, t.seed, {stats}{joins} ORDER BY t.id"
+        # NNI's order: SQLite walks the filtered configs (by id), then each config's trials (by id); with no filter
+        # at all it walks the trials.
+        order = "c.id, t.id" if clauses else "t.id"
+        sql = f"SELECT t.id, c.id, {config_cols}, t.seed, {stats}{joins} ORDER BY {order}"
     cursor = database.execute_sql(placeholders(database, sql), params)
     inter_rows = None
     if include_intermediates:
@@ -192,17 +195,21 @@ def _run(bench: _Bench, database, nni: bool, arch_clause, num_epochs, dataset, m
         inter_join = (f" FROM {source_table} i JOIN {bench.trial} t ON t.id = i.trial_id "
                       f"JOIN {bench.config} c ON c.id = t.config_id WHERE {where}")
         if mean:
-            inter_sql = (f"SELECT c.id, NULL, i.current_epoch, {averages}{inter_join} "
+            inter_sql = (f"SELECT c.id, NULL, NULL, i.current_epoch, {averages}{inter_join} "
                          "GROUP BY c.id, i.current_epoch ORDER BY c.id, i.current_epoch")
         else:
-            inter_sql = (f"SELECT i.trial_id, {inter_id}, i.current_epoch, {values}{inter_join} "
-                         f"ORDER BY i.trial_id, {order_id}")
+            inter_order = f"c.id, i.trial_id, {order_id}" if clauses else f"i.trial_id, {order_id}"
+            inter_sql = (f"SELECT c.id, i.trial_id, {inter_id}, i.current_epoch, {values}{inter_join} "
+                         f"ORDER BY {inter_order}")
         inter_rows = iter(database.execute_sql(placeholders(database, inter_sql), params))
     fix_cost = nni and bench is NB201
-    return _rows(cursor, inter_rows, bench, fix_cost)
+    # Rows of both statements come in the same order of (config, trial) keys: 'mean' by config id, filtered
+    # queries by config then trial id, unfiltered ones by trial id.
+    key_of = (lambda c, t: (c,)) if mean else (lambda c, t: (c, t)) if clauses else (lambda c, t: (t,))
+    return _rows(cursor, inter_rows, bench, fix_cost, key_of)
 
 
-def _rows(cursor, inter_rows, bench: _Bench, fix_cost: bool):
+def _rows(cursor, inter_rows, bench: _Bench, fix_cost: bool, key_of):
     config_fields = bench.config_fields
     width = len(config_fields)
     is_nb201 = bench is NB201
@@ -221,14 +228,14 @@ def _rows(cursor, inter_rows, bench: _Bench, fix_cost: bool):
             if cost is not None:
                 record["parameters"], record["flops"] = cost
         if inter_rows is not None:
-            owner = row[0] if row[0] is not None else row[1]
+            owner = key_of(row[1], row[0])
             intermediates = []
-            # Both statements are ordered by the owner (trial id, or config id for 'mean'): one forward merge.
-            while pending is not None and pending[0] < owner:
+            # Both statements are ordered by the same key: one forward merge, no query per trial.
+            while pending is not None and key_of(pending[0], pending[1]) < owner:
                 pending = next(inter_rows, None)
-            while pending is not None and pending[0] == owner:
-                entry = {"id": pending[1], "current_epoch": pending[2]}
-                entry.update(zip(INTERMEDIATE_FIELDS, pending[3:]))
+            while pending is not None and key_of(pending[0], pending[1]) == owner:
+                entry = {"id": pending[2], "current_epoch": pending[3]}
+                entry.update(zip(INTERMEDIATE_FIELDS, pending[4:]))
                 intermediates.append(entry)
                 pending = next(inter_rows, None)
             record["intermediates"] = intermediates

@@ -204,6 +204,20 @@ def parse_arch(arch) -> tuple[Matrix, list[str]]:
     return arch_to_matrix(arch)
 
 
+def exact_form(arch) -> tuple[Matrix, list[str]] | None:
+    """``(matrix, ops)`` of ``arch`` exactly as written (not pruned), or None when an NNI arch dict is not in the
+    form a stored cell has: NNI compares arch dicts as JSON, so ``'input5': [3, 0, 4]`` (or a repeated vertex) never
+    equals a stored ``[0, 3, 4]``. ``{'matrix', 'ops'}`` is exact as given. Raises OutOfSearchSpace for a malformed
+    arch."""
+    matrix, ops = parse_arch(arch)
+    if isinstance(arch, dict) and "matrix" not in arch:
+        for i in range(1, len(matrix)):
+            given = list(arch[f"input{i}"])
+            if given != [k for k in range(i) if matrix[k][i]]:
+                return None
+    return matrix, ops
+
+
 # --------------------------------------------------------------------------------------------------------------------
 # Pruning, validation, hashing
 
