@@ -28,6 +28,8 @@ from ..errors import NasbenchDbError
 from ..models import Source
 
 COPY_ROWS = 20_000
+#: A provenance table created by an earlier version gains the columns added since (PostgreSQL 9.6+).
+SOURCE_UPGRADE = "ALTER TABLE nasbench_source ADD COLUMN IF NOT EXISTS device_kind VARCHAR(16)"
 _VIEW_NAME = re.compile(r"CREATE\s+VIEW\s+(\w+)", re.IGNORECASE)
 
 
@@ -113,11 +115,13 @@ def publish(sqlite_path, url: str, benchmark: str, models, views) -> dict:
             cursor.execute(f"CREATE SCHEMA {staging}")
             with server.bind_ctx([Source], bind_refs=False, bind_backrefs=False):
                 Source._schema.create_table(safe=True)
+            cursor.execute(SOURCE_UPGRADE)
             cursor.execute("LOCK TABLE nasbench_source IN SHARE ROW EXCLUSIVE MODE")
-            # Trained results are carried into the build before publishing; one ingested since then would be lost.
+            # Other sources (trained results, EC-NAS files) are carried into the build before publishing; one
+            # ingested since then would be lost.
             carried = {row[0] for row in source.execute(
-                "SELECT sha256 FROM nasbench_source WHERE kind = 'trained' AND benchmark = ?", (benchmark,))}
-            cursor.execute("SELECT sha256 FROM nasbench_source WHERE kind = 'trained' AND benchmark = %s",
+                "SELECT sha256 FROM nasbench_source WHERE kind <> 'original' AND benchmark = ?", (benchmark,))}
+            cursor.execute("SELECT sha256 FROM nasbench_source WHERE kind <> 'original' AND benchmark = %s",
                            (benchmark,))
             arrived = {row[0] for row in cursor.fetchall()} - carried
             if arrived:
