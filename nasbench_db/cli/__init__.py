@@ -10,5 +10,6 @@ from . import nds  # noqa: F401,E402
 from . import nb201  # noqa: F401,E402
 from . import train  # noqa: F401,E402
 from . import search  # noqa: F401,E402
+from . import ecnas  # noqa: F401,E402
 
 __all__ = ["cli"]
