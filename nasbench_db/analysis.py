@@ -97,7 +97,7 @@ def _nb101_dialect(nni: bool) -> _Dialect:
         # "+c.num_epochs": the unary plus keeps SQLite from building an automatic index on num_epochs and probing
         # it for every cell (quadratic: minutes on 40k cells) instead of following the id ranges.
         metrics, ("train_acc", "valid_acc", "test_acc", "parameters", "training_time"), "a.parameters / 1e6", None,
-        "+c.num_epochs", "+c.dataset", ("cifar10",), source_column="t.source_id",
+        "+c.num_epochs", "c.dataset || ''", ("cifar10",), source_column="t.source_id",
         config_columns={"hash": "a.hash", "num_vertices": "a.num_vertices"}, per_config=("parameters",),
         # A config's cell is c.id / 16 (models.Nb101Config): ranking needs only configs and runs (~20% faster).
         lean=(" FROM nb101_config c CROSS JOIN nb101_trial t WHERE t.id BETWEEN c.id * 1024 AND c.id * 1024 + 1023",

@@ -172,9 +172,9 @@ def _connect_server(benchmark: str, url: str) -> ServerConnection:
         conn.execute("SELECT pg_advisory_xact_lock(74101)")  # one schema creator at a time
         for statement in _schema_statements(*SCHEMAS[benchmark], server=True):
             conn.execute(statement)
-        from ._server import SOURCE_UPGRADE
+        from ._server import upgrade_source_table
 
-        conn.execute(SOURCE_UPGRADE)
+        upgrade_source_table(conn.execute)
         conn.execute("COMMIT")
     except BaseException:
         conn.raw.rollback()

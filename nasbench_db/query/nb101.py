@@ -71,6 +71,8 @@ def resolve_arch(arch):
 
 
 
+#: The config's dataset in a WHERE clause, wrapped so that SQLite never builds an automatic index on it.
+DATASET_EXPR = "c.dataset || ''"
 #: Epoch budgets and dataset of the released runs.
 RELEASED_EPOCHS = (4, 12, 36, 108)
 RELEASED_DATASET = "cifar10"
@@ -141,7 +143,8 @@ def _where_ours(key, num_epochs, isomorphism, source, dataset=None):
         clauses.append("+c.num_epochs = ?")
         params.append(num_epochs)
     if dataset is not None:
-        clauses.append("+c.dataset = ?")
+        # As '+' above, for a text column ('+' on text is an error on PostgreSQL).
+        clauses.append(f"{DATASET_EXPR} = ?")
         params.append(dataset)
     where = " AND ".join(clauses)
     where += source_filter(source, params)
