@@ -590,3 +590,22 @@ def test_sources_on_postgresql(pg_url, tmp_path):
 
     assert without_source_id(after.pop("nb101trialstats")) == without_source_id(before.pop("nb101trialstats"))
     assert after == before
+
+
+def test_parameter_counts_of_ecnas_cells(tmp_path):
+    """A cell first seen in a self-trained run on another dataset (another classifier: another count) takes the
+    CIFAR-10 network's count EC-NAS-Bench records; a count disagreeing with a trusted source's is refused."""
+    db_dir = tmp_path / "db"
+    other = _nb101_result(None, "cifar100", 4, 1)  # the I -> conv3x3 -> O cell, which both EC-NAS files hold
+    other["parameters"] = 10_177_674 + 90 * 513  # a 100-class classifier
+    convert_results(_write(tmp_path / "r", [schema.seal(other)]), db_dir)
+    convert_ecnas(ECNAS_4V, db_dir)
+    conn = sqlite3.connect(db_dir / "nasbench101.db")
+    digest = "b49ac8c578b4561d79ac7087988f1c61"
+    assert conn.execute("SELECT parameters FROM nb101_arch WHERE hash = ?", (digest,)).fetchone() == (10_177_674,)
+    conn.execute("UPDATE nb101_arch SET parameters = 5 WHERE hash = ?", (digest,))  # now disagrees with EC-NAS's
+    conn.commit()
+    conn.close()
+    with pytest.raises(CorruptInput, match=f"cell {digest} has 10,177,674 trainable parameters here and 5 in the "
+                                           "database"):
+        convert_ecnas(ECNAS_5V, db_dir)

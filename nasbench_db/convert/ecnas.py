@@ -238,7 +238,8 @@ def _insert_runs(conn, runs, source_id: int, where, dataset: str = DATASET) -> t
         arch_id = arch_ids.get(run.hash)
         if arch_id is None:
             arch_id = arch_ids[run.hash] = _nb101.add_cell(conn, run.hash, run.adjacency, run.operations,
-                                                          run.num_vertices, run.parameters, where)
+                                                          run.num_vertices, run.parameters, where,
+                                                          check=dataset == DATASET)
         config_id = _nb101.add_config(conn, arch_id, run.epochs, dataset, where)
         trial_id = _nb101.next_trial_id(conn, config_id, where)
         _nb101.add_run(conn, trial_id, source_id, run.halfway, run.final, run.total_time, run.halfway_epoch,
