@@ -609,3 +609,58 @@ def test_parameter_counts_of_ecnas_cells(tmp_path):
     with pytest.raises(CorruptInput, match=f"cell {digest} has 10,177,674 trainable parameters here and 5 in the "
                                            "database"):
         convert_ecnas(ECNAS_5V, db_dir)
+
+
+def test_hostile_ecnas_records_name_the_record(tmp_path):
+    """A valid TFRecord whose row is wrong: an error naming file and record, never a traceback or a partial load."""
+    import base64
+
+    from nasbench_db.convert.tfrecord import write_records
+
+    good = _independent_records(ECNAS_4V)[0]
+    message = good[4]
+    cases = {
+        "nested": b"[" * 100_000 + b"]" * 100_000,
+        "epochs": json.dumps([good[0], 10 ** 30, good[2], good[3], base64.b64encode(
+            message.SerializeToString()).decode()]).encode(),
+    }
+    nan = type(message).FromString(message.SerializeToString())
+    nan.evaluation_data_energy[1].current_epoch = float("nan")
+    cases["nan-halfway"] = json.dumps([good[0], good[1], good[2], good[3],
+                                       base64.b64encode(nan.SerializeToString()).decode()]).encode()
+    for name, payload in cases.items():
+        path = tmp_path / f"energy_4V9E_{name.replace('-', '')}.tfrecord"
+        write_records(path, [payload])
+        result = CliRunner().invoke(cli, ["convert", "ecnas", str(path), "--db-dir", str(tmp_path / "db")])
+        assert result.exit_code == 1 and result.output.startswith(f"Error: {path}, record 0"), (name, result.output)
+        assert not (tmp_path / "db" / "nasbench101.db").exists()
+
+
+def test_released_format_halfway_epoch_is_the_files(tmp_path, nb101_real_cells):
+    """An original-format file whose halfway evaluation is not at E/2: the file's epoch is stored and reported (the
+    released files' E/2 is stored as nothing: every released run reads back E/2)."""
+    from nb101_fixture import run_payload
+
+    from nasbench_db.convert.nb101 import decode_model_metrics, decode_payload, encode_model_metrics, encode_payload
+    from nasbench_db.convert.tfrecord import write_records
+
+    cell = next(c for c in nb101_real_cells if c["hash"] == INCEPTION_HASH)
+    payloads = []
+    for epochs in (4, 108):
+        for run in cell["runs"][epochs]:
+            payload = run_payload(cell, epochs, run)
+            if epochs == 4:  # move the halfway evaluation to epoch 1, as EC-NAS-Bench's files have it
+                digest, _, adjacency, operations, raw = decode_payload(payload)
+                step0, half, final = decode_model_metrics(raw).evaluations
+                metrics = encode_model_metrics([step0, half._replace(current_epoch=1.0), final],
+                                               cell["parameters"])
+                payload = encode_payload(digest, epochs, adjacency, operations, metrics)
+            payloads.append(payload)
+    write_records(tmp_path / "mixed.tfrecord", payloads)
+    report = convert_nb101(tmp_path / "mixed.tfrecord", tmp_path / "db", progress=False)
+    assert report.other_halfway == 3 and "3 runs evaluated halfway at another epoch" in report.summary()
+    rows = list(query_nb101_trial_stats(_inception(), None, include_intermediates=True, db_dir=tmp_path / "db"))
+    assert [r["intermediates"][0]["current_epoch"] for r in rows] == [1, 1, 1, 54, 54, 54]
+    conn = sqlite3.connect(tmp_path / "db" / "nasbench101.db")
+    assert [r[0] for r in conn.execute("SELECT current_epoch FROM nb101intermediatestats WHERE id % 2 = 0 "
+                                       "ORDER BY id")] == [1, 1, 1, 54, 54, 54]

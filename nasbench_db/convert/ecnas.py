@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import re
 import time
 from collections import Counter
@@ -47,6 +48,8 @@ CONVERTER_NAME = "ecnas-tfrecord"
 KIND = "ecnas"
 #: EC-NAS-Bench trained on CIFAR-10 with NB-101's splits.
 DATASET = "cifar10"
+#: No real budget is near this (EC-NAS-Bench: 4..108); a larger one is a damaged or hostile record.
+MAX_EPOCHS = 100_000
 
 LAYOUT = _nb101.ForeignLayout(
     "EC-NAS-Bench ModelMetricsEnergy",
@@ -157,8 +160,12 @@ def read_ecnas(path) -> tuple[list, dict]:
         try:
             module_hash, epochs, adjacency, operations, raw = _nb101.decode_payload(data)
             metrics = _nb101.decode_model_metrics(raw, LAYOUT, skipped)
+        except RecursionError:
+            raise CorruptInput(path, "payload nested too deeply: not an EC-NAS-Bench record", number, offset) from None
         except ValueError as exc:
             raise CorruptInput(path, str(exc), number, offset) from None
+        if epochs > MAX_EPOCHS:
+            raise CorruptInput(path, f"epochs must be at most {MAX_EPOCHS:,}: got {epochs:,}", number, offset)
         known = cells.get(module_hash)
         if known is None:
             num_vertices = _nb101.check_cell(path, number, offset, module_hash, adjacency, operations)
@@ -171,8 +178,9 @@ def read_ecnas(path) -> tuple[list, dict]:
             raise CorruptInput(path, f"expected 3 evaluations (step 0, halfway, final): got "
                                      f"{len(metrics.evaluations)}", number, offset)
         step0, half, final = metrics.evaluations
-        if half.current_epoch is None:
-            raise CorruptInput(path, "the halfway evaluation has no current_epoch", number, offset)
+        if half.current_epoch is None or not math.isfinite(half.current_epoch):
+            raise CorruptInput(path, f"the halfway evaluation's current_epoch must be a number: got "
+                                     f"{half.current_epoch}", number, offset)
         for evaluation in metrics.evaluations:
             present.update(f"evaluation {name}" for name in (evaluation.extra or {}))
         present.update(f"message {name}" for name in (metrics.extra or {}))

@@ -24,6 +24,7 @@ import base64
 import binascii
 import hashlib
 import json
+import math
 import struct
 import sys
 import time
@@ -505,6 +506,9 @@ def convert_nb101(path, db_dir=None, progress: bool | None = None, verify_crc: b
                 trial_id += 1
                 key = config_id * NB101_TRIAL_ID_FACTOR + repeat
                 if half.current_epoch is not None and half.current_epoch != epochs / 2:
+                    if not math.isfinite(half.current_epoch):
+                        raise CorruptInput(path, f"the halfway evaluation's current_epoch must be a number: got "
+                                                 f"{half.current_epoch}", number, offset)
                     halfway_rows.append((key, half.current_epoch))  # the file's own halfway epoch
                 if number == 0:
                     _check_first_record(path, data, report)

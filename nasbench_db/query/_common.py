@@ -63,7 +63,9 @@ def check_source(source):
     if source is None or isinstance(source, int) and not isinstance(source, bool):
         return source
     if isinstance(source, str) and source.strip():
-        return source.strip()
+        source = source.strip()
+        known = source.lower()  # kinds and device kinds in any case ('CPU', 'Original')
+        return known if known in SOURCE_KINDS + DEVICE_KINDS or known in DEVICE_KIND_ALIASES else source
     raise InvalidArgument(f"source must be 'original', None (all rows), a source id or a name (a kind such as "
                           f"'trained', a device kind 'cpu' / 'cuda', a device or file name): got {source!r}")
 
