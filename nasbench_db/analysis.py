@@ -20,13 +20,14 @@ from __future__ import annotations
 import json
 import math
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
 from . import db as _db
 from .errors import InvalidArgument, MissingDependency
 from .models import HW_AVERAGE_FACTORS, HW_NB201_METRICS, JOINED_SOURCE_KINDS
-from .query._common import check_int, check_reduction, check_source, placeholders, source_filter
+from .query._common import (check_int, check_reduction, check_source, check_source_exists, placeholders,
+                            source_filter)
 from .spaces import nb101 as nb101_space
 from .spaces import nb201 as nb201_space
 
@@ -62,6 +63,7 @@ class _Dialect:
     # ``group``, GROUP BY expressions).
     lean: tuple | None = None
     default_metric: str = "valid_acc"
+    from_params: tuple = ()  # parameters of from_where's own placeholders (the other-source arms)
 
 
 def _nb101_dialect(nni: bool) -> _Dialect:
@@ -96,7 +98,7 @@ def _nb101_dialect(nni: bool) -> _Dialect:
         # "+c.num_epochs": the unary plus keeps SQLite from building an automatic index on num_epochs and probing
         # it for every cell (quadratic: minutes on 40k cells) instead of following the id ranges.
         metrics, ("train_acc", "valid_acc", "test_acc", "parameters", "training_time"), "a.parameters / 1e6", None,
-        "+c.num_epochs", None, ("cifar10",), source_column="t.source_id",
+        "+c.num_epochs", "c.dataset || ''", ("cifar10",), source_column="t.source_id",
         config_columns={"hash": "a.hash", "num_vertices": "a.num_vertices"}, per_config=("parameters",),
         # A config's cell is c.id / 16 (models.Nb101Config): ranking needs only configs and runs (~20% faster).
         lean=(" FROM nb101_config c CROSS JOIN nb101_trial t WHERE t.id BETWEEN c.id * 1024 AND c.id * 1024 + 1023",
@@ -152,17 +154,76 @@ def check_benchmark(benchmark: str) -> str:
     return key
 
 
-def _dialect(benchmark: str, db_dir):
+_PREFIXED = re.compile(r"\b([tc])\.(\w+)")
+
+
+def _other_sources_dialect(dialect: _Dialect, handle, source) -> _Dialect:
+    """NB-201 / NATS with runs of other sources, which live in tables of their own (models.Nb201TrainedTrialStats):
+    the rows come from a UNION ALL of one join per table set, each filtered by source; the dialect's ``t.x`` /
+    ``c.x`` expressions become the union's ``u.t_x`` / ``u.c_x``."""
+    from .models import (NatsSssTrainedTrialConfig, NatsSssTrainedTrialStats, Nb201TrainedTrialConfig,
+                         Nb201TrainedTrialStats)
+    from .query.nb201 import NATS_SSS, NB201, trained_tables
+
+    sss = dialect.benchmark == "nats_sss"
+    bench = NATS_SSS if sss else NB201
+    trial_model = NatsSssTrainedTrialStats if sss else Nb201TrainedTrialStats
+    config_model = NatsSssTrainedTrialConfig if sss else Nb201TrainedTrialConfig
+    columns = [f"t.{f.column_name} AS t_{f.column_name}" for f in trial_model._meta.sorted_fields]
+    columns += [f"c.{f.column_name} AS c_{f.column_name}" for f in config_model._meta.sorted_fields]
+    arms = [(bench.trial, bench.config)]
+    if trained_tables(handle, bench):
+        arms.append(bench.trained[1::-1])
+    params: list = []
+    selects = []
+    for trial, config in arms:
+        condition = source_filter(source, params)
+        selects.append(f"SELECT {', '.join(columns)} FROM {trial} t JOIN {config} c ON c.id = t.config_id "
+                       f"WHERE 1 = 1{condition}")
+
+    def rewrite(value):
+        if isinstance(value, str):
+            return _PREFIXED.sub(r"u.\1_\2", value)
+        if isinstance(value, tuple):
+            return tuple(rewrite(v) for v in value)
+        if isinstance(value, dict):
+            return {k: rewrite(v) for k, v in value.items()}
+        return value
+
+    return replace(
+        dialect, from_where=f" FROM ({' UNION ALL '.join(selects)}) u WHERE 1 = 1", keyed_from=None, lean=None,
+        group=rewrite(dialect.group), config_select=rewrite(dialect.config_select), metrics=rewrite(dialect.metrics),
+        params_expr=rewrite(dialect.params_expr), flops_expr=rewrite(dialect.flops_expr),
+        epochs_expr=rewrite(dialect.epochs_expr), dataset_expr=rewrite(dialect.dataset_expr), datasets=None,
+        source_column=None, unique_clause=rewrite(dialect.unique_clause),
+        config_columns=rewrite(dialect.config_columns), run_extra=rewrite(dialect.run_extra),
+        run_id=rewrite(dialect.run_id), from_params=tuple(params))
+
+
+def _dialect(benchmark: str, db_dir, source="original"):
     benchmark = check_benchmark(benchmark)
     handle = _db.open_benchmark(benchmark, db_dir)
     nni = handle.location.layout == "nni"
+    if nni and source not in ("original", None):
+        raise InvalidArgument(f"NNI's prebuilt {benchmark} file holds only the released runs: use "
+                              "source='original'")
+    if not nni:
+        check_source_exists(handle.database, benchmark, source)
     if benchmark == "nb101":
-        return handle.database, _nb101_dialect(nni), nni
+        dialect = _nb101_dialect(nni)
+        if source != "original" and not nni:  # other sources' configs: any dataset, and say which
+            dialect = replace(dialect, datasets=None,
+                              config_select=dialect.config_select + (("c.dataset", "dataset"),))
+        return handle.database, dialect, nni
     if benchmark == "nb201":
-        return handle.database, _nb201_dialect(nni), nni
-    if benchmark == "nats_sss":
-        return handle.database, _nb201_dialect(False, sss=True), False
-    return handle.database, _nds_dialect(), nni
+        dialect = _nb201_dialect(nni)
+    elif benchmark == "nats_sss":
+        dialect = _nb201_dialect(False, sss=True)
+    else:
+        return handle.database, _nds_dialect(), nni
+    if source != "original" and not nni:
+        dialect = _other_sources_dialect(dialect, handle, source)
+    return handle.database, dialect, nni
 
 
 def default_metric(benchmark: str) -> str:
@@ -324,10 +385,10 @@ def _build(benchmark, *, epochs=None, dataset=None, ranges=None, min_params=None
            source="original", db_dir=None, columns=None, key_column=False, keys_in=None, **metric_bounds):
     # key_column: with ``columns``, select the row's key first (config id for means, run id per run);
     # keys_in: only the rows of these keys (a second look at rows chosen from a ``key_column`` statement)
-    database, dialect, nni = _dialect(benchmark, db_dir)
+    source = check_source(source)
+    database, dialect, nni = _dialect(benchmark, db_dir, source)
     mean = check_reduction(reduction)
     epochs = check_int("epochs", epochs)
-    source = check_source(source)
     bounds = _bounds(ranges, metric_bounds)
     requested = list(bounds) + ([order_by] if order_by else []) + list(columns or ())
     joined: dict = {}
@@ -338,16 +399,17 @@ def _build(benchmark, *, epochs=None, dataset=None, ranges=None, min_params=None
     for metric in requested:
         if metric not in dialect.metrics:
             raise InvalidArgument(_unknown_metric(metric, dialect, nni))
-    where, params = [dialect.from_where], []
+    where, params = [dialect.from_where], list(dialect.from_params)
     used: list = []  # SQL expressions the filters and the order use (does the ranking need every table?)
     if epochs is not None:
         where.append(f"{dialect.epochs_expr} = ?")
         params.append(epochs)
     if dataset is not None:
         name = dataset.lower() if isinstance(dataset, str) else dataset
-        if name not in dialect.datasets:
+        if not isinstance(name, str) or dialect.datasets is not None and name not in dialect.datasets:
             raise InvalidArgument(f"unknown dataset {dataset!r} for {dialect.benchmark}: expected one of "
-                                  f"{', '.join(dialect.datasets)}")
+                                  f"{', '.join(dialect.datasets or ())} (other sources' datasets: pass source=None "
+                                  "or a source name)")
         if dialect.dataset_expr is not None:
             where.append(f"{dialect.dataset_expr} = ?")
             params.append(name)
@@ -433,7 +495,7 @@ def _build(benchmark, *, epochs=None, dataset=None, ranges=None, min_params=None
         limit = check_int("limit", limit)
         if limit < 0:
             raise InvalidArgument(f"limit must be >= 0: got {limit}")
-    if mean and order_by and limit is not None and columns is None:
+    if mean and order_by and limit is not None and columns is None and dialect.keyed_from is not None:
         # Top-k in two steps of one statement: the subquery ranks configs by the one aggregate it needs and keeps
         # k of them; only those k configs' runs are joined again for the full row (about 30% faster on NB-101).
         order = metric_sql(order_by)
@@ -507,7 +569,8 @@ def filter_archs(benchmark: str = "nb101", *, epochs=None, dataset=None, ranges=
 
     :param benchmark: 'nb101', 'nb201', 'nats_sss' or 'nds'.
     :param epochs: epoch budget (e.g. 108, 200), or None for all.
-    :param dataset: NB-201 / NATS / NDS dataset (NB-101 is CIFAR-10 only: 'cifar10' or None).
+    :param dataset: NB-201 / NATS / NDS dataset (NB-101's released runs are CIFAR-10 only: 'cifar10' or None);
+        with another ``source``, any dataset its runs used ('fashion-mnist').
     :param ranges: ``{metric: (min, max)}``, None for an open end; or use ``min_<metric>=`` / ``max_<metric>=``
         keywords (``min_valid_acc=94``). With ``reduction='mean'`` bounds apply to the mean over runs.
     :param min_params, max_params: parameter-count bounds as counts (``1e6`` = one million).
@@ -517,7 +580,9 @@ def filter_archs(benchmark: str = "nb101", *, epochs=None, dataset=None, ranges=
     :param order_by: a metric to sort by (descending unless ``ascending``); None keeps database order.
     :param limit: at most this many rows.
     :param unique: NB-201: one cell per isomorphism class (its smallest index).
-    :param source: 'original' (default), None (every run) or a source id / kind / device / file name.
+    :param source: 'original' (default: the released runs only), None (every source) or a source id, kind
+        ('trained', 'ecnas'), device kind ('cpu', 'cuda'), device or file name. Rows of other sources than the
+        original are never mixed in unless asked; NB-101 rows then say their ``config['dataset']``.
     """
     database, dialect, query = _build(benchmark, epochs=epochs, dataset=dataset, ranges=ranges, min_params=min_params,
                                       max_params=max_params, min_flops=min_flops, max_flops=max_flops, config=config,

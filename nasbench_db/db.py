@@ -312,11 +312,11 @@ def describe(benchmark: str, db_dir=None) -> dict:
     location = handle.location
     sources = []
     if "nasbench_source" in table_names(handle.database):
-        sql = ("SELECT id, kind, file_name, file_size, sha256, converter, created_at, row_counts, device "
-               "FROM nasbench_source WHERE benchmark = ? ORDER BY id")
+        keys = ("id", "kind", "file_name", "file_size", "sha256", "converter", "created_at", "row_counts", "device")
+        if "device_kind" in {c.name for c in handle.database.get_columns("nasbench_source")}:
+            keys += ("device_kind",)  # files from before device kinds were recorded lack it
+        sql = f"SELECT {', '.join(keys)} FROM nasbench_source WHERE benchmark = ? ORDER BY id"
         for row in fetchall(handle.database, sql, (benchmark,)):
-            keys = ("id", "kind", "file_name", "file_size", "sha256", "converter", "created_at", "row_counts",
-                    "device")
             entry = dict(zip(keys, row))
             entry["row_counts"] = _json_or_none(entry["row_counts"])
             sources.append(entry)

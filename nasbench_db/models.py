@@ -156,21 +156,29 @@ class _Nb101Model(_LayoutAwareModel):
 
 
 class Source(peewee.Model):
-    """Provenance: one row per loaded input (an original file, or a batch of training results).
+    """Provenance: one row per loaded input (an original file, a re-training's file, or one training result).
+
+    Every result row of every benchmark points to one source. The original release is ``kind = 'original'``; the
+    query functions, the NNI views / models, ``top``, filters, plots and the simulators read only those rows unless
+    a caller names other sources (``source=None`` for all, or a kind, device, device kind, file name or id).
 
     ============== ==================================================================================================
     field          meaning
     ============== ==================================================================================================
     benchmark      'nb101', 'nb201', 'nats_sss' or 'nds'
-    kind           'original' (a released benchmark file) or 'trained' (``nasbench-db train`` results)
+    kind           'original' (a released benchmark file), 'trained' (one ``nasbench-db train`` result) or
+                   'ecnas' (an EC-NAS-Bench file: NB-101 cells trained again, with energy measurements)
     file_name      base name of the input file or directory
     file_size      bytes of the input
-    sha256         hex digest of the input (taken from a verified download's record when there is one)
+    sha256         hex digest of the input (taken from a verified download's record when there is one); for a
+                   training result its ``result_key``
     converter      converter name and nasbench_db version, e.g. ``nb101-tfrecord nasbench_db 0.1.0``
     created_at     UTC ISO-8601 time of the load
     row_counts     JSON object: table -> rows loaded
-    device         device that produced trained results (NULL for originals)
-    details        JSON object of anything else worth keeping (record count, epochs seen...)
+    device         name of the device that produced the results: the CPU's model name, the GPU's name
+                   (``NVIDIA H100 80GB HBM3``), EC-NAS's hardware tag (``quadrortx6000``); NULL for originals
+    device_kind    kind of that device: 'cpu' or 'cuda' (any CUDA GPU); NULL for originals
+    details        JSON object of anything else worth keeping (record count, epochs seen, a result's JSON...)
     ============== ==================================================================================================
     """
 
@@ -184,6 +192,7 @@ class Source(peewee.Model):
     row_counts = peewee.TextField(null=True)
     device = peewee.TextField(null=True)
     details = peewee.TextField(null=True)
+    device_kind = peewee.CharField(max_length=16, null=True)
 
     class Meta:
         table_name = "nasbench_source"
@@ -254,19 +263,44 @@ class Nb101Arch(_Nb101Model):
 NB101_CONFIG_ID_FACTOR = 16
 
 
-class Nb101Config(_Nb101Model):
-    """One (cell, epoch budget) pair; ``num_epochs`` in {4, 12, 36, 108} for the released file.
+#: Dataset of the released NB-101 runs (and the default of ``nb101_config.dataset``).
+NB101_DATASET = "cifar10"
 
-    ``id = arch_id * 16 + slot`` (:data:`NB101_CONFIG_ID_FACTOR`; at most 16 budgets per cell), so the configs of a
-    cell are ``c.id BETWEEN a.id * 16 AND a.id * 16 + 15``.
+
+class Nb101Config(_Nb101Model):
+    """One (cell, epoch budget, dataset) triple; ``num_epochs`` in {4, 12, 36, 108} for the released file.
+
+    ``id = arch_id * 16 + slot`` (:data:`NB101_CONFIG_ID_FACTOR`; at most 16 (budget, dataset) pairs per cell), so
+    the configs of a cell are ``c.id BETWEEN a.id * 16 AND a.id * 16 + 15``. Runs of every source on the same cell,
+    budget and dataset share a config (their ``source_id`` tells them apart); a run on another dataset (a
+    Fashion-MNIST smoke run, CIFAR-100) has a config of its own and never counts as a run of the CIFAR-10 config.
+
+    ============== ==================================================================================================
+    field          meaning
+    ============== ==================================================================================================
+    id             ``arch_id * 16 + slot``
+    arch           the cell (:class:`Nb101Arch`, column ``arch_id``)
+    num_epochs     epoch budget of the runs' schedule
+    dataset        'cifar10' (the released runs), 'cifar100', 'fashion-mnist', ... (lower case)
+    ============== ==================================================================================================
+
+    ``dataset`` is the table's last column: the converter of the released file appends it after the bulk load
+    (``ALTER TABLE ... ADD COLUMN ... DEFAULT 'cifar10'``), so SQLite keeps the default in the schema instead of in
+    each of the 1.7 M rows (the full file stays under 0.6 GB); rows inserted later store their value.
     """
 
     id = peewee.BigIntegerField(primary_key=True)
     arch = peewee.ForeignKeyField(Nb101Arch, column_name="arch_id", backref="configs", index=False)
     num_epochs = peewee.IntegerField()
+    dataset = peewee.CharField(max_length=32, default=NB101_DATASET,
+                               constraints=[peewee.SQL(f"DEFAULT '{NB101_DATASET}'")])
 
     class Meta:
         table_name = "nb101_config"
+
+
+#: ``dataset`` of :class:`Nb101Config`, added after the released file is loaded (see the model's docstring).
+NB101_CONFIG_LATE_COLUMNS = ("dataset",)
 
 
 #: An NB-101 run's id is ``config_id * NB101_TRIAL_ID_FACTOR + repeat``: a config's runs are one contiguous range of
@@ -276,7 +310,11 @@ NB101_MAX_RUNS_PER_CONFIG = NB101_TRIAL_ID_FACTOR
 
 
 class Nb101Trial(_Nb101Model):
-    """One training run with its halfway (epoch E//2) and final (epoch E) evaluations.
+    """One training run with its halfway and final (epoch E) evaluations.
+
+    The halfway evaluation is at epoch E/2 for the released runs (``evaluate.py``: ``0.5 * train_epochs``); a run
+    evaluated elsewhere (EC-NAS-Bench: after epoch 1 or 2; a self-trained run) has its epoch in
+    :class:`Nb101TrialHalfway`.
 
     The id encodes the run's config and repeat: ``config_id = id / 1024`` (integer division), ``repeat = id % 1024``
     (:data:`NB101_TRIAL_ID_FACTOR`). A config's runs are thus the key range ``[config_id * 1024, config_id * 1024 +
@@ -289,9 +327,10 @@ class Nb101Trial(_Nb101Model):
     ======================== ======================================================================================
     id                       ``config_id * 1024 + repeat``; repeat = order of the run among its config's runs
                              (file order for the released runs), at most 1,024 runs per config
-    source                   provenance row (:class:`Source`): the released file, or one ingested training result
-                             (kind 'trained', its device, and seed / hyperparameters in ``details``)
-    halfway_training_time    seconds of training up to epoch E//2 (TPU v2 for the released runs)
+    source                   provenance row (:class:`Source`): the released file, an EC-NAS-Bench file (kind
+                             'ecnas'), or one ingested training result (kind 'trained', its device, and seed /
+                             hyperparameters in ``details``)
+    halfway_training_time    seconds of training up to the halfway evaluation (TPU v2 for the released runs)
     halfway_train_acc        percent (0-100): the file's fraction x 100, on 9,984 training images
     halfway_valid_acc        percent, validation split (9,984 of data_batch_5)
     halfway_test_acc         percent, CIFAR-10 test (9,984 images)
@@ -325,6 +364,74 @@ class Nb101Trial(_Nb101Model):
     @property
     def repeat(self) -> int:
         return self.id % NB101_TRIAL_ID_FACTOR
+
+
+# ----------------------------------------------------------------------------------------------------------------------
+# NB-101 runs of other sources: halfway epochs and EC-NAS-Bench energy (one row per run that has them; the released
+# runs have none, so the 5 M-run file keeps its size)
+
+
+class Nb101TrialHalfway(_Nb101Model):
+    """The epoch of a run's halfway evaluation where it is not the released protocol's E/2; table
+    ``nb101_trial_halfway``.
+
+    Every run of a source other than the released file has a row (EC-NAS-Bench files evaluate after epoch 1 or 2,
+    self-trained runs where their schedule put the evaluation); a run of an original-format file has one only when
+    the file's ``current_epoch`` differs from E/2 (never for the released files). Runs without a row were evaluated
+    at epoch ``num_epochs / 2``.
+
+    ============== ==================================================================================================
+    field          meaning (unit)
+    ============== ==================================================================================================
+    trial          the run (:class:`Nb101Trial`, column ``trial_id``, primary key)
+    halfway_epoch  epoch of the halfway evaluation, as the source records it (the protobuf's ``current_epoch`` of
+                   evaluation 1; a training result's evaluation epoch): may be fractional
+    ============== ==================================================================================================
+    """
+
+    trial = peewee.ForeignKeyField(Nb101Trial, column_name="trial_id", primary_key=True, backref="halfway")
+    halfway_epoch = peewee.DoubleField()
+
+    class Meta:
+        table_name = "nb101_trial_halfway"
+
+
+class Nb101TrialEnergy(_Nb101Model):
+    """Energy and carbon of one EC-NAS-Bench run, as its file records them; table ``nb101_trial_energy``.
+
+    EC-NAS-Bench measured each run with carbontracker. An evaluation's ``energy`` / ``co2eq`` add up the training
+    before it (the 1-step initialisation, then each training segment; evaluation passes excluded); the run totals
+    cover the whole run, evaluations included. ``co2eq = energy x`` the grid's carbon intensity at the time.
+
+    ===================== ===========================================================================================
+    field                 meaning (unit)
+    ===================== ===========================================================================================
+    trial                 the run (:class:`Nb101Trial`, column ``trial_id``, primary key)
+    step0_energy          kWh: the 1-step initialisation (evaluation 0, epoch 0)
+    step0_co2eq           g CO2-equivalent, same span
+    halfway_energy        kWh: training up to the halfway evaluation (epoch in :class:`Nb101TrialHalfway`)
+    halfway_co2eq         g CO2-equivalent, same span
+    energy                kWh: training up to the final evaluation (epoch E)
+    co2eq                 g CO2-equivalent, same span
+    total_energy          kWh: the whole run, evaluations included (the protobuf's ``total_energy``)
+    total_co2eq           g CO2-equivalent of the whole run (``total_co2eq``)
+    ===================== ===========================================================================================
+
+    Values are the file's doubles, unscaled; NULL where the file has none.
+    """
+
+    trial = peewee.ForeignKeyField(Nb101Trial, column_name="trial_id", primary_key=True, backref="energy")
+    step0_energy = peewee.DoubleField(null=True)
+    step0_co2eq = peewee.DoubleField(null=True)
+    halfway_energy = peewee.DoubleField(null=True)
+    halfway_co2eq = peewee.DoubleField(null=True)
+    energy = peewee.DoubleField(null=True)
+    co2eq = peewee.DoubleField(null=True)
+    total_energy = peewee.DoubleField(null=True)
+    total_co2eq = peewee.DoubleField(null=True)
+
+    class Meta:
+        table_name = "nb101_trial_energy"
 
 
 # ----------------------------------------------------------------------------------------------------------------------
@@ -382,7 +489,8 @@ class _Nb101Seconds(peewee.DoubleField):
 
 
 class Nb101TrialConfig(_Nb101Model):
-    """NNI's ``Nb101TrialConfig``: ``arch`` (NNI dict), ``num_vertices``, ``hash``, ``num_epochs``. Read-only view."""
+    """NNI's ``Nb101TrialConfig``: ``arch`` (NNI dict), ``num_vertices``, ``hash``, ``num_epochs``. Read-only view of
+    the configs of the original release (CIFAR-10; configs only other sources ran are in :class:`Nb101Config`)."""
 
     arch = Nb101ArchField()
     num_vertices = peewee.IntegerField()
@@ -395,7 +503,8 @@ class Nb101TrialConfig(_Nb101Model):
 
 class Nb101TrialStats(_Nb101Model):
     """NNI's ``Nb101TrialStats``: final ``train_acc/valid_acc/test_acc`` (percent), ``parameters`` (millions),
-    ``training_time`` (seconds, real: also on NNI's file, whose x 60 values are divided back). Read-only view."""
+    ``training_time`` (seconds, real: also on NNI's file, whose x 60 values are divided back). Read-only view of the
+    original release's runs (other sources' runs are in :class:`Nb101Trial`)."""
 
     config = peewee.ForeignKeyField(Nb101TrialConfig, column_name="config_id", backref="trial_stats")
     train_acc = peewee.DoubleField()
@@ -409,8 +518,9 @@ class Nb101TrialStats(_Nb101Model):
 
 
 class Nb101IntermediateStats(_Nb101Model):
-    """NNI's ``Nb101IntermediateStats``: ``current_epoch`` (E//2 or E), accuracies (percent), ``training_time``
-    (seconds). Read-only view; the intermediate id is ``2 * trial_id`` (halfway) or ``2 * trial_id + 1`` (final)."""
+    """NNI's ``Nb101IntermediateStats``: ``current_epoch`` (the halfway evaluation's epoch, E/2 for the released
+    runs, or E), accuracies (percent), ``training_time`` (seconds). Read-only view of the original release; the
+    intermediate id is ``2 * trial_id`` (halfway) or ``2 * trial_id + 1`` (final)."""
 
     trial = peewee.ForeignKeyField(Nb101TrialStats, column_name="trial_id", backref="intermediates")
     current_epoch = peewee.IntegerField()
@@ -423,30 +533,42 @@ class Nb101IntermediateStats(_Nb101Model):
         table_name = "nb101intermediatestats"
 
 
-NB101_TABLES = (Source, Nb101Arch, Nb101Config, Nb101Trial)
+NB101_TABLES = (Source, Nb101Arch, Nb101Config, Nb101Trial, Nb101TrialHalfway, Nb101TrialEnergy)
 
-#: The NNI-named views over the compact NB-101 tables (portable SQL: SQLite and PostgreSQL).
+#: SQL condition: the run ``t`` belongs to the released benchmark (NNI's views show nothing else).
+NB101_ORIGINAL_RUN = "t.source_id IN (SELECT id FROM nasbench_source WHERE kind = 'original')"
+
+#: The NNI-named views over the compact NB-101 tables (portable SQL: SQLite and PostgreSQL). They show the original
+#: release only, exactly NNI's data: runs of other sources (self-trained, EC-NAS-Bench) and configs that have no
+#: released run are left out, so ingesting a source never changes what they return.
 NB101_VIEWS = (
     # CROSS JOIN keeps SQLite's join order cell -> config -> run, where the id ranges make each step a key lookup.
-    """CREATE VIEW nb101trialconfig AS
+    f"""CREATE VIEW nb101trialconfig AS
        SELECT c.id AS id, a.adjacency || '|' || a.operations AS arch, a.num_vertices AS num_vertices,
               a.hash AS hash, c.num_epochs AS num_epochs
        FROM nb101_arch a CROSS JOIN nb101_config c
-       WHERE c.id BETWEEN a.id * 16 AND a.id * 16 + 15""",
-    """CREATE VIEW nb101trialstats AS
+       WHERE c.id BETWEEN a.id * 16 AND a.id * 16 + 15
+         AND EXISTS (SELECT 1 FROM nb101_trial t WHERE t.id BETWEEN c.id * 1024 AND c.id * 1024 + 1023
+                     AND {NB101_ORIGINAL_RUN})""",
+    f"""CREATE VIEW nb101trialstats AS
        SELECT t.id AS id, c.id AS config_id, t.train_acc AS train_acc, t.valid_acc AS valid_acc,
               t.test_acc AS test_acc, a.parameters / 1e6 AS parameters, t.training_time AS training_time,
               t.id % 1024 AS repeat, t.source_id AS source_id
        FROM nb101_arch a CROSS JOIN nb101_config c CROSS JOIN nb101_trial t
-       WHERE c.id BETWEEN a.id * 16 AND a.id * 16 + 15 AND t.id BETWEEN c.id * 1024 AND c.id * 1024 + 1023""",
-    """CREATE VIEW nb101intermediatestats AS
-       SELECT 2 * t.id AS id, t.id AS trial_id, c.num_epochs / 2 AS current_epoch,
+       WHERE c.id BETWEEN a.id * 16 AND a.id * 16 + 15 AND t.id BETWEEN c.id * 1024 AND c.id * 1024 + 1023
+         AND {NB101_ORIGINAL_RUN}""",
+    # The halfway epoch: the file's own where it is not E/2 (nb101_trial_halfway), rounded to NNI's integer column.
+    f"""CREATE VIEW nb101intermediatestats AS
+       SELECT 2 * t.id AS id, t.id AS trial_id,
+              COALESCE(CAST(ROUND(h.halfway_epoch) AS INTEGER), c.num_epochs / 2) AS current_epoch,
               t.halfway_train_acc AS train_acc, t.halfway_valid_acc AS valid_acc, t.halfway_test_acc AS test_acc,
               t.halfway_training_time AS training_time
-       FROM nb101_config c CROSS JOIN nb101_trial t WHERE t.id BETWEEN c.id * 1024 AND c.id * 1024 + 1023
+       FROM nb101_config c CROSS JOIN nb101_trial t LEFT JOIN nb101_trial_halfway h ON h.trial_id = t.id
+       WHERE t.id BETWEEN c.id * 1024 AND c.id * 1024 + 1023 AND {NB101_ORIGINAL_RUN}
        UNION ALL
        SELECT 2 * t.id + 1, t.id, c.num_epochs, t.train_acc, t.valid_acc, t.test_acc, t.training_time
-       FROM nb101_config c CROSS JOIN nb101_trial t WHERE t.id BETWEEN c.id * 1024 AND c.id * 1024 + 1023""",
+       FROM nb101_config c CROSS JOIN nb101_trial t
+       WHERE t.id BETWEEN c.id * 1024 AND c.id * 1024 + 1023 AND {NB101_ORIGINAL_RUN}""",
 )
 
 
@@ -671,7 +793,45 @@ class Nb201IntermediateStats(_Nb201SplitMetrics):
 #: Multiplier of the synthetic intermediate id: ``id = EPOCH_ID_BASE * trial_id + current_epoch``.
 EPOCH_ID_BASE = 1000
 
-NB201_TABLES = (Source, Nb201Arch, Nb201TrialConfig, Nb201TrialStats, Nb201Epoch)
+# Runs of sources other than the released file (``nasbench-db train`` results) live in tables of their own with the same
+# columns, so NNI's tables above hold exactly NNI's data whatever is ingested. Each is self-contained: a trained run's
+# config is copied here (same id as the benchmark's config for a benchmark budget and dataset; ids after the
+# benchmark's range for others), so the query functions read ``trial JOIN config`` per table and combine the two.
+
+
+class Nb201TrainedTrialConfig(Nb201TrialConfig):
+    """Configs of NB-201 runs from other sources; table ``nb201_trained_trialconfig`` (fields as
+    :class:`Nb201TrialConfig`; ``num_epochs`` and ``dataset`` may be any the runs used, e.g. 1 and
+    'fashion-mnist')."""
+
+    class Meta:
+        table_name = "nb201_trained_trialconfig"
+
+
+class Nb201TrainedTrialStats(Nb201TrialStats):
+    """NB-201 runs of sources other than the released file; table ``nb201_trained_trialstats`` (fields and units as
+    :class:`Nb201TrialStats`; ``result_key`` is the training result's key)."""
+
+    config = peewee.ForeignKeyField(Nb201TrainedTrialConfig, column_name="config_id", backref="trial_stats")
+    source = peewee.ForeignKeyField(Nb201Source, column_name="source_id", index=False, backref="trained_trials")
+
+    class Meta:
+        table_name = "nb201_trained_trialstats"
+
+
+class Nb201TrainedEpoch(Nb201Epoch):
+    """Per-epoch results of :class:`Nb201TrainedTrialStats`; table ``nb201_trained_epoch`` (as :class:`Nb201Epoch`)."""
+
+    trial = peewee.ForeignKeyField(Nb201TrainedTrialStats, column_name="trial_id", backref="epochs", index=False)
+
+    class Meta:
+        table_name = "nb201_trained_epoch"
+        primary_key = peewee.CompositeKey("trial", "current_epoch")
+        without_rowid = True
+
+
+NB201_TABLES = (Source, Nb201Arch, Nb201TrialConfig, Nb201TrialStats, Nb201Epoch, Nb201TrainedTrialConfig,
+                Nb201TrainedTrialStats, Nb201TrainedEpoch)
 NB201_VIEWS = (
     f"""CREATE VIEW nb201intermediatestats AS
        SELECT {EPOCH_ID_BASE} * trial_id + current_epoch AS id, trial_id, current_epoch, train_acc, valid_acc,
@@ -769,7 +929,40 @@ class NatsSssIntermediateStats(Nb201IntermediateStats):
         table_name = "nats_sss_intermediatestats"
 
 
-NATS_SSS_TABLES = (Source, NatsSssArch, NatsSssTrialConfig, NatsSssTrialStats, NatsSssEpoch)
+class NatsSssTrainedTrialConfig(NatsSssTrialConfig):
+    """Configs of size-space runs from other sources; table ``nats_sss_trained_trialconfig`` (as
+    :class:`Nb201TrainedTrialConfig`)."""
+
+    class Meta:
+        database = DATABASES["nats_sss"]
+        table_name = "nats_sss_trained_trialconfig"
+
+
+class NatsSssTrainedTrialStats(NatsSssTrialStats):
+    """Size-space runs of sources other than the released file; table ``nats_sss_trained_trialstats``."""
+
+    config = peewee.ForeignKeyField(NatsSssTrainedTrialConfig, column_name="config_id", backref="trial_stats")
+    source = peewee.ForeignKeyField(NatsSssSource, column_name="source_id", index=False, backref="trained_trials")
+
+    class Meta:
+        database = DATABASES["nats_sss"]
+        table_name = "nats_sss_trained_trialstats"
+
+
+class NatsSssTrainedEpoch(NatsSssEpoch):
+    """Per-epoch results of :class:`NatsSssTrainedTrialStats`; table ``nats_sss_trained_epoch``."""
+
+    trial = peewee.ForeignKeyField(NatsSssTrainedTrialStats, column_name="trial_id", backref="epochs", index=False)
+
+    class Meta:
+        database = DATABASES["nats_sss"]
+        table_name = "nats_sss_trained_epoch"
+        primary_key = peewee.CompositeKey("trial", "current_epoch")
+        without_rowid = True
+
+
+NATS_SSS_TABLES = (Source, NatsSssArch, NatsSssTrialConfig, NatsSssTrialStats, NatsSssEpoch,
+                   NatsSssTrainedTrialConfig, NatsSssTrainedTrialStats, NatsSssTrainedEpoch)
 NATS_SSS_VIEWS = (
     f"""CREATE VIEW nats_sss_intermediatestats AS
        SELECT {EPOCH_ID_BASE} * trial_id + current_epoch AS id, trial_id, current_epoch, train_acc, valid_acc,

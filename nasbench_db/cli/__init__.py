@@ -12,5 +12,6 @@ from . import nb201  # noqa: F401,E402
 from . import train  # noqa: F401,E402
 from . import search  # noqa: F401,E402
 from . import joined  # noqa: F401,E402
+from . import ecnas  # noqa: F401,E402
 
 __all__ = ["cli"]

@@ -7,7 +7,7 @@ import sys
 
 import click
 
-from ._common import CONTEXT_SETTINGS, cli, db_dir_option, emit, handle_errors, output_options, source_value
+from ._common import SOURCE_HELP, CONTEXT_SETTINGS, cli, db_dir_option, emit, handle_errors, output_options, source_value
 
 
 
@@ -71,8 +71,7 @@ def _search_options(func):
                      help="Regularized evolution: tournament sample (default 10, as the NB-101 paper)."),
         click.option("--out", type=click.Path(dir_okay=False, allow_dash=True), default=None,
                      help="Write the JSON result here ('-' or omitted: stdout); a summary goes to the terminal."),
-        click.option("--source", default="original", show_default=True,
-                     help="'original', 'all', a source id, or a device / file name of trained results."),
+        click.option("--source", default="original", show_default=True, help=SOURCE_HELP),
     ]):
         func = option(func)
     return func
@@ -113,10 +112,12 @@ def search():
 @click.option("--epochs", type=int, default=108, show_default=True, help="Epoch budget of every query.")
 @click.option("--sampling", type=click.Choice(["rejection", "uniform"]), default="rejection", show_default=True,
               help="Random cells: the paper's rejection sampling of 7x7 matrices, or uniform over unique cells.")
+@click.option("--dataset", default="cifar10", show_default=True,
+              help="Dataset of the runs (another source's, e.g. fashion-mnist, with --source).")
 @db_dir_option
 @handle_errors
 def search_nb101_command(algo, runs, budget, seed, population_size, sample_size, out, source, epochs, sampling,
-                         db_dir):
+                         dataset, db_dir):
     """Simulated search on NAS-Bench-101 (the NB-101 paper's protocol, Figure 7).
 
     Regret reference: the best mean test accuracy over the installed cells (94.3176 % on the full database at 108
@@ -129,7 +130,8 @@ def search_nb101_command(algo, runs, budget, seed, population_size, sample_size,
     """
     from ..search import NB101Simulator
 
-    sim = NB101Simulator(epochs=epochs, seed=seed, db_dir=db_dir, sampling=sampling, source=source_value(source))
+    sim = NB101Simulator(epochs=epochs, seed=seed, db_dir=db_dir, sampling=sampling, source=source_value(source),
+                         dataset=dataset)
     _run(sim, algo, runs, budget, seed, population_size, sample_size, out)
 
 
@@ -230,8 +232,7 @@ TOP_COLUMNS = {
               help="Config equality filter, e.g. proposer=darts (NDS), hash=... (NB-101).")
 @click.option("--per-run", is_flag=True, help="Rank single runs instead of means over runs.")
 @click.option("--unique", is_flag=True, help="NB-201: one cell per isomorphism class.")
-@click.option("--source", default="original", show_default=True,
-              help="'original', 'all', a source id, or a device / file name of trained results.")
+@click.option("--source", default="original", show_default=True, help=SOURCE_HELP)
 @output_options
 @db_dir_option
 @handle_errors
@@ -259,6 +260,8 @@ def top_command(benchmark, k, all_rows, metric, ascending, epochs, dataset, min_
                         ascending=ascending, limit=None if all_rows else k, unique=unique,
                         source=source_value(source), db_dir=db_dir)
     columns = list(TOP_COLUMNS[benchmark])
+    if benchmark == "nb101" and source_value(source) != "original":
+        columns.insert(2, "config.dataset")  # other sources' runs may be on other datasets
     if per_run:
         columns.insert(0, "id")
     else:
@@ -293,6 +296,7 @@ def _plot_filters(func):
                      help="Lower bound on a metric, cost or proxy (repeatable)."),
         click.option("--max", "max_pairs", multiple=True, metavar="METRIC=VALUE",
                      help="Upper bound on a metric, cost or proxy, e.g. edgegpu_latency=5 (repeatable)."),
+        click.option("--source", default="original", show_default=True, help=SOURCE_HELP),
         click.option("--out", type=click.Path(dir_okay=False), required=True, help="Image file to write."),
     ]):
         func = option(func)
@@ -307,7 +311,8 @@ def _plot_filters(func):
 @_plot_filters
 @db_dir_option
 @handle_errors
-def plot_ecdf_command(benchmark, metrics, xmin, epochs, dataset, max_params, min_pairs, max_pairs, out, db_dir):
+def plot_ecdf_command(benchmark, metrics, xmin, epochs, dataset, max_params, min_pairs, max_pairs, source, out,
+                      db_dir):
     """Empirical CDF of accuracies over every config (means over runs), as the NB-101 paper's Figure 2.
 
     \b
@@ -322,7 +327,7 @@ def plot_ecdf_command(benchmark, metrics, xmin, epochs, dataset, max_params, min
         metrics = ("final_train_acc", "final_test_acc") if benchmark == "nds" else ("train_acc", "valid_acc",
                                                                                       "test_acc")
     click.echo(plot_ecdf(benchmark, out, metrics, epochs=epochs, dataset=dataset, xmin=xmin, max_params=max_params,
-                         ranges=bound_ranges(min_pairs, max_pairs), db_dir=db_dir))
+                         ranges=bound_ranges(min_pairs, max_pairs), source=source_value(source), db_dir=db_dir))
 
 
 @plot.command("scatter", context_settings=CONTEXT_SETTINGS)
@@ -333,7 +338,8 @@ def plot_ecdf_command(benchmark, metrics, xmin, epochs, dataset, max_params, min
 @_plot_filters
 @db_dir_option
 @handle_errors
-def plot_scatter_command(benchmark, x, y, ymin, epochs, dataset, max_params, min_pairs, max_pairs, out, db_dir):
+def plot_scatter_command(benchmark, x, y, ymin, epochs, dataset, max_params, min_pairs, max_pairs, source, out,
+                         db_dir):
     """A metric against parameters or training time over every config, as the NB-101 paper's Figures 3-4.
 
     \b
@@ -346,7 +352,7 @@ def plot_scatter_command(benchmark, x, y, ymin, epochs, dataset, max_params, min
     benchmark = check_benchmark(benchmark)
     y = y or ("final_test_acc" if benchmark == "nds" else "test_acc")
     click.echo(plot_scatter(benchmark, out, x, y, epochs=epochs, dataset=dataset, ymin=ymin, max_params=max_params,
-                            ranges=bound_ranges(min_pairs, max_pairs), db_dir=db_dir))
+                            ranges=bound_ranges(min_pairs, max_pairs), source=source_value(source), db_dir=db_dir))
 
 
 @plot.command("regret", context_settings=CONTEXT_SETTINGS)

@@ -163,6 +163,10 @@ class DatabaseBuild:
         from .joined import carry_over as carry_over_joined
 
         self.carried_joined = carry_over_joined(self)
+        if self.benchmark == "nb101":  # and the runs of EC-NAS-Bench files, copied from it
+            from .ecnas import carry_over as carry_over_ecnas
+
+            self.carried_over += carry_over_ecnas(self)
         for view in views:
             conn.execute(view)
         conn.execute("ANALYZE")

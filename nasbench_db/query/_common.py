@@ -102,12 +102,34 @@ def check_epochs(name: str, value, allowed=None):
     return check_int(name, value, allowed)
 
 
+#: Source kinds (``nasbench_source.kind``): the released benchmark, ``nasbench-db train`` results, EC-NAS-Bench files.
+SOURCE_KINDS = ("original", "trained", "ecnas")
+#: Device kinds a ``source`` may name (``nasbench_source.device_kind``); 'gpu' is taken as 'cuda'.
+DEVICE_KINDS = ("cpu", "cuda")
+DEVICE_KIND_ALIASES = {"gpu": "cuda"}
+
+
 def check_source(source):
-    """``'original'`` (default: the released benchmark rows), ``None`` (every row) or a source name / id."""
-    if source is None or isinstance(source, (str, int)) and not isinstance(source, bool):
+    """``'original'`` (default: the released benchmark rows), ``None`` (every row), a source id, or a name: a source
+    kind ('trained', 'ecnas'), a device kind ('cpu', 'cuda' / 'gpu'), a device name (case-insensitive) or a file
+    name."""
+    if source is None or isinstance(source, int) and not isinstance(source, bool):
         return source
-    raise InvalidArgument(f"source must be 'original', None (all rows), a source id or a device/file name: "
-                          f"got {source!r}")
+    if isinstance(source, str) and source.strip():
+        source = source.strip()
+        known = source.lower()  # kinds and device kinds in any case ('CPU', 'Original')
+        return known if known in SOURCE_KINDS + DEVICE_KINDS or known in DEVICE_KIND_ALIASES else source
+    raise InvalidArgument(f"source must be 'original', None (all rows), a source id or a name (a kind such as "
+                          f"'trained', a device kind 'cpu' / 'cuda', a device or file name): got {source!r}")
+
+
+#: Which ``nasbench_source`` rows a source name selects (parameters: :func:`_match_params`).
+_SOURCE_MATCH = "kind = ? OR file_name = ? OR LOWER(device) = ? OR device_kind = ?"
+
+
+def _match_params(source: str) -> list:
+    low = source.lower()
+    return [source, source, low, DEVICE_KIND_ALIASES.get(low, low)]
 
 
 def placeholders(database, sql: str) -> str:
@@ -124,5 +146,49 @@ def source_filter(source, params: list, column: str = "t.source_id") -> str:
     if isinstance(source, int):
         params.append(source)
         return f" AND {column} = ?"
-    params.extend([source, source, source])
-    return f" AND {column} IN (SELECT id FROM nasbench_source WHERE kind = ? OR device = ? OR file_name = ?)"
+    params.extend(_match_params(source))
+    return f" AND {column} IN (SELECT id FROM nasbench_source WHERE {_SOURCE_MATCH})"
+
+
+def check_source_exists(database, benchmark: str, source) -> None:
+    """Raise :class:`InvalidArgument` listing the installed sources when ``source`` names none of them.
+
+    'original', None, the source kinds and device kinds are always accepted (a query for them may find nothing);
+    any other name or id must match a provenance row of ``benchmark``. One small query, run only for such names.
+    """
+    if source is None or source == "original":
+        return
+    if isinstance(source, str) and (source.lower() in SOURCE_KINDS + DEVICE_KINDS or
+                                    source.lower() in DEVICE_KIND_ALIASES):
+        return
+    if isinstance(source, int):
+        sql, params = "SELECT 1 FROM nasbench_source WHERE benchmark = ? AND id = ?", [benchmark, source]
+    else:
+        sql, params = (f"SELECT 1 FROM nasbench_source WHERE benchmark = ? AND ({_SOURCE_MATCH})",
+                       [benchmark, *_match_params(source)])
+    if database.execute_sql(placeholders(database, sql + " LIMIT 1"), params).fetchone():
+        return
+    raise InvalidArgument(f"no {benchmark} source matches {source!r}: {describe_sources(database, benchmark)}")
+
+
+def describe_sources(database, benchmark: str) -> str:
+    """One line naming the installed sources of ``benchmark`` and how to select them (for error messages)."""
+    # One entry per file, but one per device for training results (each result is a source of its own).
+    name = "CASE WHEN kind = 'trained' THEN NULL ELSE file_name END"
+    sql = (f"SELECT kind, device, device_kind, {name}, COUNT(*) FROM nasbench_source WHERE benchmark = ? "
+           f"GROUP BY kind, device, device_kind, {name} ORDER BY MIN(id)")
+    rows = database.execute_sql(placeholders(database, sql), [benchmark]).fetchall()
+    if not rows:
+        return "none is installed"
+    parts = []
+    for kind, device, device_kind, file_name, count in rows:
+        if kind == "trained":
+            parts.append(f"'trained' ({count} results on {device_kind or '?'} device {device!r})")
+        elif kind == "original":
+            parts.append(f"'original' ({file_name})")
+        else:
+            parts.append(f"{kind!r} ({file_name}" + (f" on {device!r}, {device_kind})" if device else ")"))
+    return ("installed: " + "; ".join(parts) + ". Name a kind, a device kind (cpu, cuda), a device or file name, "
+            "a source id, or None for every source")
+
+

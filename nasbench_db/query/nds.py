@@ -45,7 +45,8 @@ import json
 
 from .. import db as _db
 from ..spaces import nds as space
-from ._common import check_bool, check_epochs, check_reduction, placeholders
+from ._common import (check_bool, check_epochs, check_reduction, check_source, check_source_exists, placeholders,
+                      source_filter)
 
 BENCHMARK = "nds"
 STATS = ("final_train_acc", "final_train_loss", "final_test_acc", "best_train_acc", "best_train_loss",
@@ -61,7 +62,7 @@ _CONFIG_SELECT = "c.id, " + ", ".join("c." + k for k in CONFIG_COLUMNS)
 
 
 def query_nds_trial_stats(model_family, proposer, generator, model_spec, cell_spec, dataset, num_epochs=None,
-                          reduction=None, include_intermediates=False, *, db_dir=None):
+                          reduction=None, include_intermediates=False, *, source="original", db_dir=None):
     """Query NDS trials, as NNI's ``query_nds_trial_stats`` (a generator of dicts; see the module docstring).
 
     The first six arguments are required positionally, as in NNI; None is a wildcard for every argument.
@@ -75,6 +76,8 @@ def query_nds_trial_stats(model_family, proposer, generator, model_spec, cell_sp
     :param num_epochs: epochs of the schedule.
     :param reduction: None/'none' for one dict per trial, 'mean' to average the trials of each config.
     :param include_intermediates: add the per-epoch rows as ``intermediates``.
+    :param source: 'original' (the released sweeps, default), None (every source) or a source id / kind / file
+        name (NDS holds only its released sweeps: a name that is not one of them raises ValueError).
     :param db_dir: read this directory instead of ``NASBENCHMARK_DIR``.
 
     Names are matched case-insensitively; a value outside the known ones raises ValueError (NNI would silently
@@ -91,9 +94,17 @@ def query_nds_trial_stats(model_family, proposer, generator, model_spec, cell_sp
         "num_epochs": check_epochs("num_epochs", num_epochs),
     }
     include_intermediates = check_bool("include_intermediates", include_intermediates)
+    source = check_source(source)
     handle = _db.open_benchmark(BENCHMARK, db_dir)
     database = handle.database
-    where, params = _where(filters, nni_layout=handle.location.layout == "nni")
+    nni_layout = handle.location.layout == "nni"
+    where, params = _where(filters, nni_layout=nni_layout)
+    if source not in ("original", None):  # every NDS row is a released one: only a name of that release matches
+        if nni_layout:
+            return iter(())
+        check_source_exists(database, BENCHMARK, source)
+        where += (" AND t.id IN (SELECT o.trial_id FROM nds_trial_origin o WHERE 1 = 1" +
+                  source_filter(source, params, "o.source_id") + ")")
     if mean:
         sql = ("SELECT NULL, " + _CONFIG_SELECT + ", NULL, " + ", ".join(f"AVG(t.{k})" for k in STATS) + _FROM +
                "WHERE " + where + " GROUP BY " + _CONFIG_SELECT + " ORDER BY c.id")
