@@ -128,10 +128,11 @@ def publish(sqlite_path, url: str, benchmark: str, models, views) -> dict:
             cursor.execute("LOCK TABLE nasbench_source IN SHARE ROW EXCLUSIVE MODE")
             # Other sources (trained results, EC-NAS files) are carried into the build before publishing; one
             # ingested since then would be lost.
+            # (Joined data, HW-NAS-Bench costs and zero-cost proxies, is not carried: it stays on the server.)
+            others = "kind <> 'original' AND kind NOT IN (" + ", ".join(f"'{k}'" for k in JOINED_SOURCE_KINDS) + ")"
             carried = {row[0] for row in source.execute(
-                "SELECT sha256 FROM nasbench_source WHERE kind <> 'original' AND benchmark = ?", (benchmark,))}
-            cursor.execute("SELECT sha256 FROM nasbench_source WHERE kind <> 'original' AND benchmark = %s",
-                           (benchmark,))
+                f"SELECT sha256 FROM nasbench_source WHERE {others} AND benchmark = ?", (benchmark,))}
+            cursor.execute(f"SELECT sha256 FROM nasbench_source WHERE {others} AND benchmark = %s", (benchmark,))
             arrived = {row[0] for row in cursor.fetchall()} - carried
             if arrived:
                 raise NasbenchDbError(f"{len(arrived)} training results were ingested into the server while this "
