@@ -42,9 +42,8 @@ from pathlib import Path
 
 from ..checksums import file_digest, recorded_sha256
 from ..errors import CorruptInput, NasbenchDbError
-from ..models import (DETAIL_DICT_FIELDS, EVAL_SET_COLUMN, NATS_SSS_VIEWS, NB201_VIEWS, NatsSssArch, NatsSssEpoch, NatsSssTrialConfig,
-                      NatsSssTrialDetail, NatsSssTrialStats, Nb201Arch, Nb201Epoch, Nb201TrialConfig,
-                      Nb201TrialDetail, Nb201TrialStats, encode_detail_extra, pack_eval_times, pack_series)
+from ..models import (DETAIL_DICT_FIELDS, EVAL_SET_COLUMN, NATS_SSS_TABLES, NATS_SSS_VIEWS, NB201_TABLES, NB201_VIEWS,
+                      encode_detail_extra, pack_eval_times, pack_series)
 from ..spaces import nats_sss as sss_space
 from ..spaces import nb201 as tss_space
 from . import _build
@@ -106,12 +105,12 @@ class Space:
 
 
 TSS = Space("tss", "nb201", TSS_HP_EPOCHS, tss_space.EPOCHS, tss_space.NUM_ARCHS,
-            (Nb201Arch, Nb201TrialConfig, Nb201TrialStats, Nb201Epoch, Nb201TrialDetail), NB201_VIEWS, "nb201",
+            NB201_TABLES[1:], NB201_VIEWS, "nb201",
             "nb201trialconfig", "nb201trialstats", "nb201_epoch", "NAS-Bench-201 / NATS topology space",
             "nb201_trial_detail")
 SSS = Space("sss", "nats_sss", SSS_HP_EPOCHS, sss_space.EPOCHS, sss_space.NUM_ARCHS,
-            (NatsSssArch, NatsSssTrialConfig, NatsSssTrialStats, NatsSssEpoch, NatsSssTrialDetail), NATS_SSS_VIEWS,
-            "nats_sss", "nats_sss_trialconfig", "nats_sss_trialstats", "nats_sss_epoch", "NATS size space",
+            NATS_SSS_TABLES[1:], NATS_SSS_VIEWS, "nats_sss",
+            "nats_sss_trialconfig", "nats_sss_trialstats", "nats_sss_epoch", "NATS size space",
             "nats_sss_trial_detail")
 
 
