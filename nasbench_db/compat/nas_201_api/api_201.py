@@ -195,7 +195,7 @@ class NASBench201API(NATStopology):
         if dataset not in valid_datasets:
             raise ValueError(f"{dataset} not in {valid_datasets}")
         hp = str(hp)
-        epochs = self._space.hp_epochs.get(hp)
+        epochs = self._space.epochs_of(hp)
         counts, present = self._store.seed_counts(epochs, dataset) if epochs is not None else ({}, set())
         nums = collections.defaultdict(lambda: 0)
         for index in range(len(self)):

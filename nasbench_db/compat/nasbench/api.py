@@ -53,9 +53,10 @@ from collections.abc import Mapping
 import numpy as np
 
 from ... import db as _db
-from ...errors import MissingDependency, NasbenchDbError
+from ...errors import InvalidArgument, MissingDependency, NasbenchDbError
 from ...models import NB101_CONFIG_ID_FACTOR, NB101_TRIAL_ID_FACTOR
-from ...query._common import check_source, source_filter
+from ...query._common import check_source, check_source_exists, source_filter
+from ...query.nb101 import DATASET_EXPR, RELEASED_DATASET, check_dataset
 from ...spaces import nb101 as _space
 from .._install import ensure_installed
 
@@ -240,14 +241,21 @@ class NASBench:
     ``dataset_file``: the original ``.tfrecord`` (converted on first use into ``NASBENCHMARK_DIR`` and recognised
     afterwards by its recorded sha256), or None for the installed database (``NASBENCHMARK_DIR`` or
     ``NASBENCHMARK_DB_URL``). ``seed`` seeds the global ``random`` module, as the original does.
-    Keyword-only extras: ``source`` ('original': the released runs; None: every run; or a source name / id) and
-    ``db_dir`` (a database directory instead of ``NASBENCHMARK_DIR``).
+    Keyword-only extras: ``source`` ('original': the released runs; None: every source; or a source kind, device
+    kind, device or file name, or id, as the query functions take it), ``dataset`` (the runs' dataset, 'cifar10'
+    by default: the original API's; runs on other datasets are never mixed in) and ``db_dir`` (a database directory
+    instead of ``NASBENCHMARK_DIR``). A cell's runs of several sources are listed in ``computed_stats`` in the
+    order they were loaded (the released runs first); ``query`` draws among the first ``num_repeats`` of them.
     """
 
-    def __init__(self, dataset_file, seed=None, *, source="original", db_dir=None):
+    def __init__(self, dataset_file, seed=None, *, source="original", dataset=RELEASED_DATASET, db_dir=None):
         self.config = build_config()
         random.seed(seed)
         self._source = check_source(source)
+        if dataset is None:
+            raise InvalidArgument("dataset must be a dataset name ('cifar10' for the released runs): the API "
+                                  "lists a cell's runs per epoch budget, so runs on several datasets cannot be mixed")
+        self._dataset = check_dataset(dataset, self._source)
         self._db_dir = db_dir
         if dataset_file is not None:
             ensure_installed("nb101", dataset_file, db_dir)
@@ -257,6 +265,7 @@ class NASBench:
                 f"{handle.location.target} is NNI's prebuilt file, which lacks the file order of the runs and "
                 "stores times x 60: the nasbench API facade needs nasbench101.db. Build it with "
                 "`nasbench-db convert nb101 nasbench_full.tfrecord` (or pass the .tfrecord to NASBench)")
+        check_source_exists(handle.database, BENCHMARK, self._source)
         self._cells: OrderedDict = OrderedDict()
         self._hashes: dict = {}
         self._count = None
@@ -392,6 +401,13 @@ class NASBench:
     def _source_sql(self, params: list, column: str = "t.source_id") -> str:
         return source_filter(self._source, params, column)
 
+    def _dataset_sql(self, params: list) -> str:
+        """The configs' dataset condition (with a leading AND); none for the released runs, all CIFAR-10."""
+        if self._source == "original" and self._dataset == RELEASED_DATASET:
+            return ""
+        params.append(self._dataset)
+        return f" AND {DATASET_EXPR} = ?"
+
     def _cell(self, module_hash) -> _Cell:
         cell = self._cells.get(module_hash)
         if cell is not None:
@@ -407,7 +423,7 @@ class NASBench:
                f"{NB101_CONFIG_ID_FACTOR} + {NB101_CONFIG_ID_FACTOR - 1} AND t.id BETWEEN c.id * "
                f"{NB101_TRIAL_ID_FACTOR} AND c.id * {NB101_TRIAL_ID_FACTOR} + {NB101_TRIAL_ID_FACTOR - 1}")
         database = self._database()
-        sql += self._source_sql(params)
+        sql += self._dataset_sql(params) + self._source_sql(params)
         if not _db.is_sqlite(database):
             sql += " ORDER BY t.id"  # SQLite's CROSS JOIN order already yields the runs in id (file) order
         rows = _db.fetchall(database, sql, params)
@@ -431,11 +447,10 @@ class NASBench:
         return cell
 
     def _only_original(self) -> bool:
-        """True when the source filter selects every row (the database holds original runs only)."""
+        """True when the source and dataset filters select every row: the database holds the released runs only
+        (all CIFAR-10) and they are selected."""
         if self._every_row is None:
-            if self._source is None:
-                self._every_row = True
-            elif self._source != "original":
+            if self._source not in ("original", None) or self._dataset != RELEASED_DATASET:
                 self._every_row = False
             else:
                 rows = _db.fetchall(self._database(), "SELECT COUNT(*) FROM nasbench_source WHERE kind <> "
@@ -446,9 +461,10 @@ class NASBench:
     def _has_runs_sql(self, params: list) -> str:
         if self._only_original():
             return ""
-        span = NB101_CONFIG_ID_FACTOR * NB101_TRIAL_ID_FACTOR
-        return (f" AND EXISTS (SELECT 1 FROM nb101_trial t WHERE t.id BETWEEN a.id * {span} AND a.id * {span} + "
-                f"{span - 1}{self._source_sql(params)})")
+        return (f" AND EXISTS (SELECT 1 FROM nb101_config c CROSS JOIN nb101_trial t WHERE c.id BETWEEN "
+                f"a.id * {NB101_CONFIG_ID_FACTOR} AND a.id * {NB101_CONFIG_ID_FACTOR} + {NB101_CONFIG_ID_FACTOR - 1}"
+                f"{self._dataset_sql(params)} AND t.id BETWEEN c.id * {NB101_TRIAL_ID_FACTOR} AND c.id * "
+                f"{NB101_TRIAL_ID_FACTOR} + {NB101_TRIAL_ID_FACTOR - 1}{self._source_sql(params)})")
 
     def _iter_hashes(self):
         last = -1
@@ -471,7 +487,8 @@ class NASBench:
 
     def _valid_epochs(self) -> set:
         database = self._database()
-        if self._source == "original" and "nasbench_source" in _db.table_names(database):
+        if self._source == "original" and self._dataset == RELEASED_DATASET and \
+                "nasbench_source" in _db.table_names(database):
             import json
 
             epochs: set = set()
@@ -485,9 +502,9 @@ class NASBench:
             except (TypeError, ValueError, KeyError):
                 pass  # no recorded epochs: read them below
         params: list = []
-        sql = (f"SELECT DISTINCT c.num_epochs FROM nb101_config c WHERE EXISTS (SELECT 1 FROM nb101_trial t WHERE "
-               f"t.id BETWEEN c.id * {NB101_TRIAL_ID_FACTOR} AND c.id * {NB101_TRIAL_ID_FACTOR} + "
-               f"{NB101_TRIAL_ID_FACTOR - 1}{self._source_sql(params)})")
+        sql = (f"SELECT DISTINCT c.num_epochs FROM nb101_config c WHERE 1 = 1{self._dataset_sql(params)} AND EXISTS "
+               f"(SELECT 1 FROM nb101_trial t WHERE t.id BETWEEN c.id * {NB101_TRIAL_ID_FACTOR} AND c.id * "
+               f"{NB101_TRIAL_ID_FACTOR} + {NB101_TRIAL_ID_FACTOR - 1}{self._source_sql(params)})")
         return {row[0] for row in _db.fetchall(database, sql, params)}
 
     def __repr__(self):

@@ -5,6 +5,13 @@ columns, the ``*_trial_detail`` row (times, eval-set names, top-5 curve, verbati
 epoch other than the last is asked for, the per-epoch accuracies and losses. Its accessors raise exactly where the
 original's dict lookups raise (``KeyError`` for an epoch a split was not evaluated at, ``ValueError`` for missing
 evaluation times), so the facades answer as the original on every input.
+
+Sources: by default only the released runs (NNI's tables and the detail tables, which hold the release only). A
+``source`` other than 'original' also reads the runs of other sources (``nasbench-db train`` results), which live in
+tables of their own (``*_trained_*``); they are shown as trials of the same kind, at their own budgets (hp = the
+epoch count as a string, ``'01'`` style in the size space) and datasets, with what their results record: no
+per-epoch or evaluation times (None), no latency, parameters and FLOPs as computed for the network. Two runs an
+``ArchResults`` would key alike (same dataset and seed) are an error naming both sources, never one hiding the other.
 """
 
 from __future__ import annotations
@@ -18,7 +25,7 @@ import numpy as np
 from ... import db as _db
 from ...errors import NasbenchDbError
 from ...models import (EVAL_SET_COLUMN, decode_detail_extra, unpack_eval_times, unpack_series)
-from ...query._common import check_source, source_filter
+from ...query._common import check_source, check_source_exists, source_filter
 from ...spaces import nats_sss as _sss
 from ...spaces import nb201 as _tss
 
@@ -50,7 +57,25 @@ class Space:
         return self.configs_per_arch * first + 1, self.configs_per_arch * (last + 1)
 
     def hp_of(self, epochs: int) -> str:
-        return _HP_OF[(self.name, epochs)]
+        """The hp key of a budget: the files' ('12', '200'; '01', '12', '90'); for other budgets (trained runs) the
+        epoch count, zero-padded to two digits in the size space as its keys are."""
+        found = _HP_OF.get((self.name, epochs))
+        if found is None:
+            found = str(epochs) if self.name == "topology" else f"{epochs:02d}"
+        return found
+
+    def epochs_of(self, hp) -> int | None:
+        """The budget of an hp key (None for a key no budget has: the original's KeyError follows)."""
+        found = self.hp_epochs.get(hp)
+        if found is None and isinstance(hp, str) and hp.isdigit() and hp.isascii() and self.hp_of(int(hp)) == hp:
+            found = int(hp)
+        return found
+
+    @property
+    def trained_tables(self) -> tuple[str, str, str]:
+        """(config, trial, epoch) tables of other sources' runs (``models.Nb201TrainedTrialStats``...)."""
+        prefix = "nb201" if self.name == "topology" else "nats_sss"
+        return f"{prefix}_trained_trialconfig", f"{prefix}_trained_trialstats", f"{prefix}_trained_epoch"
 
     def meta_archs(self) -> list:
         return _tss.meta_archs() if self.name == "topology" else _sss.meta_archs()
@@ -59,7 +84,7 @@ class Space:
         return _arch_text(self.name, index)
 
     def arch_config(self, arch_text: str, dataset: str) -> dict:
-        classes = _tss.NUM_CLASSES[dataset.lower()]
+        classes = _tss.NUM_CLASSES.get(dataset.lower())  # None for a trained run's other dataset (not recorded)
         if self.name == "topology":
             return {"channel": _tss.NUM_CHANNELS, "num_cells": _tss.NUM_CELLS, "arch_str": arch_text,
                     "class_num": classes}
@@ -89,12 +114,15 @@ class Trial:
 
     __slots__ = ("id", "dataset", "seed", "epochs", "arch_text", "space", "final", "latency", "params", "flop",
                  "eval_names", "_times", "_eval_times", "_top5", "extra", "group", "store", "_columns",
-                 "_train_memo", "_eval_memo", "_times_memo", "regular", "has_detail", "_times_list", "_eval_series")
+                 "_train_memo", "_eval_memo", "_times_memo", "regular", "has_detail", "_times_list", "_eval_series",
+                 "arm", "source_id")
 
-    def __init__(self, store, space, arch_text, row):
+    def __init__(self, store, space, arch_text, row, arm=0):
         (self.id, dataset, self.seed, self.epochs, *final) = row[:12]
         self.final = tuple(final)
-        self.latency, params, self.flop, eval_names, times, eval_times, top5, extra, has_detail = row[12:]
+        (self.latency, params, self.flop, eval_names, times, eval_times, top5, extra, has_detail,
+         self.source_id) = row[12:]
+        self.arm = arm  # 0: the released runs' tables, 1: other sources' (models.Nb201TrainedTrialStats)
         self.dataset = _ORIGINAL.get(dataset, dataset)
         self.arch_text = arch_text
         self.space = space
@@ -104,7 +132,13 @@ class Trial:
         self.extra = decode_detail_extra(extra) if extra else {}
         self.regular = not self.extra
         if not self.has_detail:
-            self.eval_names = list(DEFAULT_EVAL_NAMES.get(self.dataset, []))
+            # NNI's split mapping of the dataset (a trained run on another dataset: cifar10-valid's, as it was
+            # stored); a trained run lists the sets it has values for
+            names = DEFAULT_EVAL_NAMES.get(self.dataset, DEFAULT_EVAL_NAMES["cifar10-valid"])
+            if arm:
+                names = [n for n in names if final[EVAL_SET_COLUMN[n]] is not None
+                         or final[EVAL_SET_COLUMN[n] + 4] is not None]
+            self.eval_names = list(names)
         elif eval_names is None:
             self.eval_names = list(self.extra.get("eval_names") or [])
         else:
@@ -239,55 +273,83 @@ class Store:
                 f"the original API returns): it was converted by an older nasbench_db. Convert the original file "
                 f"again (nasbench-db convert {space.install_kind} ...)")
         self.location = _db._redact(handle.location.target)
+        check_source_exists(handle.database, space.benchmark, self.source)
+        # other sources' runs are read only when asked for (and where the file has their tables)
+        self.trained = self.source != "original" and space.trained_tables[1] in tables
 
     def database(self):
         return _db.open_benchmark(self.space.benchmark, self.db_dir).database
+
+    _FINALS = ("t.train_acc, t.valid_acc, t.test_acc, t.ori_test_acc, t.train_loss, t.valid_loss, t.test_loss, "
+               "t.ori_test_loss")
 
     def _select(self, where: str, params: list) -> list:
         space = self.space
         # The trials' config ids are a key range of the config_id index; CROSS JOIN keeps SQLite on that plan
         # (on a small file its statistics would rather scan the trials).
-        sql = (f"SELECT c.arch_index, t.id, c.dataset, t.seed, c.num_epochs, t.train_acc, t.valid_acc, t.test_acc, "
-               f"t.ori_test_acc, t.train_loss, t.valid_loss, t.test_loss, t.ori_test_loss, t.latency, "
+        sql = (f"SELECT c.arch_index, t.id, c.dataset, t.seed, c.num_epochs, {self._FINALS}, t.latency, "
                f"t.file_parameters, t.file_flops, d.eval_names, d.train_times, d.eval_times, d.train_acc5, d.extra, "
-               f"d.trial_id IS NOT NULL FROM {space.stats_table} t CROSS JOIN {space.config_table} c "
-               f"LEFT JOIN {space.detail_table} d ON d.trial_id = t.id WHERE c.id = t.config_id AND {where}")
+               f"CASE WHEN d.trial_id IS NULL THEN 0 ELSE 1 END, t.source_id FROM {space.stats_table} t "
+               f"CROSS JOIN {space.config_table} c LEFT JOIN {space.detail_table} d ON d.trial_id = t.id "
+               f"WHERE c.id = t.config_id AND {where}")
+        sql += source_filter(self.source, params) + " ORDER BY t.id"
+        return _db.fetchall(self.database(), sql, params)
+
+    def _select_trained(self, first: int, last: int, epochs: int | None) -> list:
+        """Other sources' runs of the architectures ``first..last`` (same columns as :meth:`_select`; their
+        configs may be at any budget and dataset, so they are found by architecture index)."""
+        configs, trials, _ = self.space.trained_tables
+        params: list = [first, last]
+        sql = (f"SELECT c.arch_index, t.id, c.dataset, t.seed, c.num_epochs, {self._FINALS}, t.latency, "
+               f"COALESCE(t.file_parameters, t.parameters), COALESCE(t.file_flops, t.flops), NULL, NULL, NULL, NULL, "
+               f"NULL, 0, t.source_id FROM {configs} c JOIN {trials} t ON t.config_id = c.id "
+               f"WHERE c.arch_index BETWEEN ? AND ?")
+        if epochs is not None:
+            sql += " AND c.num_epochs = ?"
+            params.append(epochs)
         sql += source_filter(self.source, params) + " ORDER BY t.id"
         return _db.fetchall(self.database(), sql, params)
 
     def load(self, first: int, last: int | None = None, epochs: int | None = None) -> dict:
-        """Trials of the architectures ``first..last`` (one statement): ``{index: {epochs: [Trial, ...]}}``, budgets
-        in ascending order, trials in file order; groups of the same (index, epochs, dataset) share curve loading."""
-        params: list = list(self.space.config_span(first, first if last is None else last))
+        """Trials of the architectures ``first..last`` (one statement per source table):
+        ``{index: {epochs: [Trial, ...]}}``, budgets in ascending order, trials in file order (the released runs
+        first); groups of the same (index, epochs, dataset) share curve loading."""
+        last = first if last is None else last
+        params: list = list(self.space.config_span(first, last))
         where = "t.config_id BETWEEN ? AND ?"
         if epochs is not None:
             where += " AND c.num_epochs = ?"
             params.append(epochs)
+        arms = [(0, self._select(where, params))]
+        if self.trained:
+            arms.append((1, self._select_trained(first, last, epochs)))
         found: dict = {}
         groups: dict = {}
         texts: dict = {}
-        for row in self._select(where, params):
-            index = row[0]
-            text = texts.get(index)
-            if text is None:
-                text = texts[index] = self.space.arch_text(index)
-            # (id, dataset, seed, epochs, 8 finals, latency, params, flops, eval_names, times, eval_times, top5,
-            #  extra, has_detail)
-            trial = Trial(self, self.space, text, (row[1], row[2], row[3], row[4], *row[5:]))
-            found.setdefault(index, {}).setdefault(trial.epochs, []).append(trial)
-            groups.setdefault((index, trial.epochs, trial.dataset), []).append(trial)
+        for arm, rows in arms:
+            for row in rows:
+                index = row[0]
+                text = texts.get(index)
+                if text is None:
+                    text = texts[index] = self.space.arch_text(index)
+                # (id, dataset, seed, epochs, 8 finals, latency, params, flops, eval_names, times, eval_times,
+                #  top5, extra, has_detail, source_id)
+                trial = Trial(self, self.space, text, (row[1], row[2], row[3], row[4], *row[5:]), arm)
+                found.setdefault(index, {}).setdefault(trial.epochs, []).append(trial)
+                groups.setdefault((index, trial.epochs, trial.dataset, arm), []).append(trial)
         for members in groups.values():
             for trial in members:
                 trial.group = members
         return {index: dict(sorted(budgets.items())) for index, budgets in found.items()}
 
     def load_curves(self, trials) -> None:
-        """Fill the per-epoch columns of ``trials`` (one statement)."""
+        """Fill the per-epoch columns of ``trials`` (one statement; the trials share a source table)."""
         ids = [t.id for t in trials]
         marks = ",".join("?" * len(ids))
+        table = self.space.trained_tables[2] if trials[0].arm else self.space.epoch_table
         rows = _db.fetchall(self.database(), f"SELECT trial_id, current_epoch, train_acc, valid_acc, test_acc, "
                                              f"ori_test_acc, train_loss, valid_loss, test_loss, ori_test_loss FROM "
-                                             f"{self.space.epoch_table} WHERE trial_id IN ({marks})", ids)
+                                             f"{table} WHERE trial_id IN ({marks})", ids)
         columns = {t.id: [[None] * t.epochs for _ in range(8)] for t in trials}
         for trial_id, epoch, *values in rows:
             target = columns[trial_id]
@@ -304,26 +366,50 @@ class Store:
         params: list = []
         sql = f"SELECT DISTINCT t.config_id FROM {space.stats_table} t WHERE 1 = 1" + source_filter(self.source, params)
         per_arch = space.configs_per_arch
-        return sorted({(row[0] - 1) // per_arch for row in _db.fetchall(self.database(), sql, params)})
+        found = {(row[0] - 1) // per_arch for row in _db.fetchall(self.database(), sql, params)}
+        if self.trained:
+            configs, trials, _ = space.trained_tables
+            params = []
+            sql = (f"SELECT DISTINCT c.arch_index FROM {configs} c JOIN {trials} t ON t.config_id = c.id WHERE 1 = 1"
+                   + source_filter(self.source, params))
+            found.update(row[0] for row in _db.fetchall(self.database(), sql, params))
+        return sorted(found)
+
+    def _config_arms(self) -> list:
+        """(config table, trial table) of every source table read."""
+        arms = [(self.space.config_table, self.space.stats_table)]
+        if self.trained:
+            arms.append(self.space.trained_tables[:2])
+        return arms
 
     def budgets(self) -> list:
         """Epoch budgets with results, ascending."""
-        space = self.space
-        params: list = []
-        sql = (f"SELECT DISTINCT c.num_epochs FROM {space.config_table} c JOIN {space.stats_table} t ON "
-               f"t.config_id = c.id WHERE 1 = 1" + source_filter(self.source, params) + " ORDER BY c.num_epochs")
-        return [row[0] for row in _db.fetchall(self.database(), sql, params)]
+        found = set()
+        for configs, trials in self._config_arms():
+            params: list = []
+            sql = (f"SELECT DISTINCT c.num_epochs FROM {configs} c JOIN {trials} t ON t.config_id = c.id WHERE 1 = 1"
+                   + source_filter(self.source, params))
+            found.update(row[0] for row in _db.fetchall(self.database(), sql, params))
+        return sorted(found)
 
     def seed_counts(self, epochs: int, dataset: str) -> tuple[dict, set]:
         """``({index: trials on dataset}, {indices with any trial at epochs})`` for ``statistics``."""
-        space = self.space
-        params: list = [epochs]
-        sql = (f"SELECT c.arch_index, c.dataset, COUNT(*) FROM {space.config_table} c JOIN {space.stats_table} t ON "
-               f"t.config_id = c.id WHERE c.num_epochs = ?" + source_filter(self.source, params) +
-               " GROUP BY c.arch_index, c.dataset")
         counts, present = {}, set()
-        for index, name, count in _db.fetchall(self.database(), sql, params):
-            present.add(index)
-            if _ORIGINAL.get(name, name) == dataset:
-                counts[index] = count
+        for configs, trials in self._config_arms():
+            params: list = [epochs]
+            sql = (f"SELECT c.arch_index, c.dataset, COUNT(*) FROM {configs} c JOIN {trials} t ON t.config_id = c.id "
+                   f"WHERE c.num_epochs = ?" + source_filter(self.source, params) + " GROUP BY c.arch_index, c.dataset")
+            for index, name, count in _db.fetchall(self.database(), sql, params):
+                present.add(index)
+                if _ORIGINAL.get(name, name) == dataset:
+                    counts[index] = counts.get(index, 0) + count
         return counts, present
+
+    def describe(self, trial) -> str:
+        """The source of a trial in words (for error messages)."""
+        rows = _db.fetchall(self.database(), "SELECT kind, file_name, device FROM nasbench_source WHERE id = ?",
+                            [trial.source_id])
+        if not rows:
+            return f"source {trial.source_id}"
+        kind, file_name, device = rows[0]
+        return f"source {trial.source_id} ({kind}: {file_name}" + (f" on {device})" if device else ")")

@@ -474,13 +474,23 @@ class ArchResults:
         obj = cls(index, arch_str)
         seeds: dict = {}
         for trial in trials:
-            obj.all_results[(trial.dataset, trial.seed)] = cls._results._of(trial)
+            key = (trial.dataset, trial.seed)
+            if key in obj.all_results:
+                # only with several sources (a released run and a trained one, or two trained ones, of one seed)
+                other = obj.all_results[key]._trial
+                raise NasbenchDbError(
+                    f"architecture {index} has two runs of seed {trial.seed} on {trial.dataset} at {trial.epochs} "
+                    f"epochs ({trial.store.describe(other)} and {trial.store.describe(trial)}): the NATS-Bench API "
+                    "keys runs by (dataset, seed), so one would hide the other. Open the API with one of them: "
+                    "source='original', 'trained', a device or a source id")
+            obj.all_results[key] = cls._results._of(trial)
             seeds.setdefault(trial.dataset, []).append(trial.seed)
         order = {name: k for k, name in enumerate(DATASETS)}
         for name in sorted(seeds, key=lambda n: order.get(n, len(order))):
             obj.dataset_seed[name] = sorted(seeds[name])
         obj.clear_net_done = True
         obj._trials = list(trials)
+        obj._trained = any(trial.arm for trial in trials)  # runs of other sources: they may lack times
         obj._memo = {}
         return obj
 
@@ -498,6 +508,8 @@ class ArchResults:
                 new.__dict__[key] = value
             elif key == "_memo":
                 new.__dict__[key] = {}
+            elif key == "_trained":
+                new.__dict__[key] = value
             else:
                 new.__dict__[key] = copy.deepcopy(value, memo)
         return new
@@ -1031,7 +1043,7 @@ class NASBenchMetaAPI:
         """Yield ``(index, ArchResults of hp)`` for ``indexes`` in order, loading them 1,000 per statement (as
         ``_prepare_info`` + ``arch2infos_dict[index][hp]`` would, errors included)."""
         present = None
-        epochs = self._space.hp_epochs.get(hp) if isinstance(hp, str) else None
+        epochs = self._space.epochs_of(hp) if isinstance(hp, str) else None
         step = 1000
         for start in range(0, len(indexes), step):
             chunk = indexes[start:start + step]
@@ -1157,7 +1169,7 @@ class NASBenchMetaAPI:
         if dataset not in valid_datasets:
             raise ValueError(f"{dataset} not in {valid_datasets}")
         hp = str(hp)
-        epochs = self._space.hp_epochs.get(hp)
+        epochs = self._space.epochs_of(hp)
         counts, present = self._store.seed_counts(epochs, dataset) if epochs is not None else ({}, set())
         nums = collections.defaultdict(lambda: 0)
         for index in self.evaluated_indexes:
@@ -1209,7 +1221,8 @@ class NASBenchMetaAPI:
     def _more_info(self, archresult, dataset, iepoch, hp, is_random):
         train_info = archresult.get_metrics(dataset, "train", iepoch=iepoch, is_random=is_random)
         total = train_info["iepoch"] + 1
-        guard = self._guard_none_times
+        # the size-space original divides without a None check; its released runs all have times, trained runs not
+        guard = self._guard_none_times or archresult.__dict__.get("_trained", False)
 
         def per_time(all_time):
             return all_time / total if not guard or all_time is not None else None
