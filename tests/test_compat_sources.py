@@ -216,3 +216,37 @@ def test_nasbench_facade_keeps_sources_and_datasets_apart(nb101_env, tmp_path):
         api.NASBench(None, source=None, dataset=None)
     with pytest.raises(InvalidArgument, match="no nb101 source matches"):
         api.NASBench(None, source="no-such-device")
+
+
+def test_other_sources_on_postgresql(pg_url, tmp_path):
+    """The same on the server (bytea detail rows, the trained tables' statements, the source checks)."""
+    from nasbench_db.convert.nb101 import convert_nb101
+
+    from conftest import SAMPLE_TFRECORD
+
+    create(str(TSS_DIR), "tss", fast_mode=True, verbose=False)  # converted into the server
+    released = create(None, "tss", fast_mode=True, verbose=False)
+    before = released.get_more_info(11, "cifar10-valid", None, "12", False)
+    convert_nb101(SAMPLE_TFRECORD, progress=False)
+    nb = api.NASBench(None)
+    module_hash = next(iter(nb.hash_iterator()))
+    fixed = nb.fixed_statistics[module_hash]
+    matrix, ops = fixed["module_adjacency"].tolist(), fixed["module_operations"]
+    directory = tmp_path / "r"
+    directory.mkdir()
+    for k, result in enumerate([_nb201(11, "cifar10-valid", 12, 1), _nb201(11, "fashion-mnist", 1, 0),
+                                _nb101(matrix, ops, "cifar10", 2, 2, fixed["trainable_parameters"])]):
+        (directory / f"r{k}.json").write_text(json.dumps(result))
+    assert convert_results(directory).ingested == 3
+    _db.close_all()
+    assert create(None, "tss", fast_mode=True, verbose=False).get_more_info(11, "cifar10-valid", None, "12",
+                                                                           False) == before
+    both = create(None, "tss", fast_mode=False, verbose=False, source=None)
+    assert both.query_meta_info_by_index(11, "12").dataset_seed["cifar10-valid"] == [1, 111, 777]
+    assert both.get_more_info(11, "fashion-mnist", hp="1", is_random=0)["valtest-accuracy"] == 62.0
+    assert both.get_more_info(11, "cifar10-valid", None, "12", 777) == \
+        released.get_more_info(11, "cifar10-valid", None, "12", 777)
+    assert api.NASBench(None, source="trained").valid_epochs == {2}
+    assert api.NASBench(None, source=None).computed_statistics[module_hash][2][0]["final_test_accuracy"] == 0.34
+    with pytest.raises(InvalidArgument, match="no nb201 source matches"):
+        create(None, "tss", verbose=False, source="no-such-file")
