@@ -21,6 +21,8 @@ final evaluations. NNI's three tables exist as views with NNI's names and column
 from __future__ import annotations
 
 import json
+import struct as _struct
+from collections import OrderedDict as _OrderedDict
 
 import peewee
 
@@ -1627,3 +1629,170 @@ NLP_VIEWS = (
               e.test_loss AS test_loss, e.training_time AS training_time
        FROM nlp_epoch e JOIN nlp_trial t ON t.id = e.trial_id WHERE t.status = 'OK'""",
 )
+
+
+# ----------------------------------------------------------------------------------------------------------------------
+# NAS-Bench-201 / NATS: what the original API returns beyond NNI's columns (read by nasbench_db.compat)
+#
+# NNI's tables keep final values, one evaluation time per split and the per-epoch accuracies and losses. The original
+# API (``nats_bench`` / ``nas_201_api``) also answers with every epoch's training and evaluation time, the trial's
+# eval-set names in their original order, the latency list and the train top-5 curve. Those live here, one row per
+# trial, packed: NATS's times are the same number at every epoch, so a constant series takes 8 bytes instead of
+# 8 x epochs (the full NATS topology archive adds ~10 MB). Everything else a ResultsCount holds is derived (dataset
+# name, seed string, arch_config) or read from NNI's columns; a trial whose data does not fit that (NaN values,
+# eval sets outside NNI's split mapping, missing epochs) keeps the differing fields verbatim in ``extra``, so every
+# value the original returns can be answered bit for bit. NNI's tables and views are unchanged.
+
+#: Eval-set name -> position of its column in NNI's (train, valid, test, ori_test) order; the set is stored there
+#: when NNI's split mapping puts it there for the trial's dataset (every NATS / NB-201 trial).
+EVAL_SET_COLUMN = {"x-valid": 1, "x-test": 2, "ori-test": 3}
+#: ResultsCount fields that are dicts; in ``extra`` they are stored as ``[[key, value], ...]`` (keys keep their type).
+DETAIL_DICT_FIELDS = ("train_acc1es", "train_acc5es", "train_losses", "train_times", "eval_acc1es", "eval_losses",
+                      "eval_times")
+_EVAL_ABSENT, _EVAL_CONSTANT, _EVAL_PER_EPOCH = 0, 1, 2
+
+
+def pack_series(values) -> bytes:
+    """A per-epoch series (epoch 0 first) as little-endian doubles; 8 bytes when every epoch has the same bits."""
+    count = len(values)
+    first = values[0] if count else None
+    # Equal non-zero floats have equal bits (0.0 and -0.0 do not): the common constant series skips packing it all.
+    if count > 1 and isinstance(first, float) and first and values.count(first) == count:
+        return _struct.pack("<d", first)
+    packed = _struct.pack(f"<{count}d", *values)
+    if count > 1 and packed == packed[:8] * count:
+        return packed[:8]
+    return packed
+
+
+def unpack_series(blob: bytes, epochs: int) -> list:
+    """Inverse of :func:`pack_series` for a trial of ``epochs`` epochs (Python floats, bit for bit)."""
+    if len(blob) == 8:
+        return [_struct.unpack("<d", blob)[0]] * epochs
+    if len(blob) != 8 * epochs:
+        raise ValueError(f"a series of {epochs} epochs takes 8 or {8 * epochs} bytes: got {len(blob)}")
+    return list(_struct.unpack(f"<{epochs}d", blob))
+
+
+def pack_eval_times(series_by_set) -> bytes:
+    """Evaluation times of each eval set, in the trial's eval-set order: per set a tag byte (0 absent, 1 constant,
+    2 per epoch) and its packed series (:func:`pack_series`)."""
+    parts = []
+    for series in series_by_set:
+        if series is None:
+            parts.append(bytes((_EVAL_ABSENT,)))
+            continue
+        packed = pack_series(series)
+        tag = _EVAL_CONSTANT if len(packed) == 8 and len(series) > 1 else _EVAL_PER_EPOCH
+        parts.append(bytes((tag,)) + packed)
+    return b"".join(parts)
+
+
+def unpack_eval_times(blob: bytes, count: int, epochs: int) -> list:
+    """Inverse of :func:`pack_eval_times`: ``count`` series (or None for an absent set) of ``epochs`` values."""
+    found, position = [], 0
+    for _ in range(count):
+        if position >= len(blob):
+            raise ValueError("eval_times ends before its last eval set")
+        tag = blob[position]
+        position += 1
+        if tag == _EVAL_ABSENT:
+            found.append(None)
+            continue
+        size = 8 if tag == _EVAL_CONSTANT else 8 * epochs
+        if tag not in (_EVAL_CONSTANT, _EVAL_PER_EPOCH) or position + size > len(blob):
+            raise ValueError(f"eval_times holds an unknown tag {tag} or too few bytes")
+        found.append(unpack_series(blob[position:position + size], epochs))
+        position += size
+    return found
+
+
+def encode_detail_extra(fields: dict) -> str | None:
+    """``extra`` text of a trial: JSON of the fields kept verbatim (dicts as key/value pairs); None when empty."""
+    if not fields:
+        return None
+    plain = {}
+    for name, value in fields.items():
+        if name in DETAIL_DICT_FIELDS and isinstance(value, dict):
+            value = {"pairs": [[k, v] for k, v in value.items()], "ordered": isinstance(value, _OrderedDict)}
+        plain[name] = value
+    return json.dumps(plain, sort_keys=True)
+
+
+def decode_detail_extra(text: str | None) -> dict:
+    """Inverse of :func:`encode_detail_extra` (dicts rebuilt with their original key types)."""
+    if not text:
+        return {}
+    fields = json.loads(text)
+    for name in DETAIL_DICT_FIELDS:
+        value = fields.get(name)
+        if isinstance(value, dict) and "pairs" in value:
+            pairs = [(k, v) for k, v in value["pairs"]]
+            fields[name] = _OrderedDict(pairs) if value.get("ordered") else dict(pairs)
+    return fields
+
+
+class PackedField(peewee.Field):
+    """A BLOB column (``BYTEA`` on PostgreSQL) read and written as ``bytes``.
+
+    Not peewee's ``BlobField``: that one asks its database for a binary type whenever a model is re-bound, which
+    would open the installed benchmark through the lazy proxy (converters re-bind models to the file they build).
+    """
+
+    field_type = "BLOB"
+
+    def db_value(self, value):
+        return value if value is None or isinstance(value, bytes) else bytes(value)
+
+    def python_value(self, value):
+        return value if value is None or isinstance(value, bytes) else bytes(value)
+
+
+class Nb201TrialDetail(_Nb201Model):
+    """What the original NB-201 / NATS API returns for a trial beyond NNI's columns; table ``nb201_trial_detail``.
+
+    One row per released trial of ``nb201trialstats`` (not in NNI's file; trained results have none). Series are
+    packed by :func:`pack_series` (little-endian doubles, epoch 0 first; 8 bytes when constant).
+
+    ============== ==================================================================================================
+    field          meaning (unit)
+    ============== ==================================================================================================
+    trial          the :class:`Nb201TrialStats` (column ``trial_id``, primary key)
+    eval_names     the trial's eval sets in the file's order, joined by ',' (e.g. ``ori-test,x-valid,x-test``); their
+                   accuracies and losses are NNI's columns (:data:`EVAL_SET_COLUMN`: ``x-valid`` -> valid,
+                   ``x-test`` -> test, ``ori-test`` -> ori_test)
+    train_times    seconds of training in each epoch (the original ``train_times``); NULL where the file has none
+    eval_times     seconds of one evaluation pass of each eval set at each epoch (:func:`pack_eval_times`, in
+                   ``eval_names`` order); an empty mapping has only absent tags
+    train_acc5     top-5 training accuracy (percent, 0-100) at each epoch (``train_acc5es``); NULL when None
+                   (NATS's 200-epoch topology runs)
+    extra          JSON (:func:`encode_detail_extra`) of the trial's fields that the columns cannot give back bit
+                   for bit (NaN values, irregular keys, a latency list of several values...); NULL for every trial of
+                   the released NATS archives
+    ============== ==================================================================================================
+    """
+
+    trial = peewee.ForeignKeyField(Nb201TrialStats, column_name="trial_id", primary_key=True, backref="detail")
+    eval_names = peewee.TextField(null=True)
+    train_times = PackedField(null=True)
+    eval_times = PackedField(null=True)
+    train_acc5 = PackedField(null=True)
+    extra = peewee.TextField(null=True)
+
+    class Meta:
+        table_name = "nb201_trial_detail"
+
+
+class NatsSssTrialDetail(Nb201TrialDetail):
+    """As :class:`Nb201TrialDetail`, for the NATS size space; table ``nats_sss_trial_detail``."""
+
+    trial = peewee.ForeignKeyField(NatsSssTrialStats, column_name="trial_id", primary_key=True, backref="detail")
+
+    class Meta:
+        database = DATABASES["nats_sss"]
+        table_name = "nats_sss_trial_detail"
+
+
+# Every database of these benchmarks has the detail tables (empty where only trained results were ingested).
+NB201_TABLES += (Nb201TrialDetail,)
+NATS_SSS_TABLES += (NatsSssTrialDetail,)

@@ -52,6 +52,7 @@ def nb201_dict(records: dict, meta: dict, version: str = "v1_1") -> dict:
         if version == "v1_0":
             less["all_results"] = OrderedDict((k, v) for k, v in less["all_results"].items()
                                               if k[0] == "cifar10-valid")
+            less["dataset_seed"] = {k: v for k, v in less["dataset_seed"].items() if k == "cifar10-valid"}
             for result in full["all_results"].values():
                 result["train_times"] = None
                 result["eval_times"] = {}

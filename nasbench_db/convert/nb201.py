@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import bz2
 import collections
+import functools
 import hashlib
 import io
 import json
@@ -30,6 +31,7 @@ import os
 import pickle
 import queue
 import re
+import struct
 import sys
 import threading
 import time
@@ -40,7 +42,8 @@ from pathlib import Path
 
 from ..checksums import file_digest, recorded_sha256
 from ..errors import CorruptInput, NasbenchDbError
-from ..models import NATS_SSS_TABLES, NATS_SSS_VIEWS, NB201_TABLES, NB201_VIEWS
+from ..models import (DETAIL_DICT_FIELDS, EVAL_SET_COLUMN, NATS_SSS_TABLES, NATS_SSS_VIEWS, NB201_TABLES, NB201_VIEWS,
+                      encode_detail_extra, pack_eval_times, pack_series)
 from ..spaces import nats_sss as sss_space
 from ..spaces import nb201 as tss_space
 from . import _build
@@ -72,6 +75,7 @@ _TRIAL_COLUMNS = ("id, config_id, seed, train_acc, valid_acc, test_acc, ori_test
                   "file_flops")
 _EPOCH_COLUMNS = ("trial_id, current_epoch, train_acc, valid_acc, test_acc, ori_test_acc, train_loss, valid_loss, "
                   "test_loss, ori_test_loss")
+_DETAIL_COLUMNS = "trial_id, eval_names, train_times, eval_times, train_acc5, extra"
 
 
 @dataclass(frozen=True)
@@ -90,6 +94,7 @@ class Space:
     trial_table: str
     epoch_table: str
     display: str
+    detail_table: str
 
     def config_id(self, index: int, epochs: int, dataset: str) -> int:
         per_arch = len(self.epochs) * len(DATASETS)
@@ -101,10 +106,12 @@ class Space:
 
 TSS = Space("tss", "nb201", TSS_HP_EPOCHS, tss_space.EPOCHS, tss_space.NUM_ARCHS,
             NB201_TABLES[1:], NB201_VIEWS, "nb201",
-            "nb201trialconfig", "nb201trialstats", "nb201_epoch", "NAS-Bench-201 / NATS topology space")
+            "nb201trialconfig", "nb201trialstats", "nb201_epoch", "NAS-Bench-201 / NATS topology space",
+            "nb201_trial_detail")
 SSS = Space("sss", "nats_sss", SSS_HP_EPOCHS, sss_space.EPOCHS, sss_space.NUM_ARCHS,
             NATS_SSS_TABLES[1:], NATS_SSS_VIEWS, "nats_sss",
-            "nats_sss_trialconfig", "nats_sss_trialstats", "nats_sss_epoch", "NATS size space")
+            "nats_sss_trialconfig", "nats_sss_trialstats", "nats_sss_epoch", "NATS size space",
+            "nats_sss_trial_detail")
 
 
 # --------------------------------------------------------------------------------------------------------------------
@@ -175,20 +182,164 @@ def is_arch_record(key, value) -> bool:
     return True
 
 
+def _no_nan(values) -> bool:
+    """True for numbers without NaN (SQLite would give a NaN back as NULL); the sum runs in C and NaN propagates
+    (an inf - inf also reads as NaN here: such a trial is just kept verbatim)."""
+    try:
+        total = sum(values)
+    except TypeError:
+        return False
+    return total == total
+
+
+def _packed(values) -> bytes | None:
+    """:func:`pack_series` of ``values``, or None when they are not all numbers."""
+    try:
+        return pack_series(values)
+    except (struct.error, TypeError):
+        return None
+
+
+@functools.lru_cache(maxsize=256)
+def _epoch_keys(epochs: int) -> tuple[list, frozenset]:
+    return list(range(epochs)), frozenset(range(epochs))
+
+
+@functools.lru_cache(maxsize=256)
+def _eval_key_set(names: tuple, epochs: int) -> frozenset:
+    return frozenset(key for name in names for key in _eval_keys(name, epochs))
+
+
+def _from_columns(mapping: dict, keys: frozenset) -> bool:
+    """True when NNI's columns give ``mapping`` back exactly: every key is one they hold, every value a number that
+    is not NaN (a None value or a NaN would come back as an absent key)."""
+    return mapping.keys() <= keys and _no_nan(mapping.values())
+
+
+def arch_config_of(space: Space, arch_text: str, dataset: str) -> dict:
+    """The ``arch_config`` of a released record of ``arch_text`` trained on ``dataset`` (NNI's lower-case name)."""
+    classes = tss_space.NUM_CLASSES[dataset]
+    if space is TSS:
+        return {"channel": tss_space.NUM_CHANNELS, "num_cells": tss_space.NUM_CELLS, "arch_str": arch_text,
+                "class_num": classes}
+    return {"name": "infer.shape.tiny", "channels": arch_text, "arch_str": arch_text, "genotype": sss_space.CELL,
+            "class_num": classes}
+
+
+def _detail_row(trial_id: int, space: Space, arch_text: str, dataset: str, seed: int, epochs: int, result: dict,
+                train_acc: dict, train_loss: dict, eval_acc: dict, eval_loss: dict, latency):
+    """The ``*_trial_detail`` row of one trial: what the original API returns beyond NNI's columns.
+
+    Fields the columns (this row's and NNI's) give back exactly are not repeated; any other field goes verbatim into
+    ``extra`` (see :class:`nasbench_db.models.Nb201TrialDetail`).
+    """
+    extra = {}
+    names = result.get("eval_names")
+    if isinstance(names, list) and all(isinstance(n, str) and "," not in n for n in names):
+        eval_names = ",".join(names)
+    else:
+        eval_names, names = None, []
+        extra["eval_names"] = list(result["eval_names"]) if isinstance(result.get("eval_names"), (list, tuple)) \
+            else result.get("eval_names")
+        if extra["eval_names"] is not None and not all(isinstance(n, str) for n in extra["eval_names"]):
+            raise RecordError(f"result of seed {seed} on {dataset}: eval_names must be strings: got "
+                              f"{extra['eval_names']!r}")
+    # Accuracies and losses come back from NNI's columns when every key maps to a column and nothing is NaN.
+    epoch_keys, epoch_set = _epoch_keys(epochs)
+    if not _from_columns(train_acc, epoch_set):
+        extra["train_acc1es"] = train_acc
+    if not _from_columns(train_loss, epoch_set):
+        extra["train_losses"] = train_loss
+    splits = SPLITS[dataset]
+    regular_names = len(set(names)) == len(names) and all(
+        EVAL_SET_COLUMN.get(n) is not None and splits[EVAL_SET_COLUMN[n] - 1] == n for n in names)
+    eval_set = _eval_key_set(tuple(names), epochs) if regular_names else frozenset()
+    if not _from_columns(eval_acc, eval_set):
+        extra["eval_acc1es"] = eval_acc
+    if not _from_columns(eval_loss, eval_set):
+        extra["eval_losses"] = eval_loss
+    train_times = result.get("train_times")
+    times_blob = None
+    if isinstance(train_times, dict) and list(train_times) == epoch_keys:
+        times_blob = _packed(list(train_times.values()))
+    if times_blob is None and train_times is not None:
+        extra["train_times"] = train_times
+    top5 = result.get("train_acc5es")
+    top5_blob = None
+    if isinstance(top5, dict) and list(top5) == epoch_keys:
+        top5_blob = _packed(list(top5.values()))
+    if top5_blob is None and top5 is not None:
+        extra["train_acc5es"] = top5
+    eval_times = result.get("eval_times")
+    eval_blob = None
+    if isinstance(eval_times, dict) and eval_names is not None:
+        series, present = [], 0
+        for name in names:
+            values = list(map(eval_times.get, _eval_keys(name, epochs)))
+            if values[0] is None and values.count(None) == epochs:
+                series.append(None)
+            elif None in values:
+                series = None
+                break
+            else:
+                series.append(values)
+                present += epochs
+        if series is not None and present == len(eval_times):
+            try:
+                eval_blob = pack_eval_times(series)
+            except (struct.error, TypeError):
+                eval_blob = None
+    if eval_blob is None:
+        extra["eval_times"] = eval_times
+    stored = result.get("latency")
+    if not ((stored is None and latency is None) or (isinstance(stored, (list, tuple)) and len(stored) == 1
+                                                     and stored[0] is not None and _float(stored[0]) == latency)):
+        extra["latency"] = [None if v is None else _float(v) for v in stored] if isinstance(stored, (list, tuple)) \
+            else _float(stored)
+    if result.get("name", tss_space.ORIGINAL_DATASET[dataset]) != tss_space.ORIGINAL_DATASET[dataset]:
+        extra["name"] = result.get("name")
+    if result.get("seed", f"{seed:04d}") != f"{seed:04d}":
+        extra["seed"] = result.get("seed")
+    config = result.get("arch_config")
+    if config is not None and config != arch_config_of(space, arch_text, dataset):
+        extra["arch_config"] = config
+    try:
+        text = encode_detail_extra({k: _plain(k, v) for k, v in extra.items()})
+    except (TypeError, ValueError) as exc:
+        raise RecordError(f"result of seed {seed} on {dataset}: a field is not plain data ({exc})") from None
+    return trial_id, eval_names, times_blob, eval_blob, top5_blob, text
+
+
+def _plain(name: str, value):
+    """A field of ``extra`` as JSON-ready data: numbers as floats (NaN kept), keys as they are."""
+    if isinstance(value, dict) and name in DETAIL_DICT_FIELDS:
+        out = collections.OrderedDict() if isinstance(value, collections.OrderedDict) else {}
+        for key, item in value.items():
+            if not isinstance(key, (int, str)) or isinstance(key, bool):
+                key = int(key) if hasattr(key, "__index__") else str(key)
+            out[key] = _float(item)
+        return out
+    if name == "arch_config":
+        json.dumps(value)  # TypeError for anything but plain data
+    return value
+
+
 def arch_rows(space: Space, index: int, record, source_id: int, check_str=None):
     """Rows of one architecture record (``{hp: ArchResults state}``).
 
-    Returns ``(trial_rows, epoch_blocks, notes)``: one epoch block per trial (:func:`block_rows` gives its rows);
-    ``notes`` counts hp keys and params/FLOPs disagreements.
+    Returns ``(trial_rows, epoch_blocks, detail_rows, notes)``: one epoch block per trial (:func:`block_rows` gives
+    its rows) and one ``*_trial_detail`` row per trial; ``notes`` counts hp keys and params/FLOPs disagreements.
     Raises RecordError on content that does not fit.
     """
     if not isinstance(record, dict) or not record:
         raise RecordError(f"expected a dict of hp keys to results, got {type(record).__name__}")
     if space is TSS:
         ops = tss_space.arch_of_index(index)
+        arch_text = tss_space.arch_str(ops)
     else:
         channels = sss_space.arch_of_index(index)
-    trials, epoch_blocks = [], []
+        arch_text = ":".join(map(str, channels))
+    trials, epoch_blocks, details = [], [], []
     notes = {"hp": set(), "file_params_differ": 0, "file_flops_differ": 0}
     ordinal = 0
     for hp, state in record.items():
@@ -246,12 +397,13 @@ def arch_rows(space: Space, index: int, record, source_id: int, check_str=None):
             else:
                 parameters, flops = file_params, file_flops
             vk, tk, ok = f"{valid_split}@{k}", f"{test_split}@{k}", f"{ori_split}@{k}"
+            latency = _latency(result.get("latency"))
             trials.append((
                 trial_id, space.config_id(index, epochs, dataset), int(seed),
                 _float(train_acc.get(k)), _float(eval_acc.get(vk)), _float(eval_acc.get(tk)),
                 _float(eval_acc.get(ok)), _float(train_loss.get(k)), _float(eval_loss.get(vk)),
                 _float(eval_loss.get(tk)), _float(eval_loss.get(ok)),
-                parameters, _latency(result.get("latency")), flops, training_time,
+                parameters, latency, flops, training_time,
                 _float(eval_time.get(vk)), _float(eval_time.get(tk)), _float(eval_time.get(ok)),
                 source_id, None, file_params, file_flops))
             # Per-epoch rows: dict lookups in bulk (map over cached key lists), one row per epoch that has data.
@@ -266,6 +418,8 @@ def arch_rows(space: Space, index: int, record, source_id: int, check_str=None):
                 list(map(eval_loss.get, _eval_keys(test_split, epochs))),
                 list(map(eval_loss.get, _eval_keys(ori_split, epochs))),
             )
+            details.append(_detail_row(trial_id, space, arch_text, dataset, int(seed), epochs, result, train_acc,
+                                       train_loss, eval_acc, eval_loss, latency))
             if None in columns[0]:
                 # NNI keeps an epoch unless all 8 values are missing
                 rows = [row for row in zip(repeat(trial_id), range(1, epochs + 1), *columns)
@@ -276,7 +430,7 @@ def arch_rows(space: Space, index: int, record, source_id: int, check_str=None):
                 epoch_blocks.append((trial_id, epochs, columns))
     if space is SSS:
         notes["channels"] = channels
-    return trials, epoch_blocks, notes
+    return trials, epoch_blocks, details, notes
 
 
 def block_rows(block):
@@ -577,7 +731,9 @@ class _Loader:
         self.conn = build.connection
         self.trial_sql = f"INSERT INTO {space.trial_table} ({_TRIAL_COLUMNS}) VALUES ({','.join('?' * 22)})"
         self.epoch_sql = f"INSERT INTO {space.epoch_table} ({_EPOCH_COLUMNS}) VALUES ({','.join('?' * 10)})"
+        self.detail_sql = f"INSERT INTO {space.detail_table} ({_DETAIL_COLUMNS}) VALUES (?,?,?,?,?,?)"
         self.trials: list = []
+        self.details: list = []
         self.epochs: list = []  # epoch blocks of arch_rows
         self.pending_rows = 0
         self.trial_count = 0
@@ -620,7 +776,7 @@ class _Loader:
             conn.executemany("INSERT INTO nats_sss_trialconfig (id, arch, arch_index, num_epochs, dataset) "
                              "VALUES (?,?,?,?,?)", configs)
 
-    def add(self, index: int, trials: list, epochs: list, notes: dict) -> None:
+    def add(self, index: int, trials: list, epochs: list, details: list, notes: dict) -> None:
         if index in self.seen:
             raise RecordError(f"architecture {index} appears twice")
         self.seen.add(index)
@@ -629,6 +785,7 @@ class _Loader:
         self.last_index = index
         self.trials.extend(trials)
         self.epochs.extend(epochs)
+        self.details.extend(details)
         rows = sum(map(block_size, epochs))
         self.pending_rows += rows
         self.trial_count += len(trials)
@@ -643,6 +800,9 @@ class _Loader:
         if self.trials:
             self.conn.executemany(self.trial_sql, self.trials)
             self.trials.clear()
+        if self.details:
+            self.conn.executemany(self.detail_sql, self.details)
+            self.details.clear()
         if self.epochs:
             self.conn.executemany(self.epoch_sql, chain.from_iterable(map(block_rows, self.epochs)))
             self.epochs.clear()
@@ -746,9 +906,9 @@ def _convert_single(path: Path, space: Space, db_dir, progress, loader_kind: str
                 with _stream_errors(path, "the archive"):
                     # Reading and row building run in a thread while this one inserts: SQLite releases the GIL while
                     # it writes, so the two overlap on two cores.
-                    for index, trials, epochs, notes in _in_background(then_drain(), rows_of):
+                    for index, trials, epochs, details, notes in _in_background(then_drain(), rows_of):
                         try:
-                            loader.add(index, trials, epochs, notes)
+                            loader.add(index, trials, epochs, details, notes)
                         except RecordError as exc:
                             raise CorruptInput(path, f"architecture {index}: {exc}") from None
                         if bar is not None:
@@ -887,10 +1047,10 @@ def _worker_file(task):
     space = _WORKER["space"]
     try:
         record = _read_simple_file(Path(file_path))
-        trials, epochs, notes = arch_rows(space, index, record, _WORKER["source_id"], _WORKER["meta"][index])
+        rows = arch_rows(space, index, record, _WORKER["source_id"], _WORKER["meta"][index])
     except RecordError as exc:
         return index, file_path, None, str(exc)
-    return index, file_path, (trials, epochs, notes), None
+    return index, file_path, rows, None
 
 
 def _simple_files(directory: Path, space: Space) -> list:

@@ -224,6 +224,17 @@ def exact_form(arch) -> tuple[Matrix, list[str]] | None:
 
 def prune(matrix: Matrix, ops: Sequence[str]) -> tuple[Matrix, list[str]] | None:
     """Remove vertices not on an input->output path, as ``ModelSpec._prune``; None when output is unreachable."""
+    keep = kept_vertices(matrix)
+    if keep is None:
+        return None
+    if len(keep) == len(matrix):
+        return matrix, list(ops)
+    return tuple(tuple(matrix[i][j] for j in keep) for i in keep), [ops[i] for i in keep]
+
+
+def kept_vertices(matrix) -> list[int] | None:
+    """The vertices on some input->output path, ascending (what ``ModelSpec._prune`` keeps); None when the output is
+    unreachable from the input. Any truthy entry is an edge (a numpy array works too)."""
     num_vertices = len(matrix)
     last = num_vertices - 1
     forward = {0}
@@ -245,11 +256,7 @@ def prune(matrix: Matrix, ops: Sequence[str]) -> tuple[Matrix, list[str]] | None
     keep = sorted(forward & backward)
     # The intersection is empty or holds both ends; fewer than 2 kept vertices means output is unreachable
     # (the original's "len(extraneous) > V - 2").
-    if len(keep) < 2:
-        return None
-    if len(keep) == num_vertices:
-        return matrix, list(ops)
-    return tuple(tuple(matrix[i][j] for j in keep) for i in keep), [ops[i] for i in keep]
+    return keep if len(keep) >= 2 else None
 
 
 def validate(matrix: Matrix, ops: Sequence[str]) -> None:
@@ -269,17 +276,21 @@ def validate(matrix: Matrix, ops: Sequence[str]) -> None:
             raise OutOfSearchSpace(f"unsupported op {op!r} at vertex {k} (available ops: {', '.join(OPS)})")
 
 
-def graph_hash(matrix: Sequence[Sequence[int]], labeling: Sequence[int]) -> str:
+def graph_hash(matrix: Sequence[Sequence[int]], labeling: Sequence[int], degrees=None) -> str:
     """The NB-101 graph fingerprint, byte-identical to ``graph_util.hash_module(matrix, labeling)``.
 
     ``matrix`` and ``labeling`` must hold Python ints: ``str()`` of the degree tuple is hashed, and a float or a numpy
-    scalar prints differently.
+    scalar prints differently. ``degrees``: ``(out_degrees, in_degrees)`` per vertex as the caller's matrix gives
+    them (the original sums the matrix, so a float matrix hashes ``'(2.0, 1.0, -1)'``); default: the edge counts.
     """
     md5 = hashlib.md5
     vertices = range(len(matrix))
     preds = [[w for w in vertices if matrix[w][v]] for v in vertices]
     succs = [[w for w in vertices if matrix[v][w]] for v in vertices]
-    hashes = [md5(str((len(succs[v]), len(preds[v]), labeling[v])).encode()).hexdigest() for v in vertices]
+    if degrees is None:
+        degrees = [len(s) for s in succs], [len(p) for p in preds]
+    out_degrees, in_degrees = degrees
+    hashes = [md5(str((out_degrees[v], in_degrees[v], labeling[v])).encode()).hexdigest() for v in vertices]
     for _ in vertices:
         hashes = [
             md5(("".join(sorted([hashes[w] for w in preds[v]])) + "|"

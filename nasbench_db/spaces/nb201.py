@@ -254,19 +254,65 @@ def unique_str(arch) -> str:
     ``'#'``; its source's string if the op is ``skip_connect``; else ``'(' + source + ')@' + op``. A node is its
     contributions sorted and joined with ``'+'``; the key is node 3's string.
     """
-    nodes = ["0"]
-    for node in node_inputs(arch):
+    return nodes_unique_str(node_inputs(arch), consider_zero=True)
+
+
+# General cell genotypes (any number of nodes and ops): what the original ``TopologyStructure`` works on. A genotype
+# is a tuple of nodes 1..N, each a tuple of ``(op, source node)`` pairs in string order.
+
+
+def parse_genotype(text: str) -> tuple:
+    """Nodes of a genotype string ``|op~0|+|op~0|op~1|...`` of any size (node j's inputs between '+'); raises
+    OutOfSearchSpace naming the bad piece."""
+    if not isinstance(text, str):
+        raise OutOfSearchSpace(f"a genotype string must be a str: got {type(text).__name__}")
+    nodes = []
+    for node_text in text.split("+"):
+        node = []
+        for piece in filter(None, node_text.split("|")):
+            parts = piece.split("~")
+            if len(parts) != 2:
+                raise OutOfSearchSpace(f"invalid input {piece!r} in {text!r}: expected 'op~source'")
+            try:
+                node.append((parts[0], int(parts[1])))
+            except ValueError:
+                raise OutOfSearchSpace(f"invalid source node {parts[1]!r} in {text!r}: expected an integer") \
+                    from None
+        nodes.append(tuple(node))
+    return tuple(nodes)
+
+
+def genotype_str(nodes) -> str:
+    """The string of a genotype (inverse of :func:`parse_genotype`)."""
+    return "+".join("|" + "|".join(f"{op}~{source}" for op, source in node) + "|" for node in nodes)
+
+
+def nodes_unique_str(nodes, consider_zero=True) -> str:
+    """The original ``to_unique_str`` of a genotype. ``consider_zero``: True as :func:`unique_str`; False keeps
+    ``none`` edges as ops (only ``skip_connect`` forwards); None keeps every op as written."""
+    values = ["0"]
+    for node in nodes:
         parts = []
         for op, source in node:
-            value = nodes[source]
-            if op == NONE or value == "#":
+            value = values[source]
+            if consider_zero is None:
+                parts.append(f"({value})@{op}")
+            elif consider_zero and (op == NONE or value == "#"):
                 parts.append("#")
             elif op == SKIP_CONNECT:
                 parts.append(value)
             else:
                 parts.append(f"({value})@{op}")
-        nodes.append("+".join(sorted(parts)))
-    return nodes[-1]
+        values.append("+".join(sorted(parts)))
+    return values[len(nodes)]
+
+
+def nodes_have_path(nodes) -> bool:
+    """True if some path from node 0 to the last node avoids ``none`` (the original ``check_valid``)."""
+    alive = [True]
+    for node in nodes:
+        alive.append(any(op != NONE and alive[source] for op, source in node))
+    return alive[len(nodes)]
 
 
 @lru_cache(maxsize=1)
@@ -290,10 +336,7 @@ def unique_indices() -> tuple:
 
 def has_path(arch) -> bool:
     """True if some input->output path avoids ``none`` (the original ``check_valid``); else the output is zero."""
-    alive = [True]
-    for node in node_inputs(arch):
-        alive.append(any(op != NONE and alive[source] for op, source in node))
-    return alive[-1]
+    return nodes_have_path(node_inputs(arch))
 
 
 # --------------------------------------------------------------------------------------------------------------------
