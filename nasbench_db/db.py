@@ -105,12 +105,25 @@ def locate(benchmark: str, db_dir=None) -> Location:
         f"Set NASBENCHMARK_DIR to the directory that holds it, or build it: {INSTALL_HINTS[benchmark]}")
 
 
+def sqlite_uri(path, **params) -> str:
+    """The ``file:`` URI of ``path`` for ``sqlite3.connect(..., uri=True)`` with query ``params`` (``mode='ro'``).
+
+    The one place such URIs are built: the path is made absolute and percent-encoded, so a directory named
+    ``runs#2``, ``what?`` or ``100%`` opens the right file (unquoted, SQLite would read ``#`` / ``?`` as the start of
+    the fragment / query and ``%xx`` as an escape, and open another file or none).
+    """
+    uri = "file:" + quote(os.path.abspath(os.fspath(path)), safe="/")
+    if params:
+        uri += "?" + "&".join(f"{key}={quote(str(value), safe='')}" for key, value in params.items())
+    return uri
+
+
 def sqlite_database(path, readonly: bool = False) -> peewee.SqliteDatabase:
     """A plain peewee ``SqliteDatabase`` (peewee 3 and 4); read-only opens use ``mode=ro`` and ``query_only``."""
     pragmas = {"cache_size": -64000, "mmap_size": 1 << 30}
     if readonly:
         pragmas["query_only"] = 1
-        uri = "file:" + quote(os.path.abspath(os.fspath(path))) + "?mode=ro"
+        uri = sqlite_uri(path, mode="ro")
         return peewee.SqliteDatabase(uri, uri=True, pragmas=pragmas, timeout=SQLITE_BUSY_TIMEOUT_S,
                                      check_same_thread=False)
     pragmas["busy_timeout"] = int(SQLITE_BUSY_TIMEOUT_S * 1000)
@@ -222,7 +235,7 @@ def is_sqlite(database: peewee.Database) -> bool:
 def raw_sqlite_connect(path, readonly=True) -> sqlite3.Connection:
     """A bare ``sqlite3`` connection (used by ``nasbench-db sql`` and bulk loaders)."""
     if readonly:
-        uri = "file:" + quote(os.path.abspath(os.fspath(path))) + "?mode=ro"
+        uri = sqlite_uri(path, mode="ro")
         conn = sqlite3.connect(uri, uri=True, timeout=SQLITE_BUSY_TIMEOUT_S)
         conn.execute("PRAGMA query_only = 1")
         return conn

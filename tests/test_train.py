@@ -565,7 +565,9 @@ def test_nb201_results_are_ingested_with_nni_split_mapping(smoke_results, tmp_pa
     assert (valid, ori_test) == (final["x-valid"]["acc"], final["ori-test"]["acc"])
     assert params == data["parameters"] / 1e6
     # a result on a benchmark dataset and budget lands in the benchmark's own config and is queryable
-    relabelled = dict(data, dataset="cifar10-valid", epochs=12)
+    relabelled = json.loads(json.dumps(data))
+    relabelled.update(dataset="cifar10-valid", epochs=12)
+    relabelled["evaluations"][-1]["epoch"] = 12.0  # a result's final evaluation is at its budget
     schema.seal(relabelled)
     path = tmp_path / "relabelled.json"
     path.write_text(json.dumps(relabelled))

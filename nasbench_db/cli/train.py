@@ -175,15 +175,18 @@ for _command in SPACE_OF_COMMAND:
 
 
 @convert.command("results", context_settings=CONTEXT_SETTINGS)
-@click.argument("path", type=click.Path(exists=True))
+@click.argument("path", type=click.Path())
 @db_dir_option
 @handle_errors
 def convert_results_command(path, db_dir):
     """Ingest JSON results of `nasbench-db train` (a file or a directory) beside the original rows.
 
-    Each result is tagged with its device (a 'trained' source row); ingesting the same result twice adds nothing,
-    and several ingesters may run at once. Creates the database if it does not exist. Query them with
-    --source trained (or the device name); the default --source original hides them.
+    All or nothing: every file is validated first (types, ranges, the arch in its space, the result key), then
+    everything is written in one transaction; one bad file refuses the command and names the file and the field.
+    JSON files without the result format marker (e.g. a `search` output) and entries that are not regular files
+    are listed on stderr and skipped. Each result is tagged with its device (a 'trained' source row); ingesting the
+    same result twice adds nothing, and several ingesters may run at once. Creates the database if it does not
+    exist. Query them with --source trained (or the device name); the default --source original hides them.
 
     \b
     Example:
@@ -192,5 +195,7 @@ def convert_results_command(path, db_dir):
     """
     from ..convert.results import convert_results
 
-    click.echo(convert_results(path, db_dir).summary())
-
+    report = convert_results(path, db_dir)
+    for entry, reason in report.ignored:
+        click.echo(f"skipped {entry}: {reason}", err=True)
+    click.echo(report.summary())

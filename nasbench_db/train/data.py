@@ -40,8 +40,8 @@ import torch
 from .._resources import bundled_file
 from ..checksums import file_digest
 from ..errors import ChecksumMismatch, CorruptInput, InvalidArgument, NasbenchDbError
+from .schema import DATASETS  # noqa: F401  (one list of trainable datasets, shared with the result format)
 
-DATASETS = ("cifar10", "cifar10-valid", "cifar100", "imagenet16-120", "fashion-mnist")
 FASHION_MNIST_DIR = "/usr/share/datasets/fashion-mnist"
 
 CIFAR10_MD5 = {
