@@ -389,6 +389,8 @@ def convert_nb101(path, db_dir=None, progress: bool | None = None, verify_crc: b
             conn.executemany(_ARCH_SQL, archs)
             conn.executemany(_CONFIG_SQL, configs)
             conn.executemany(_TRIAL_SQL, trials)
+            if bar is not None:
+                bar.update(bar.total - bar.n)  # the records after the last batch: the bar ends at 100 %
         finally:
             if bar is not None:
                 bar.close()
