@@ -8,8 +8,9 @@ import click
 
 from .. import db as _db
 from .._resources import bundled_file
-from ._common import (CONTEXT_SETTINGS, cli, convert, db_dir_option, emit, handle_errors, limit_option,
-                      output_options, parse_json_option, query, source_option, source_value, take)
+from ._common import (CONTEXT_SETTINGS, NO_RUNS_HINT, cli, convert, db_dir_option, emit, emit_query,
+                      handle_errors, limit_option, output_options, parse_json_option, query, source_option,
+                      source_value, take)
 
 
 @convert.command("nb101", context_settings=CONTEXT_SETTINGS)
@@ -49,7 +50,8 @@ NB101_COLUMNS = ["id", "config.hash", "config.num_epochs", "config.num_vertices"
 @click.option("--epochs", type=int, default=None, help="Epoch budget: 4, 12, 36 or 108 (default: all).")
 @click.option("--reduction", type=click.Choice(["none", "mean"]), default="none", show_default=True)
 @click.option("--exact", is_flag=True, help="Match the stored cell exactly instead of any isomorphic cell.")
-@click.option("--intermediates", is_flag=True, help="Include halfway/final evaluations (JSON output).")
+@click.option("--intermediates", is_flag=True,
+              help="Include the halfway/final evaluations (values in --json / --csv; the table summarises them).")
 @source_option
 @limit_option
 @output_options
@@ -80,7 +82,7 @@ def query_nb101_command(arch, arch_hash, epochs, reduction, exact, intermediates
                                        reduction=reduction, include_intermediates=intermediates,
                                        source=source_arg, db_dir=db_dir)
     rows = take(rows, limit)
-    emit(rows, fmt, None if fmt == "json" or intermediates else NB101_COLUMNS)
+    emit_query(rows, fmt, NB101_COLUMNS, intermediates=intermediates, empty_hint=NO_RUNS_HINT)
 
 
 
