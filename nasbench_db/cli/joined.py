@@ -137,6 +137,11 @@ def pareto_command(benchmark, cost, metric, minimize_metric, epochs, dataset, mi
     rows = pareto_front(benchmark, cost, metric, maximize=not minimize_metric,
                         **_filter_kwargs(epochs, dataset, min_pairs, max_pairs, unique, source, db_dir))
     columns = [c for c in TOP_COLUMNS[benchmark] if c not in (cost, metric)] + ["num_runs", cost, metric]
+    if benchmark == "nb201" and fmt != "json":  # the arch index and string, as in `top`
+        from .nb201 import with_arch_columns
+
+        rows = with_arch_columns(rows)
+        columns.insert(columns.index("num_runs"), "arch")
     emit(rows, fmt, None if fmt == "json" else columns)
 
 
