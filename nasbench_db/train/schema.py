@@ -30,6 +30,12 @@ One file per trial, UTF-8 JSON object::
     runtime           {"amp", "channels_last", "compile", "deterministic", "limit_batches", "threads"}
     software          {"nasbench_db", "torch", "python", "numpy", "cuda", "cudnn"}
     host, started_at, finished_at
+
+:func:`validate` checks every field before a result is ingested: types and ranges (``epochs`` 1..10000, ``seed`` and
+``parameters`` in SQLite's signed 64-bit range, accuracies 0..100), no NaN / Infinity and no integer SQLite cannot
+store anywhere, evaluations inside the budget with the last at ``epochs``, and the ``result_key``; each failure is a
+:class:`~nasbench_db.errors.CorruptInput` naming the file and the field. :func:`read` reads a file through the JSON
+limits of :mod:`nasbench_db.limits` and tells a result (format marker) from any other JSON document.
 """
 
 from __future__ import annotations
