@@ -304,8 +304,8 @@ class _FailingConnection:
 def _fail_in(monkeypatch, benchmark: str, trigger: str, error: Exception, after: int = 0):
     real = results_module.connect
 
-    def connect(name, db_dir=None):
-        conn, path = real(name, db_dir)
+    def connect(name, db_dir=None, **options):
+        conn, path = real(name, db_dir, **options)
         return (_FailingConnection(conn, trigger, error, after) if name == benchmark else conn), path
 
     monkeypatch.setattr(results_module, "connect", connect)

@@ -317,9 +317,13 @@ SCHEMAS = {"nb101": (NB101_TABLES, NB101_VIEWS),
            "nb201": (NB201_TABLES, NB201_VIEWS), "nats_sss": (NATS_SSS_TABLES, NATS_SSS_VIEWS)}
 
 
-def connect(benchmark: str, db_dir=None):
+def connect(benchmark: str, db_dir=None, hold: bool = False):
     """A writable connection to the benchmark's database, created with its schema when missing: SQLite in WAL mode,
-    or the server of ``NASBENCHMARK_DB_URL`` (when no ``db_dir`` is given)."""
+    or the server of ``NASBENCHMARK_DB_URL`` (when no ``db_dir`` is given).
+
+    ``hold`` (SQLite): return inside the write transaction that created the schema, for the caller to fill and
+    commit, so that a failed ingestion leaves not even a new table or index behind.
+    """
     if _db.database_url() and db_dir is None:
         return _connect_server(benchmark, _db.database_url()), _db._redact(_db.database_url())
     path = _db.database_path(benchmark, db_dir)
@@ -347,12 +351,13 @@ def connect(benchmark: str, db_dir=None):
                                       f"({_db.INSTALL_HINTS[benchmark]}; ingested results are kept), then retry")
             for statement in _schema_statements(*SCHEMAS[benchmark]):
                 conn.execute(statement)
-            conn.execute("COMMIT")
+            if not hold:
+                conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")
             raise
     except BaseException:
-        conn.close()
+        _release(conn)  # back to rollback-journal mode where possible: no WAL side files left behind a failure
         raise
     return conn, path
 
@@ -365,8 +370,8 @@ def _release(conn) -> None:
         return
     try:
         conn.execute("PRAGMA journal_mode = DELETE")
-    except sqlite3.OperationalError:
-        pass  # another ingester or reader is connected: the last one out switches it back
+    except sqlite3.Error:
+        pass  # another ingester or reader is connected (the last one out switches it back), or the storage failed
     conn.close()
 
 
@@ -622,14 +627,28 @@ def _withdraw(conn, benchmark: str, source_ids: list) -> None:
 
 
 def _storage_error(exc: BaseException, where) -> NasbenchDbError | None:
-    """A clear error (with the fix) for a failure of the storage under a database, or None for anything else."""
+    """A clear error (with the fix) for a failure of the storage under a database, or None for anything else.
+
+    SQLite reports a full filesystem as ``SQLITE_FULL``, or, when the shared-memory file of WAL mode cannot grow, as
+    an I/O error (``SQLITE_IOERR_SHMSIZE``): an I/O error where the filesystem has (almost) no space left is a full
+    disk too.
+    """
     text = str(exc).lower()
-    full = (isinstance(exc, OSError) and exc.errno == errno.ENOSPC) or "disk is full" in text \
-        or "no space left" in text
+    name = getattr(exc, "sqlite_errorname", "") or ""  # Python >= 3.11
+    full = (isinstance(exc, OSError) and exc.errno == errno.ENOSPC) or name == "SQLITE_FULL" \
+        or "disk is full" in text or "no space left" in text
+    io_error = name.startswith("SQLITE_IOERR") or "disk i/o error" in text
+    if io_error and not full:
+        full = _free_bytes(where) < NEARLY_FULL_BYTES
     if full:
         return NasbenchDbError(f"disk full while ingesting into {where}: nothing was ingested; free space there or "
                                "choose another --db-dir / NASBENCHMARK_DIR, then run the command again")
+    if io_error:
+        return NasbenchDbError(f"disk I/O error while ingesting into {where} ({name or exc}): nothing was ingested; "
+                               "check the storage under it (a network filesystem may not support SQLite's locks: "
+                               "choose a local --db-dir), then run the command again")
     if "readonly" in text or "read-only" in text or "unable to open database" in text or \
+            name.startswith(("SQLITE_READONLY", "SQLITE_CANTOPEN")) or \
             (isinstance(exc, OSError) and exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS)):
         return NasbenchDbError(f"cannot write to {where}: the database or its directory is read-only or not "
                                f"writable ({exc}); nothing was ingested. Fix the permissions, or choose another "
@@ -638,6 +657,23 @@ def _storage_error(exc: BaseException, where) -> NasbenchDbError | None:
         return NasbenchDbError(f"{where} stayed locked by another process for {_db.SQLITE_BUSY_TIMEOUT_S:g} s: "
                                "nothing was ingested; run the command again")
     return None
+
+
+#: free bytes below which an I/O error of SQLite is taken for a full filesystem
+NEARLY_FULL_BYTES = 1 << 20
+
+
+def _free_bytes(where) -> float:
+    """Bytes free to unprivileged writers on the filesystem of ``where`` (its nearest existing ancestor); infinite
+    when unknown."""
+    path = Path(where)
+    while not path.exists() and path != path.parent:
+        path = path.parent
+    try:
+        stats = os.statvfs(path)
+    except (OSError, AttributeError):  # AttributeError: no statvfs (Windows)
+        return float("inf")
+    return stats.f_bavail * stats.f_frsize
 
 
 def _validate_all(files, report: ResultsReport) -> list:
@@ -709,20 +745,38 @@ def _write_server(url: str, benchmarks, pending, report) -> None:
         _release(conn)
 
 
+def _check_space(path: Path, result_bytes: int) -> None:
+    """Refuse before touching the database when its filesystem cannot hold even the results' JSON (each result keeps
+    its whole JSON) plus a margin: on a full disk SQLite fails in its WAL files, and a database switched to WAL mode
+    there cannot be read until space is freed. A lower bound: it never refuses what could fit."""
+    free = _free_bytes(path)
+    needed = result_bytes + NEARLY_FULL_BYTES
+    if free < needed:
+        raise NasbenchDbError(f"disk full: ingesting into {path} needs at least {needed / 1e6:.1f} MB, and "
+                              f"{free / 1e6:.1f} MB are free there: nothing was ingested; free space there or choose "
+                              "another --db-dir / NASBENCHMARK_DIR, then run the command again")
+
+
 def _write_sqlite(db_dir, benchmarks, pending, report) -> None:
     """One write transaction per database file, opened in name order and committed together; a commit that fails
     after another database committed withdraws that database's new results again."""
     opened, committed = [], []
     counts = (report.ingested, report.skipped, dict(report.by_device))
     current = None
+    for benchmark in benchmarks:
+        _check_space(_db.database_path(benchmark, db_dir),
+                     sum(entry.size for entry in pending if entry.benchmark == benchmark))
     try:
         for benchmark in benchmarks:
             current = _db.database_path(benchmark, db_dir)
-            conn, path = connect(benchmark, db_dir)
+            # An existing database is held in the transaction that adds any missing table or index, so a failure
+            # leaves it exactly as it was; a new one keeps its committed empty schema (readers see no runs, rather
+            # than a file without tables).
+            existed = current.exists()
+            conn, path = connect(benchmark, db_dir, hold=existed)
+            if not existed:
+                conn.execute("BEGIN IMMEDIATE")
             opened.append([benchmark, conn, path, []])
-        for entry in opened:
-            current = entry[2]
-            entry[1].execute("BEGIN IMMEDIATE")
         for entry in opened:
             current = entry[2]
             entry[3] = _ingest_into(entry[1], _items(pending, entry[0]), report)
