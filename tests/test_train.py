@@ -120,7 +120,8 @@ NB201_TABLE = {  # spec nb201_nds.md 4.4 (verified against the released files): 
 def test_nb201_parameters_and_flops_match_the_benchmark(index):
     for dataset, (params, flops) in NB201_TABLE[index].items():
         got = runner.cost("nb201", index, dataset)
-        assert got["parameters_count"] == round(params * 1e6) and got["parameters"] == got["parameters_count"] / 1e6
+        assert got["parameters_count"] == round(params * 1e6) and got["parameters_millions"] == pytest.approx(params)
+        assert got["parameters"] == got["parameters_count"]  # deprecated key: the count, as before
         assert got["flops"] == pytest.approx(flops, abs=5e-6)
 
 
@@ -157,7 +158,8 @@ def test_cost_command_prints_json():
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
     assert data["parameters_count"] == 2_694_282 and data["arch_hash"] == "28cfc7874f6d200472e1a9dcd8650aa0"
-    assert data["parameters"] == 2.694282  # millions, as query nb101 reports the same cell
+    assert data["parameters_millions"] == 2.694282  # millions, as query nb101 reports the same cell
+    assert data["parameters"] == 2_694_282  # the deprecated key keeps its meaning: scripts written for it still work
     result = CliRunner().invoke(cli, ["cost", "nats-sss", "--arch", "8:8:8:8:99"])
     assert result.exit_code == 1 and "Error:" in result.output
 

@@ -44,8 +44,9 @@ def train():
 
 @cli.group(context_settings=CONTEXT_SETTINGS)
 def cost():
-    """Parameters and FLOPs of a benchmark network, as JSON: parameters (millions, the unit of every query),
-    parameters_count (the exact count) and flops (millions of multiply-adds, conv + linear, one image).
+    """Parameters and FLOPs of a benchmark network, as JSON: parameters_count (the exact count),
+    parameters_millions (millions, the unit of `parameters` in every query) and flops (millions of multiply-adds, conv
+    + linear, one image). The key `parameters` is deprecated: it holds the exact count, as in earlier versions.
 
     \b
     Example:
@@ -161,8 +162,9 @@ def _make_cost_command(command: str):
     example = {"nb101": "nasbench-db cost nb101 --arch '{\"matrix\": [[0,1],[0,0]], \"ops\": [\"input\",\"output\"]}'",
                "nb201": "nasbench-db cost nb201 --arch 11472 --dataset imagenet16-120",
                "nats-sss": "nasbench-db cost nats-sss --arch 8:16:24:32:64 --dataset cifar100"}[command]
-    doc = (f"Parameters and FLOPs of a {command} network as JSON (parameters: millions, as in every query; "
-           f"parameters_count: the exact count; flops: millions of multiply-adds of conv and linear layers for one "
+    doc = (f"Parameters and FLOPs of a {command} network as JSON (parameters_count: the exact count; "
+           f"parameters_millions: millions, the unit of `parameters` in every query; `parameters`: deprecated, the "
+           f"exact count as in earlier versions; flops: millions of multiply-adds of conv and linear layers for one "
            f"image). Needs PyTorch.\n\n\b\nExample:\n    {example}\n")
 
     @cost.command(command, context_settings=CONTEXT_SETTINGS, help=doc)

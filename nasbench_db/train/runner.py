@@ -109,8 +109,13 @@ DATASET_SHAPES = {"cifar10": (10, 32), "cifar10-valid": (10, 32), "cifar100": (1
 
 
 def cost(space: str, arch, dataset: str = "cifar10") -> dict:
-    """Parameters and FLOPs of the PyTorch network: ``parameters`` in millions (the unit of every query result),
-    ``parameters_count`` the exact count, ``flops`` millions of multiply-adds (conv + linear, one image)."""
+    """Parameters and FLOPs of the PyTorch network: ``parameters_count`` the exact count, ``parameters_millions`` the
+    same in millions (the unit of ``parameters`` in every query result), ``flops`` millions of multiply-adds (conv +
+    linear, one image).
+
+    ``parameters`` is the exact count, as in earlier versions: kept so existing scripts keep working, but deprecated
+    because queries use the same key in millions; read ``parameters_count`` or ``parameters_millions`` instead.
+    """
     dataset = dataset.lower()
     if dataset not in DATASET_SHAPES:
         raise InvalidArgument(f"unknown dataset {dataset!r}: expected one of {', '.join(DATASET_SHAPES)}")
@@ -119,7 +124,8 @@ def cost(space: str, arch, dataset: str = "cifar10") -> dict:
     net = build_network(space, ident["arch"], classes, initialise=False)
     count = count_parameters(net)
     return {"space": space, "arch": ident["arch"], "arch_hash": ident["arch_hash"], "arch_index": ident["arch_index"],
-            "dataset": dataset, "parameters": count / 1e6, "parameters_count": count,
+            "dataset": dataset, "parameters_count": count, "parameters_millions": count / 1e6,
+            "parameters": count,  # deprecated alias of parameters_count (see the docstring)
             "flops": count_flops(net, (3, side, side))}
 
 
