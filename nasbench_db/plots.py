@@ -219,6 +219,7 @@ def plot_pareto(benchmark: str = "nb201", out="pareto.png", cost: str = "paramet
     import numpy as np
 
     benchmark = check_benchmark(benchmark)
+    epochs, dataset, _ = plot_filters(benchmark, epochs, dataset)
     front, points, metric = _pareto(benchmark, cost, metric, maximize,
                                     dict(filters, epochs=epochs, dataset=dataset, db_dir=db_dir))
     if not points:
@@ -232,13 +233,16 @@ def plot_pareto(benchmark: str = "nb201", out="pareto.png", cost: str = "paramet
         hb = ax.hexbin(xs, ys, gridsize=80, bins="log", cmap="Greys", mincnt=1, xscale="log" if logx else "linear")
         fig.colorbar(hb, ax=ax, label="configs per bin")
     else:
-        ax.scatter(xs, ys, s=6, alpha=0.35, linewidths=0, color="0.45", label=f"{xs.size:,} configs")
-        if logx:
-            ax.set_xscale("log")
+        ax.scatter(xs, ys, s=_marker_size(xs.size), alpha=0.5 if xs.size > 200 else 0.8, linewidths=0.4,
+                   edgecolors="white", color="0.45", label=f"{xs.size:,} configs")
+    if logx:
+        ax.set_xscale("log")
+        _decade_labels(ax, "x")
     fx = [row[cost] for row in front]
     fy = [row[metric] for row in front]
     ax.step(fx, fy, where="post", color="tab:red", linewidth=1.6)
-    ax.scatter(fx, fy, s=18, color="tab:red", zorder=3, label=f"Pareto front ({len(front)} configs)")
+    ax.scatter(fx, fy, s=max(24.0, _marker_size(xs.size)), color="tab:red", zorder=3,
+               label=f"Pareto front ({len(front)} configs)")
     ax.set_xlabel(LABELS.get(cost, cost))
     ax.set_ylabel(LABELS.get(metric, metric))
     ax.set_title(f"{LABELS.get(metric, metric)} vs {LABELS.get(cost, cost)}\n"

@@ -248,3 +248,20 @@ def test_scatter_markers_are_readable_and_log_labels_do_not_overlap(nb101_env, t
     labels = [t.get_text() for t in ax.xaxis.get_majorticklabels() if t.get_text()]
     assert all(not t.get_text() for t in ax.xaxis.get_minorticklabels())
     assert "2" in labels and "10" in labels  # 1-2-5 steps written plainly over a short range
+
+
+def test_pareto_plots_share_the_readable_markers_and_the_dataset_rule(nb101_env, nb201_db, tmp_path, monkeypatch):
+    pytest.importorskip("matplotlib")
+    from nasbench_db import plots
+
+    result = CliRunner().invoke(cli, ["plot", "pareto", "nb201", "--cost", "flops", "--out", str(tmp_path / "p.png"),
+                                      "--db-dir", str(nb201_db)])
+    assert result.exit_code == 1 and result.output.startswith("Error: a nb201 plot needs a dataset")
+    figures = []
+    monkeypatch.setattr(plots, "_save", lambda fig, out: figures.append(fig) or str(out))
+    plots.plot_pareto("nb101", tmp_path / "p.png", "parameters", "valid_acc")  # epochs: the longest, 108
+    ax = figures[0].axes[0]
+    cloud, front = ax.collections
+    assert cloud.get_sizes()[0] >= 30 and front.get_sizes()[0] >= 30  # 31 cells: large markers (were 6 and 18)
+    assert ax.get_xscale() == "log" and all(not t.get_text() for t in ax.xaxis.get_minorticklabels())
+    assert "108 epochs" in ax.get_title()
