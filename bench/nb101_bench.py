@@ -34,6 +34,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
+from nasbench_db.db import sqlite_uri  # noqa: E402
 from nasbench_db.convert.nb101 import (Evaluation, convert_nb101, decode_model_metrics,  # noqa: E402
                                        encode_model_metrics)
 from nasbench_db.convert.tfrecord import encode_record, iter_records  # noqa: E402
@@ -207,7 +208,7 @@ def main() -> None:
         rows = list(query_nb101_trial_stats(arch, 108))
         api.append(time.perf_counter() - t0)
         assert len(rows) == 3
-    raw = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
+    raw = sqlite3.connect(sqlite_uri(db_path, mode="ro"), uri=True)
     sql = ("SELECT t.* FROM nb101_arch a CROSS JOIN nb101_config c CROSS JOIN nb101_trial t "
            "WHERE c.id BETWEEN a.id * 16 AND a.id * 16 + 15 AND t.id BETWEEN c.id * 1024 AND c.id * 1024 + 1023 "
            "AND a.hash = ? AND c.num_epochs = 108")

@@ -51,6 +51,7 @@ sys.path.insert(0, str(HERE.parent))
 
 import numpy  # noqa: E402
 
+from nasbench_db.db import sqlite_uri  # noqa: E402
 from nasbench_db.spaces import nats_sss as sss_space  # noqa: E402
 from nasbench_db.spaces import nb201 as tss_space  # noqa: E402
 
@@ -337,7 +338,7 @@ def bench_queries(db_dir: Path, benchmark: str = "nb201", samples: int = 2000) -
 
     _db.close_all()
     path = db_dir / ("nasbench201.db" if benchmark == "nb201" else "nats_sss.db")
-    raw = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    raw = sqlite3.connect(sqlite_uri(path, mode="ro"), uri=True)
     config = "nb201trialconfig" if benchmark == "nb201" else "nats_sss_trialconfig"
     trial = "nb201trialstats" if benchmark == "nb201" else "nats_sss_trialstats"
     archs = [r[0] for r in raw.execute(f"SELECT DISTINCT c.arch_index FROM {trial} t JOIN {config} c "

@@ -39,6 +39,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
+from nasbench_db.db import sqlite_uri  # noqa: E402
 from nasbench_db.convert.nb101 import Evaluation, convert_nb101, encode_model_metrics  # noqa: E402
 from nasbench_db.convert.tfrecord import encode_record  # noqa: E402
 from nasbench_db.spaces import nb101 as space  # noqa: E402
@@ -163,7 +164,7 @@ def bench_top_k(database: Path) -> None:
     cold = time.perf_counter() - started
     best, median = best_of(lambda: analysis.top_k("nb101", 10, "valid_acc", epochs=108), 5)
     constrained = best_of(lambda: analysis.top_k("nb101", 10, "valid_acc", epochs=108, max_params=1e6), 3)[1]
-    raw = sqlite3.connect(f"file:{database}?mode=ro", uri=True)
+    raw = sqlite3.connect(sqlite_uri(database, mode="ro"), uri=True)
     raw.execute("PRAGMA cache_size = -64000")  # the settings of the package's read-only connections
     raw.execute("PRAGMA mmap_size = 1073741824")
     # The least a mean over the 108-epoch runs can do: visit every 108-epoch config and read its runs' value.
@@ -191,7 +192,7 @@ def bench_rollouts(database: Path, runs: int, budget: float, algos) -> None:
     started = time.perf_counter()
     sim._form_table()
     forms = time.perf_counter() - started
-    raw = sqlite3.connect(f"file:{database}?mode=ro", uri=True)
+    raw = sqlite3.connect(sqlite_uri(database, mode="ro"), uri=True)
     floor_load = best_of(lambda: (raw.execute("SELECT id, hash, num_vertices, adjacency, operations, parameters FROM "
                                               "nb101_arch").fetchall(),
                                   raw.execute("SELECT t.id, t.valid_acc, t.train_acc, t.test_acc, t.training_time, "

@@ -27,7 +27,7 @@ from urllib.parse import quote
 
 import peewee
 
-from .errors import BenchmarkNotInstalled, InvalidArgument
+from .errors import BenchmarkNotInstalled, InvalidArgument, MissingDependency, NasbenchDbError
 
 #: Benchmark key -> our SQLite file name.
 FILE_NAMES = {
@@ -174,12 +174,25 @@ def locate(benchmark: str, db_dir=None) -> Location:
         f"Set NASBENCHMARK_DIR to the directory that holds it, or build it: {INSTALL_HINTS[benchmark]}")
 
 
+def sqlite_uri(path, **params) -> str:
+    """The ``file:`` URI of ``path`` for ``sqlite3.connect(..., uri=True)`` with query ``params`` (``mode='ro'``).
+
+    The one place such URIs are built: the path is made absolute and percent-encoded, so a directory named
+    ``runs#2``, ``what?`` or ``100%`` opens the right file (unquoted, SQLite would read ``#`` / ``?`` as the start of
+    the fragment / query and ``%xx`` as an escape, and open another file or none).
+    """
+    uri = "file:" + quote(os.path.abspath(os.fspath(path)), safe="/")
+    if params:
+        uri += "?" + "&".join(f"{key}={quote(str(value), safe='')}" for key, value in params.items())
+    return uri
+
+
 def sqlite_database(path, readonly: bool = False) -> peewee.SqliteDatabase:
     """A plain peewee ``SqliteDatabase`` (peewee 3 and 4); read-only opens use ``mode=ro`` and ``query_only``."""
     pragmas = {"cache_size": -64000, "mmap_size": 1 << 30}
     if readonly:
         pragmas["query_only"] = 1
-        uri = "file:" + quote(os.path.abspath(os.fspath(path))) + "?mode=ro"
+        uri = sqlite_uri(path, mode="ro")
         return peewee.SqliteDatabase(uri, uri=True, pragmas=pragmas, timeout=SQLITE_BUSY_TIMEOUT_S,
                                      check_same_thread=False)
     pragmas["busy_timeout"] = int(SQLITE_BUSY_TIMEOUT_S * 1000)
@@ -187,11 +200,56 @@ def sqlite_database(path, readonly: bool = False) -> peewee.SqliteDatabase:
                                  check_same_thread=False)
 
 
+#: URL schemes a database URL may use (PostgreSQL is the supported server; sqlite:/// names one file)
+URL_SCHEMES = ("postgresql", "postgres", "sqlite")
+#: a table that every database holding the benchmark has (checked when a server database is opened)
+MARKER_TABLES = {"nb101": "nb101_trial", "nb201": "nb201trialstats", "nats_sss": "nats_sss_trialstats",
+                 "nds": "ndstrialstats"}
+
+
 def url_database(url: str) -> peewee.Database:
-    """A peewee database for a ``db_url`` (``sqlite:///path``, ``postgresql://...``)."""
+    """A peewee database for a ``db_url`` (``sqlite:///path``, ``postgresql://...``); an unsupported scheme or a
+    missing driver is a named error saying what to do."""
+    from urllib.parse import urlsplit
+
     from playhouse.db_url import connect
 
-    return connect(url)
+    scheme = urlsplit(url).scheme.lower().split("+", 1)[0]
+    if scheme not in URL_SCHEMES:
+        raise InvalidArgument(f"NASBENCHMARK_DB_URL {_redact(url)!r}: unsupported scheme {scheme!r}: use "
+                              "postgresql://user@host/dbname, or unset NASBENCHMARK_DB_URL to use the SQLite files in "
+                              "NASBENCHMARK_DIR")
+    try:
+        return connect(url)
+    except peewee.ImproperlyConfigured as exc:
+        raise MissingDependency(f"NASBENCHMARK_DB_URL {_redact(url)!r} needs a database driver ({exc}): pip install "
+                                "'nasbench_db[postgres]'") from None
+
+
+def server_error(exc: Exception, url: str) -> NasbenchDbError:
+    """A clear error for a failure to reach the server of ``url`` (down, wrong host, port, user or database)."""
+    first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return NasbenchDbError(f"cannot reach the database server of NASBENCHMARK_DB_URL ({_redact(url)}): {first}. "
+                           "Start the server or fix the URL, or unset NASBENCHMARK_DB_URL to use the SQLite files in "
+                           "NASBENCHMARK_DIR")
+
+
+def _check_server(database: peewee.Database, benchmark: str, url: str) -> None:
+    """Connect now (a server that is down is an error here, not a traceback later) and check that ``benchmark``
+    was converted into that database."""
+    try:
+        database.connect(reuse_if_open=True)
+        tables = set(database.get_tables())
+    except (peewee.OperationalError, peewee.InterfaceError) as exc:
+        database.close()
+        raise server_error(exc, url) from None
+    marker = MARKER_TABLES.get(benchmark)
+    if marker and marker not in tables:
+        database.close()
+        hint = INSTALL_HINTS.get(benchmark, "nasbench-db convert ...")
+        raise BenchmarkNotInstalled(f"{DISPLAY_NAMES.get(benchmark, benchmark)} is not in the server database "
+                                    f"{_redact(url)} (no {marker} table): convert it there, e.g. "
+                                    f"NASBENCHMARK_DB_URL=... {hint}")
 
 
 class _Handle:
@@ -249,6 +307,7 @@ def open_benchmark(benchmark: str, db_dir=None) -> _Handle:
             handle.database.close()
         if location.kind == "url":
             database = url_database(location.target)
+            _check_server(database, benchmark, location.target)
         else:
             database = sqlite_database(location.target, readonly=True)
             if location.kind == "sqlite" and not has_our_tables(database):
@@ -294,7 +353,7 @@ def is_sqlite(database: peewee.Database) -> bool:
 def raw_sqlite_connect(path, readonly=True) -> sqlite3.Connection:
     """A bare ``sqlite3`` connection (used by ``nasbench-db sql`` and bulk loaders)."""
     if readonly:
-        uri = "file:" + quote(os.path.abspath(os.fspath(path))) + "?mode=ro"
+        uri = sqlite_uri(path, mode="ro")
         conn = sqlite3.connect(uri, uri=True, timeout=SQLITE_BUSY_TIMEOUT_S)
         conn.execute("PRAGMA query_only = 1")
         return conn
@@ -308,7 +367,11 @@ def describe(benchmark: str, db_dir=None) -> dict:
     except BenchmarkNotInstalled:
         return {"benchmark": benchmark, "name": DISPLAY_NAMES[benchmark], "installed": False, "location": None,
                 "layout": None, "bytes": None, "sources": [], "install": INSTALL_HINTS[benchmark]}
-    handle = open_benchmark(benchmark, db_dir)
+    try:
+        handle = open_benchmark(benchmark, db_dir)
+    except BenchmarkNotInstalled:  # a server database without this benchmark
+        return {"benchmark": benchmark, "name": DISPLAY_NAMES[benchmark], "installed": False, "location": None,
+                "layout": None, "bytes": None, "sources": [], "install": INSTALL_HINTS[benchmark]}
     location = handle.location
     sources = []
     if "nasbench_source" in table_names(handle.database):

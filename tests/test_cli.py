@@ -64,7 +64,11 @@ def test_convert_sample_then_query(tmp_path):
     assert [i["current_epoch"] for i in data[-1]["intermediates"]] == [54, 108]
     arch = json.dumps({"matrix": [[0, 1], [0, 0]], "ops": ["input", "output"]})
     result = runner.invoke(cli, ["query", "nb101", "--arch", arch, "--format", "csv", "--db-dir", str(tmp_path)])
-    assert result.exit_code == 0 and result.output.startswith("id,config.hash")
+    assert result.exit_code == 0 and result.stdout == result.output  # CSV: the header only, no hint
+    assert result.stdout.startswith("id,config.hash") and len(result.stdout.splitlines()) == 1
+    result = runner.invoke(cli, ["query", "nb101", "--arch", arch, "--db-dir", str(tmp_path)])
+    assert result.exit_code == 0 and len(result.stdout.splitlines()) == 2  # table: header and rule
+    assert result.stderr.startswith("0 rows: no run matches these arguments")
 
 
 def test_query_errors(nb101_env):

@@ -616,7 +616,9 @@ def test_cli_convert_and_query(pth_v1_1, tmp_path):
     result = runner.invoke(cli, ["query", "nb201", "--arch", arch_json, "--epochs", "12", "--reduction", "mean",
                                  "--format", "csv", "--db-dir", db_dir])
     lines = result.output.strip().splitlines()
-    assert result.exit_code == 0 and len(lines) == 1 + 4 and lines[0].startswith("id,config.id,config.dataset")
+    assert result.exit_code == 0 and len(lines) == 1 + 4
+    assert lines[0].startswith("id,config.id,arch_index,config.dataset") and lines[0].endswith(",arch")
+    assert lines[1].split(",")[2] == "284" and lines[1].endswith(f",{space.arch_str(284)}")
     result = runner.invoke(cli, ["query", "nb201", "--arch", "0", "--epochs", "12", "--dataset", "cifar10",
                                  "--intermediates", "--format", "json", "--db-dir", db_dir])
     assert len(json.loads(result.output)[0]["intermediates"]) == 12

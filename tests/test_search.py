@@ -307,7 +307,7 @@ def test_searches_run_on_the_sample_with_uniform_sampling(nb101_env):
             assert rollout["queries"] == rollout["unique_cells"] + rollout["isomorphic_repeats"]
             assert rollout["final_regret"] >= 0
             assert rollout["incumbent"]["hash"] in sim.hashes
-    with pytest.raises(InvalidArgument, match="use sampling='uniform'"):
+    with pytest.raises(InvalidArgument, match="with --sampling uniform on the command line or sampling='uniform' in"):
         NB101Simulator(seed=0).random_genotype(random.Random(0))
 
 

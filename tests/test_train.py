@@ -5,6 +5,7 @@ from __future__ import annotations
 import bz2
 import json
 import math
+import os
 import pickle
 import shutil
 import threading
@@ -21,7 +22,7 @@ from nasbench_db.errors import CorruptInput, InvalidArgument  # noqa: E402
 from nasbench_db.spaces import nb101 as nb101_space  # noqa: E402
 from nasbench_db.train import protocols, runner, schema  # noqa: E402
 from nasbench_db.train.cost import count_flops, count_parameters  # noqa: E402
-from nasbench_db.train.data import FASHION_MNIST_DIR, Augmenter, cifar10_valid_indices  # noqa: E402
+from nasbench_db.train.data import Augmenter, cifar10_valid_indices, fashion_mnist_dir, have_fashion_mnist  # noqa: E402,E501
 from nasbench_db.train.nats_sss_net import SizeNetwork  # noqa: E402
 from nasbench_db.train.nb101_net import Nb101Network, compute_vertex_channels  # noqa: E402
 from nasbench_db.train.nb201_net import TinyNetwork  # noqa: E402
@@ -29,8 +30,10 @@ from nasbench_db.train.nb201_net import TinyNetwork  # noqa: E402
 from conftest import DATA, SAMPLE_TFRECORD  # noqa: E402
 from nb101_fixture import real_cells  # noqa: E402
 
-HAVE_FMNIST = Path(FASHION_MNIST_DIR, "train-images-idx3-ubyte.gz").is_file()
-needs_fmnist = pytest.mark.skipif(not HAVE_FMNIST, reason="apt-get install dataset-fashion-mnist")
+HAVE_FMNIST = have_fashion_mnist()
+FMNIST_REASON = (f"needs Fashion-MNIST, not found in {fashion_mnist_dir()}: apt-get install dataset-fashion-mnist "
+                 "(or point NASBENCH_FASHION_MNIST_DIR at its idx files)")
+needs_fmnist = pytest.mark.skipif(not HAVE_FMNIST, reason=FMNIST_REASON)
 
 INCEPTION = {"matrix": [[0, 1, 1, 1, 0, 1, 0], [0, 0, 0, 0, 0, 0, 1], [0, 0, 0, 0, 0, 0, 1], [0, 0, 0, 0, 1, 0, 0],
                         [0, 0, 0, 0, 0, 0, 1], [0, 0, 0, 0, 0, 0, 1], [0, 0, 0, 0, 0, 0, 0]],
@@ -117,7 +120,8 @@ NB201_TABLE = {  # spec nb201_nds.md 4.4 (verified against the released files): 
 def test_nb201_parameters_and_flops_match_the_benchmark(index):
     for dataset, (params, flops) in NB201_TABLE[index].items():
         got = runner.cost("nb201", index, dataset)
-        assert got["parameters"] == round(params * 1e6)
+        assert got["parameters_count"] == round(params * 1e6) and got["parameters_millions"] == pytest.approx(params)
+        assert got["parameters"] == got["parameters_count"]  # deprecated key: the count, as before
         assert got["flops"] == pytest.approx(flops, abs=5e-6)
 
 
@@ -153,7 +157,9 @@ def test_cost_command_prints_json():
     result = CliRunner().invoke(cli, ["cost", "nb101", "--arch", json.dumps(INCEPTION)])
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
-    assert data["parameters"] == 2_694_282 and data["arch_hash"] == "28cfc7874f6d200472e1a9dcd8650aa0"
+    assert data["parameters_count"] == 2_694_282 and data["arch_hash"] == "28cfc7874f6d200472e1a9dcd8650aa0"
+    assert data["parameters_millions"] == 2.694282  # millions, as query nb101 reports the same cell
+    assert data["parameters"] == 2_694_282  # the deprecated key keeps its meaning: scripts written for it still work
     result = CliRunner().invoke(cli, ["cost", "nats-sss", "--arch", "8:8:8:8:99"])
     assert result.exit_code == 1 and "Error:" in result.output
 
@@ -387,7 +393,7 @@ SMOKE = ["--dataset", "fashion-mnist", "--epochs", "2", "--limit-batches", "2", 
 def smoke_results(tmp_path_factory):
     """Two identical 2-epoch NB-101 smoke trials (seed 3) and one NB-201 trial, trained through the CLI."""
     if not HAVE_FMNIST:
-        pytest.skip("apt-get install dataset-fashion-mnist")
+        pytest.skip(FMNIST_REASON)
     base = tmp_path_factory.mktemp("train")
     runs = []
     for name in ("a", "b"):
@@ -432,7 +438,7 @@ def test_same_seed_on_cpu_gives_the_same_result(smoke_results):
 
 def test_a_different_seed_changes_the_result():
     if not HAVE_FMNIST:
-        pytest.skip("apt-get install dataset-fashion-mnist")
+        pytest.skip(FMNIST_REASON)
     from nasbench_db.train.data import load_splits
 
     splits = load_splits("fashion-mnist", None, "nb201", None)
@@ -568,7 +574,9 @@ def test_nb201_results_are_ingested_with_nni_split_mapping(smoke_results, tmp_pa
     assert (valid, ori_test) == (final["x-valid"]["acc"], final["ori-test"]["acc"])
     assert params == data["parameters"] / 1e6
     # a result on a benchmark dataset and budget lands in the benchmark's own config and is queryable
-    relabelled = dict(data, dataset="cifar10-valid", epochs=12)
+    relabelled = json.loads(json.dumps(data))
+    relabelled.update(dataset="cifar10-valid", epochs=12)
+    relabelled["evaluations"][-1]["epoch"] = 12.0  # a result's final evaluation is at its budget
     schema.seal(relabelled)
     path = tmp_path / "relabelled.json"
     path.write_text(json.dumps(relabelled))
@@ -615,6 +623,82 @@ def test_device_choice_errors_name_the_fix(monkeypatch):
     with pytest.raises(InvalidArgument, match="unknown device 'cuda:x'"):
         runner.resolve_device("cuda:x")
 
+
+
+def _tiny_splits(count: int = 32):
+    """Random images in the shape of a real dataset: trains a few steps with no dataset installed."""
+    from nasbench_db.train.data import ImageSet, Splits
+
+    generator = torch.Generator().manual_seed(0)
+    images = torch.randint(0, 256, (count, 3, 32, 32), dtype=torch.uint8, generator=generator)
+    labels = torch.randint(0, 10, (count,), generator=generator)
+    train = ImageSet(images, labels, "random")
+    return Splits("fashion-mnist", "nb201", 10, (3, 32, 32), (125.0,) * 3, (63.0,) * 3, 4, train,
+                  {"x-valid": train.take(8, "random[:8]"), "ori-test": train.take(8, "random[:8]")})
+
+
+def test_device_is_checked_before_the_dataset(tmp_path):
+    """The device error comes first, whether or not the dataset is installed."""
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA")
+    result = CliRunner().invoke(cli, ["train", "nb201", "--arch", "5", "--device", "cuda", "--out",
+                                      str(tmp_path / "out"), "--dataset", "cifar10", "--data-dir",
+                                      str(tmp_path / "no-such-dir")])
+    assert result.exit_code == 1 and result.output.startswith("Error: --device cuda: no CUDA device"), result.output
+
+
+def test_an_unwritable_out_is_refused_before_training(tmp_path, monkeypatch):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory")
+    args = ["train", "nb201", "--arch", "5", "--device", "cpu", "--dataset", "cifar10", "--data-dir",
+            str(tmp_path / "no-such-dir")]  # no data: reaching the data would be another error
+    result = CliRunner().invoke(cli, args + ["--out", str(blocker / "results")])
+    assert result.exit_code == 1, result.output
+    assert result.output.startswith(f"Error: --out {blocker / 'results'}: cannot write results there (Not a "
+                                    "directory): choose a writable directory; nothing was trained"), result.output
+    # a directory that exists but takes no file (read-only mount, no permission): the probe write fails
+    real_open = open
+
+    def read_only_open(file, mode="r", *args, **kwargs):
+        if "w" in mode and ".nasbench-db-write-check-" in str(file):
+            raise PermissionError(13, "Permission denied", str(file))
+        return real_open(file, mode, *args, **kwargs)
+
+    monkeypatch.setattr("builtins.open", read_only_open)
+    result = CliRunner().invoke(cli, args + ["--out", str(tmp_path / "ro")])
+    assert result.exit_code == 1 and "cannot write results there (Permission denied)" in result.output
+    with pytest.raises(Exception, match="cannot write results there"):
+        runner.run_trial("nb201", 5, "fashion-mnist", epochs=1, out_dir=tmp_path / "ro", device="cpu",
+                         splits=_tiny_splits())
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes to read-only directories")
+def test_a_read_only_out_directory_is_refused(tmp_path):
+    out = tmp_path / "ro"
+    out.mkdir()
+    out.chmod(0o555)
+    try:
+        result = CliRunner().invoke(cli, ["train", "nb201", "--arch", "5", "--device", "cpu", "--out", str(out),
+                                          "--dataset", "cifar10", "--data-dir", str(tmp_path)])
+    finally:
+        out.chmod(0o755)
+    assert result.exit_code == 1 and "cannot write results there" in result.output
+
+
+def test_training_reports_progress_during_an_epoch(tmp_path):
+    lines = []
+    result = runner.run_trial("nb201", 1835, "fashion-mnist", epochs=2, seed=0, device="cpu",
+                              protocol_overrides={"batch_size": 4}, splits=_tiny_splits(), log=lines.append,
+                              progress_every=0, out_dir=tmp_path / "out")
+    steps = [line for line in lines if " step " in line and "train loss" in line]
+    assert len(steps) == 2 * 8 - 1  # every step but the last (then the result is written)
+    assert steps[0].startswith("epoch 1/2 step 1/16 (6.2%): train loss ") and "images/s, about " in steps[0]
+    assert steps[-1].startswith("epoch 2/2 step 15/16")
+    assert len(list((tmp_path / "out").glob("*.json"))) == 1 and result["epochs"] == 2
+    quiet = []
+    runner.run_trial("nb201", 1835, "fashion-mnist", epochs=1, device="cpu", protocol_overrides={"batch_size": 4},
+                     splits=_tiny_splits(), log=quiet.append, progress_every=None)
+    assert not [line for line in quiet if "train loss" in line]  # evaluations only
 
 
 @needs_fmnist

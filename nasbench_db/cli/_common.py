@@ -10,13 +10,19 @@ import csv
 import functools
 import io
 import json
+import os
+import sqlite3
 import sys
 
 import click
+import peewee
 
 from .. import __version__
 from ..errors import NasbenchDbError
 
+#: stderr hint of a query that matched nothing
+NO_RUNS_HINT = ("no run matches these arguments in the installed database (`nasbench-db info` shows what is installed "
+                "and from which file; --source all includes trained results)")
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 110}
 
 
@@ -74,8 +80,21 @@ def handle_errors(func):
             raise click.ClickException(f"permission denied: {exc.filename or exc}") from exc
         except ValueError as exc:
             raise click.ClickException(str(exc)) from exc
+        except (peewee.OperationalError, peewee.InterfaceError, sqlite3.OperationalError) as exc:
+            raise click.ClickException(_database_error(exc)) from exc
 
     return wrapper
+
+
+def _database_error(exc: Exception) -> str:
+    """``Error:`` text for a database failure no layer below named (a server that went away mid-command...)."""
+    first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    url = os.environ.get("NASBENCHMARK_DB_URL")
+    if url and isinstance(exc, (peewee.OperationalError, peewee.InterfaceError)):
+        from ..db import server_error
+
+        return str(server_error(exc, url))
+    return f"database error: {first}"
 
 
 def db_dir_option(func):
@@ -204,3 +223,42 @@ def emit(rows, fmt: str, columns=None, out=None) -> int:
     for row in table:
         out.write("  ".join(v.ljust(w) for v, w in zip(row, widths)).rstrip() + "\n")
     return len(rows)
+
+
+def _intermediates_summary(values) -> str:
+    if not isinstance(values, list):
+        return "" if values is None else str(values)
+    epochs = [v.get("current_epoch") for v in values if isinstance(v, dict)]
+    span = f", epochs {min(epochs)}..{max(epochs)}" if epochs and None not in epochs else ""
+    return f"{len(values)} rows{span} (values: --json or --csv)"
+
+
+def emit_query(rows, fmt: str, columns, *, intermediates: bool = False, empty_hint: str | None = None) -> int:
+    """Print query results: the command's columns as a table or CSV, every field as JSON.
+
+    With ``intermediates`` the table shows a one-line summary per row (a 200-epoch curve would be kilobytes of JSON
+    per line); CSV and JSON carry the values. When nothing matches, the table output adds a hint on stderr (JSON and
+    CSV, read by programs, stay exactly their data: ``[]`` / the header line).
+    """
+    rows = list(rows)
+    if fmt == "json":
+        count = emit(rows, fmt)
+    elif intermediates and fmt == "csv":
+        count = emit(rows, fmt, columns + [c for c in _all_columns(rows) if c not in columns])
+    elif intermediates:
+        count = emit([dict(r, intermediates=_intermediates_summary(r.get("intermediates"))) for r in rows], fmt,
+                     columns + ["intermediates"])
+    else:
+        count = emit(rows, fmt, columns)
+    if not rows and fmt == "table":
+        click.echo(f"0 rows: {empty_hint or 'nothing matches these arguments'}", err=True)
+    return count
+
+
+def _all_columns(rows) -> list:
+    columns: list = []
+    for row in rows:
+        for key in _flatten(row):
+            if key not in columns:
+                columns.append(key)
+    return columns

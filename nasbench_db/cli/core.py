@@ -8,8 +8,9 @@ import click
 
 from .. import db as _db
 from .._resources import bundled_file
-from ._common import (CONTEXT_SETTINGS, cli, convert, db_dir_option, emit, handle_errors, hint_other_sources,
-                      limit_option, output_options, parse_json_option, query, source_option, source_value, take)
+from ._common import (CONTEXT_SETTINGS, NO_RUNS_HINT, cli, convert, db_dir_option, emit, emit_query,
+                      handle_errors, hint_other_sources, limit_option, output_options, parse_json_option, query,
+                      source_option, source_value, take)
 
 
 @convert.command("nb101", context_settings=CONTEXT_SETTINGS)
@@ -55,7 +56,8 @@ SOURCE_COLUMNS = ["source.kind", "source.device"]
                    "(default: all).")
 @click.option("--reduction", type=click.Choice(["none", "mean"]), default="none", show_default=True)
 @click.option("--exact", is_flag=True, help="Match the stored cell exactly instead of any isomorphic cell.")
-@click.option("--intermediates", is_flag=True, help="Include halfway/final evaluations (JSON output).")
+@click.option("--intermediates", is_flag=True,
+              help="Include the halfway/final evaluations (values in --json / --csv; the table summarises them).")
 @source_option
 @limit_option
 @output_options
@@ -93,7 +95,7 @@ def query_nb101_command(arch, arch_hash, epochs, dataset, reduction, exact, inte
     columns = NB101_COLUMNS
     if source_arg != "original":
         columns = columns[:3] + ["config.dataset"] + columns[3:] + (SOURCE_COLUMNS if reduction != "mean" else [])
-    emit(rows, fmt, None if fmt == "json" or intermediates else columns)
+    emit_query(rows, fmt, columns, intermediates=intermediates, empty_hint=NO_RUNS_HINT)
     from ..query.nb101 import RELEASED_EPOCHS
 
     hint_other_sources(len(rows), source_arg, epochs, RELEASED_EPOCHS)

@@ -137,6 +137,11 @@ def pareto_command(benchmark, cost, metric, minimize_metric, epochs, dataset, mi
     rows = pareto_front(benchmark, cost, metric, maximize=not minimize_metric,
                         **_filter_kwargs(epochs, dataset, min_pairs, max_pairs, unique, source, db_dir))
     columns = [c for c in TOP_COLUMNS[benchmark] if c not in (cost, metric)] + ["num_runs", cost, metric]
+    if benchmark == "nb201" and fmt != "json":  # the arch index and string, as in `top`
+        from .nb201 import with_arch_columns
+
+        rows = with_arch_columns(rows)
+        columns.insert(columns.index("num_runs"), "arch")
     emit(rows, fmt, None if fmt == "json" else columns)
 
 
@@ -153,13 +158,20 @@ def plot_pareto_command(benchmark, cost, metric, minimize_metric, epochs, datase
                         source, out, db_dir):
     """Every config as a point of a metric against a cost, with the Pareto front as a staircase.
 
+    As every plot: NB-201 / NATS / NDS need --dataset (datasets are never pooled), and without --epochs the
+    benchmark's longest budget is plotted (said on stderr).
+
     \b
     Example:
         nasbench-db plot pareto nb201 --cost edgegpu_latency --metric test_acc --dataset cifar100 --epochs 200 \\
             --out pareto.png
     """
     from ..analysis import check_benchmark
-    from ..plots import plot_pareto
+    from ..plots import plot_filters, plot_pareto
 
+    benchmark = check_benchmark(benchmark)
+    epochs, dataset, note = plot_filters(benchmark, epochs, dataset)  # one dataset and budget, said when chosen
+    if note:
+        click.echo(note, err=True)
     kwargs = _filter_kwargs(epochs, dataset, min_pairs, max_pairs, unique, source, db_dir)
-    click.echo(plot_pareto(check_benchmark(benchmark), out, cost, metric, maximize=not minimize_metric, **kwargs))
+    click.echo(plot_pareto(benchmark, out, cost, metric, maximize=not minimize_metric, **kwargs))

@@ -7,11 +7,11 @@ import json
 import click
 
 from ..spaces import nb201 as tss_space
-from ._common import (CONTEXT_SETTINGS, convert, db_dir_option, emit, handle_errors, limit_option, output_options,
-                      query, source_option, source_value, take)
+from ._common import (CONTEXT_SETTINGS, NO_RUNS_HINT, convert, db_dir_option, emit_query, handle_errors,
+                      limit_option, output_options, query, source_option, source_value, take)
 
-NB201_COLUMNS = ["id", "config.id", "config.dataset", "config.num_epochs", "seed", "train_acc", "valid_acc",
-                 "test_acc", "ori_test_acc", "parameters", "flops", "latency", "training_time"]
+NB201_COLUMNS = ["id", "config.id", "arch_index", "config.dataset", "config.num_epochs", "seed", "train_acc",
+                 "valid_acc", "test_acc", "ori_test_acc", "parameters", "flops", "latency", "training_time"]
 SSS_COLUMNS = ["id", "config.id", "config.arch", "config.dataset", "config.num_epochs", "seed", "train_acc",
                "valid_acc", "test_acc", "ori_test_acc", "parameters", "flops", "latency", "training_time"]
 #: --dataset takes any name: the released runs' four datasets are checked by the query functions, which name them and
@@ -99,6 +99,25 @@ def convert_nats_sss_command(path, jobs, progress, db_dir):
     click.echo(report.summary())
 
 
+def with_arch_columns(rows) -> list:
+    """Rows with ``arch_index`` and ``arch`` (the original arch string) beside NNI's ``config.arch`` dict, for tables
+    and CSV: the dict alone names no cell a reader can look up."""
+    names: dict = {}
+    out = []
+    for row in rows:
+        config = row.get("config") or {}
+        arch = config.get("arch")
+        key = json.dumps(arch, sort_keys=True) if isinstance(arch, dict) else arch
+        if key not in names:
+            try:
+                names[key] = (tss_space.index_of(arch), tss_space.arch_str(arch))
+            except ValueError:
+                names[key] = (None, None)
+        index, text = names[key]
+        out.append({**row, "arch_index": index, "arch": text})
+    return out
+
+
 def _parse_nb201_arch(text):
     """--arch: an index, an arch string, or NNI's dict as JSON."""
     if text is None:
@@ -126,7 +145,8 @@ def _parse_nb201_arch(text):
 @click.option("--dataset", default=None, help=DATASET_HELP)
 @click.option("--reduction", type=click.Choice(["none", "mean"]), default="none", show_default=True,
               help="mean: average the seeds of each config.")
-@click.option("--intermediates", is_flag=True, help="Include the per-epoch rows (JSON output).")
+@click.option("--intermediates", is_flag=True,
+              help="Include the per-epoch rows (values in --json / --csv; the table summarises them).")
 @source_option
 @limit_option
 @output_options
@@ -152,8 +172,9 @@ def query_nb201_command(arch, epochs, dataset, reduction, intermediates, source,
                                    reduction=reduction, include_intermediates=intermediates, source=source_arg,
                                    db_dir=db_dir)
     rows = take(rows, limit)
-    columns = NB201_COLUMNS + (SOURCE_COLUMNS if source_arg != "original" and reduction != "mean" else [])
-    emit(rows, fmt, None if fmt == "json" or intermediates else columns)
+    columns = NB201_COLUMNS + (SOURCE_COLUMNS if source_arg != "original" and reduction != "mean" else []) + ["arch"]
+    emit_query(rows if fmt == "json" else with_arch_columns(rows), fmt, columns, intermediates=intermediates,
+               empty_hint=NO_RUNS_HINT)
 
 
 @query.command("nats-sss", context_settings=CONTEXT_SETTINGS)
@@ -162,7 +183,8 @@ def query_nb201_command(arch, epochs, dataset, reduction, intermediates, source,
               help="Epoch budget: 1, 12 or 90, or any budget of another source's runs (default: all).")
 @click.option("--dataset", default=None, help=DATASET_HELP)
 @click.option("--reduction", type=click.Choice(["none", "mean"]), default="none", show_default=True)
-@click.option("--intermediates", is_flag=True, help="Include the per-epoch rows (JSON output).")
+@click.option("--intermediates", is_flag=True,
+              help="Include the per-epoch rows (values in --json / --csv; the table summarises them).")
 @source_option
 @limit_option
 @output_options
@@ -184,4 +206,4 @@ def query_nats_sss_command(arch, epochs, dataset, reduction, intermediates, sour
                                       include_intermediates=intermediates, source=source_arg, db_dir=db_dir)
     rows = take(rows, limit)
     columns = SSS_COLUMNS + (SOURCE_COLUMNS if source_arg != "original" and reduction != "mean" else [])
-    emit(rows, fmt, None if fmt == "json" or intermediates else columns)
+    emit_query(rows, fmt, columns, intermediates=intermediates, empty_hint=NO_RUNS_HINT)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import click
 
 from ..spaces import nds as space
-from ._common import (CONTEXT_SETTINGS, convert, db_dir_option, emit, handle_errors, limit_option, output_options,
-                      parse_json_option, query, source_option, source_value, take)
+from ._common import (CONTEXT_SETTINGS, NO_RUNS_HINT, convert, db_dir_option, emit_query, handle_errors,
+                      limit_option, output_options, parse_json_option, query, source_option, source_value, take)
 
 NDS_COLUMNS = ["id", "config.id", "config.model_family", "config.proposer", "config.generator", "config.dataset",
                "config.num_epochs", "seed", "final_test_acc", "best_test_acc", "final_train_acc", "parameters",
@@ -48,7 +48,8 @@ def convert_nds_command(path, progress, db_dir):
 @click.option("--model-spec", help="model_spec as JSON, e.g. '{\"ds\": [1, 12, 12, 12], ...}'.")
 @click.option("--cell-spec", help="cell_spec as JSON ('{}' selects the non-cell families).")
 @click.option("--reduction", type=click.Choice(["none", "mean"]), default="none", show_default=True)
-@click.option("--intermediates", is_flag=True, help="Include the per-epoch rows (JSON output).")
+@click.option("--intermediates", is_flag=True,
+              help="Include the per-epoch rows (values in --json / --csv; the table summarises them).")
 @source_option
 @limit_option
 @output_options
@@ -74,4 +75,4 @@ def query_nds_command(model_family, proposer, generator, dataset, epochs, model_
                                  parse_json_option("--cell-spec", cell_spec), dataset, epochs, reduction=reduction,
                                  include_intermediates=intermediates, source=source_value(source), db_dir=db_dir)
     rows = take(rows, limit)
-    emit(rows, fmt, None if fmt == "json" or intermediates else NDS_COLUMNS)
+    emit_query(rows, fmt, NDS_COLUMNS, intermediates=intermediates, empty_hint=NO_RUNS_HINT)

@@ -7,7 +7,8 @@ import sys
 
 import click
 
-from ._common import SOURCE_HELP, CONTEXT_SETTINGS, cli, db_dir_option, emit, handle_errors, output_options, source_value
+from ._common import (SOURCE_HELP, CONTEXT_SETTINGS, cli, db_dir_option, emit, emit_query, handle_errors,
+                      output_options, source_value)
 
 
 
@@ -202,8 +203,8 @@ def _parse_where(pairs) -> dict:
 TOP_COLUMNS = {
     "nb101": ["config.hash", "config.num_epochs", "config.num_vertices", "parameters", "train_acc", "valid_acc",
               "test_acc", "training_time"],
-    "nb201": ["config.id", "config.dataset", "config.num_epochs", "parameters", "flops", "train_acc", "valid_acc",
-              "test_acc", "training_time"],
+    "nb201": ["config.id", "arch_index", "config.dataset", "config.num_epochs", "parameters", "flops", "train_acc",
+              "valid_acc", "test_acc", "training_time"],
     "nats_sss": ["config.arch", "config.dataset", "config.num_epochs", "parameters", "flops", "train_acc",
                  "valid_acc", "test_acc", "training_time"],
     "nds": ["config.id", "config.proposer", "config.generator", "config.dataset", "parameters", "flops",
@@ -269,7 +270,13 @@ def top_command(benchmark, k, all_rows, metric, ascending, epochs, dataset, min_
     for extra in [metric, *ranges]:
         if extra not in columns:
             columns.append(extra)
-    emit(rows, fmt, None if fmt == "json" else columns)
+    if benchmark == "nb201" and fmt != "json":
+        from .nb201 import with_arch_columns
+
+        rows = with_arch_columns(rows)
+        columns.append("arch")  # the arch string last: it is the widest column
+    emit_query(rows, fmt, columns, empty_hint="no config passes these filters in the installed database "
+                                              "(`nasbench-db info` shows what is installed)")
 
 
 # ------------------------------------------------------------------------------------------------------------------
@@ -289,8 +296,9 @@ def plot():
 
 def _plot_filters(func):
     for option in reversed([
-        click.option("--epochs", type=int, default=None, help="Epoch budget (e.g. 108); default all."),
-        click.option("--dataset", default=None, help="NB-201 / NATS / NDS dataset."),
+        click.option("--epochs", type=int, default=None,
+                     help="Epoch budget (default: the longest, 108 / 200 / 90; NDS: every schedule)."),
+        click.option("--dataset", default=None, help="NB-201 / NATS / NDS dataset (required there)."),
         click.option("--max-params", type=float, default=None, help="Parameter count upper bound (1e6 = 1 M)."),
         click.option("--min", "min_pairs", multiple=True, metavar="METRIC=VALUE",
                      help="Lower bound on a metric, cost or proxy (repeatable)."),
@@ -320,9 +328,12 @@ def plot_ecdf_command(benchmark, metrics, xmin, epochs, dataset, max_params, min
         nasbench-db plot ecdf nb101 --epochs 108 --xmin 80 --out ecdf.png
     """
     from ..analysis import check_benchmark
-    from ..plots import plot_ecdf
+    from ..plots import plot_ecdf, plot_filters
 
     benchmark = check_benchmark(benchmark)
+    epochs, dataset, note = plot_filters(benchmark, epochs, dataset)
+    if note:
+        click.echo(note, err=True)
     if not metrics:
         metrics = ("final_train_acc", "final_test_acc") if benchmark == "nds" else ("train_acc", "valid_acc",
                                                                                       "test_acc")
@@ -347,9 +358,12 @@ def plot_scatter_command(benchmark, x, y, ymin, epochs, dataset, max_params, min
         nasbench-db plot scatter nb101 --x training_time --y test_acc --epochs 108 --ymin 80 --out time.png
     """
     from ..analysis import check_benchmark
-    from ..plots import plot_scatter
+    from ..plots import plot_filters, plot_scatter
 
     benchmark = check_benchmark(benchmark)
+    epochs, dataset, note = plot_filters(benchmark, epochs, dataset)
+    if note:
+        click.echo(note, err=True)
     y = y or ("final_test_acc" if benchmark == "nds" else "test_acc")
     click.echo(plot_scatter(benchmark, out, x, y, epochs=epochs, dataset=dataset, ymin=ymin, max_params=max_params,
                             ranges=bound_ranges(min_pairs, max_pairs), source=source_value(source), db_dir=db_dir))
@@ -363,6 +377,8 @@ def plot_scatter_command(benchmark, x, y, ymin, epochs, dataset, max_params, min
 @handle_errors
 def plot_regret_command(results, labels, title, out):
     """Median test regret over simulated time with interquartile bands, from `nasbench-db search` JSON files.
+
+    Results of different benchmarks, budgets or datasets go to separate panels, each titled with what it shows.
 
     \b
     Example:

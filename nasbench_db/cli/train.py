@@ -6,6 +6,7 @@ import json
 
 import click
 
+from ..train import require_torch
 from ._common import CONTEXT_SETTINGS, cli, convert, db_dir_option, handle_errors
 
 SPACE_OF_COMMAND = {"nb101": "nb101", "nb201": "nb201", "nats-sss": "nats_sss"}
@@ -43,7 +44,9 @@ def train():
 
 @cli.group(context_settings=CONTEXT_SETTINGS)
 def cost():
-    """Parameters (exact count) and FLOPs (millions, conv + linear, one image) of a benchmark network, as JSON.
+    """Parameters and FLOPs of a benchmark network, as JSON: parameters_count (the exact count),
+    parameters_millions (millions, the unit of `parameters` in every query) and flops (millions of multiply-adds, conv
+    + linear, one image). The key `parameters` is deprecated: it holds the exact count, as in earlier versions.
 
     \b
     Example:
@@ -103,16 +106,20 @@ def _make_train_command(command: str):
                   help="Channels-last (NHWC) memory layout (auto: on, CPU and CUDA).")
     @click.option("--compile", "compile_model", is_flag=True, help="torch.compile the network.")
     @click.option("--force", is_flag=True, help="Train again even when --out already holds the result.")
+    @click.option("--progress-every", type=click.FloatRange(min=0), default=30.0, show_default=True,
+                  help="Seconds between progress lines on stderr during an epoch (step, images/s, ETA); 0: every "
+                       "step.")
     @_protocol_options
     @handle_errors
     def command_fn(arch, arch_file, shard, dataset, data_dir, epochs, seeds, out_dir, device, limit_batches, amp,
-                   channels_last, compile_model, force, **protocol):
+                   channels_last, compile_model, force, progress_every, **protocol):
+        if bool(arch) == bool(arch_file):
+            raise click.UsageError("give --arch or --arch-file")
+        require_torch("nasbench-db train")
         from ..train import runner
         from ..train.data import load_splits
         from ..train.protocols import PROTOCOLS
 
-        if bool(arch) == bool(arch_file):
-            raise click.UsageError("give --arch or --arch-file")
         archs = [arch] if arch else runner.read_arch_file(arch_file)
         seeds = list(seeds) or [0]
         items = [(a, s) for a in archs for s in seeds]
@@ -120,6 +127,9 @@ def _make_train_command(command: str):
         items = runner.shard_items(items, k, n)
         defaults = PROTOCOLS[space].replace(**protocol)
         epochs_value = defaults.default_epochs if epochs is None else epochs
+        # everything that can fail without data is checked before any data is read or any step trained
+        runner.resolve_device(device)
+        runner.check_out_dir(out_dir)
         done = set() if force else runner.done_stems(out_dir)
         splits = None
         trained = skipped = 0
@@ -135,7 +145,7 @@ def _make_train_command(command: str):
             result = runner.run_trial(space, ident["arch"], dataset, data_dir, epochs_value, seed, out_dir, device,
                                       limit_batches, amp if amp != "off" else None, channels_last, compile_model,
                                       protocol_overrides=protocol, splits=splits,
-                                      log=lambda text: click.echo(text, err=True))
+                                      log=lambda text: click.echo(text, err=True), progress_every=progress_every)
             final = result["evaluations"][-1]["sets"]
             click.echo(json.dumps({"arch": ident["slug"], "seed": seed, "result_key": result["result_key"],
                                    "final": {k: v["acc"] for k, v in final.items()},
@@ -152,8 +162,10 @@ def _make_cost_command(command: str):
     example = {"nb101": "nasbench-db cost nb101 --arch '{\"matrix\": [[0,1],[0,0]], \"ops\": [\"input\",\"output\"]}'",
                "nb201": "nasbench-db cost nb201 --arch 11472 --dataset imagenet16-120",
                "nats-sss": "nasbench-db cost nats-sss --arch 8:16:24:32:64 --dataset cifar100"}[command]
-    doc = (f"Parameters and FLOPs of a {command} network as JSON (parameters: exact count; flops: millions of "
-           f"multiply-adds of conv and linear layers for one image).\n\n\b\nExample:\n    {example}\n")
+    doc = (f"Parameters and FLOPs of a {command} network as JSON (parameters_count: the exact count; "
+           f"parameters_millions: millions, the unit of `parameters` in every query; `parameters`: deprecated, the "
+           f"exact count as in earlier versions; flops: millions of multiply-adds of conv and linear layers for one "
+           f"image). Needs PyTorch.\n\n\b\nExample:\n    {example}\n")
 
     @cost.command(command, context_settings=CONTEXT_SETTINGS, help=doc)
     @click.option("--arch", required=True, help=ARCH_HELP[command])
@@ -162,6 +174,7 @@ def _make_cost_command(command: str):
                                     case_sensitive=False))
     @handle_errors
     def command_fn(arch, dataset):
+        require_torch("nasbench-db cost")
         from ..train.runner import cost as cost_of
 
         click.echo(json.dumps(cost_of(space, arch, dataset), sort_keys=True))
@@ -175,15 +188,18 @@ for _command in SPACE_OF_COMMAND:
 
 
 @convert.command("results", context_settings=CONTEXT_SETTINGS)
-@click.argument("path", type=click.Path(exists=True))
+@click.argument("path", type=click.Path())
 @db_dir_option
 @handle_errors
 def convert_results_command(path, db_dir):
     """Ingest JSON results of `nasbench-db train` (a file or a directory) beside the original rows.
 
-    Each result is tagged with its device (a 'trained' source row); ingesting the same result twice adds nothing,
-    and several ingesters may run at once. Creates the database if it does not exist. Query them with
-    --source trained (or the device name); the default --source original hides them.
+    All or nothing: every file is validated first (types, ranges, the arch in its space, the result key), then
+    everything is written in one transaction; one bad file refuses the command and names the file and the field.
+    JSON files without the result format marker (e.g. a `search` output) and entries that are not regular files
+    are listed on stderr and skipped. Each result is tagged with its device (a 'trained' source row); ingesting the
+    same result twice adds nothing, and several ingesters may run at once. Creates the database if it does not
+    exist. Query them with --source trained (or the device name); the default --source original hides them.
 
     \b
     Example:
@@ -192,5 +208,7 @@ def convert_results_command(path, db_dir):
     """
     from ..convert.results import convert_results
 
-    click.echo(convert_results(path, db_dir).summary())
-
+    report = convert_results(path, db_dir)
+    for entry, reason in report.ignored:
+        click.echo(f"skipped {entry}: {reason}", err=True)
+    click.echo(report.summary())

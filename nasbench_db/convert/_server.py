@@ -113,7 +113,7 @@ def publish(sqlite_path, url: str, benchmark: str, models, views) -> dict:
                               f"{_db._redact(url)}")
     tables = [m for m in models if m is not Source]
     staging = f"nasbench_staging_{benchmark}_{os.getpid()}"
-    source = sqlite3.connect(f"file:{sqlite_path}?mode=ro", uri=True)
+    source = sqlite3.connect(_db.sqlite_uri(sqlite_path, mode="ro"), uri=True)
     counts: dict[str, int] = {}
     try:
         server.connect(reuse_if_open=True)

@@ -539,6 +539,8 @@ def convert_nb101(path, db_dir=None, progress: bool | None = None, verify_crc: b
             conn.executemany(_HALFWAY_SQL, halfway_rows)
             for statement in add_late_columns:
                 conn.execute(statement)
+            if bar is not None:
+                bar.update(bar.total - bar.n)  # the records after the last batch: the bar ends at 100 %
         finally:
             if bar is not None:
                 bar.close()

@@ -4,11 +4,22 @@ Every result becomes one :class:`~nasbench_db.models.Source` row (``kind='traine
 trained it, ``sha256`` = the result's ``result_key``, ``details`` = the whole result JSON) and its trial row(s) in the
 benchmark's own tables, so queries see them only when asked (``source=None`` / a device / a source id).
 
+* **All or nothing**: every file is read and validated first (types, ranges, finite numbers, integers SQLite can
+  store, evaluations inside the run's budget, the arch in its space, the ``result_key``; JSON size and nesting
+  bounded by :mod:`nasbench_db.limits`), and only then is anything written, in one transaction per database, all
+  committed together. One bad file refuses the whole command, naming the file and the field; a failure while
+  writing (a full disk, a read-only directory) rolls everything back.
+* **Which files**: ``PATH`` is one result file or a directory searched recursively for ``*.json`` (hidden files
+  skipped). A JSON document without the result format marker (``"format": "nasbench_db.train_result"``), such as a
+  ``nasbench-db search`` output, is not a result: it is reported and skipped. Entries named ``*.json`` that are not
+  regular files (directories, FIFOs, sockets, broken links, symlink loops) are reported and skipped without being
+  opened. A file with the marker that fails validation, or a ``*.json`` that is not valid JSON, refuses the run.
 * **Idempotent**: a result whose ``result_key`` is already in the database is skipped (a unique partial index on
   ``nasbench_source(benchmark, sha256) WHERE kind = 'trained'`` backs the check).
-* **Concurrent-safe**: SQLite in WAL mode with a busy timeout; each batch of results is one short
-  ``BEGIN IMMEDIATE`` transaction, so several ingesters (e.g. the tasks of a job array) can run at once. It never
-  uses the build-and-swap of the original converters, which would lose a concurrent ingester's rows.
+* **Concurrent-safe**: SQLite in WAL mode with a busy timeout; the write transaction is ``BEGIN IMMEDIATE`` (databases
+  locked in name order, so ingesters never deadlock), so several ingesters (e.g. the tasks of a job array) can run
+  at once. It never uses the build-and-swap of the original converters, which would lose a concurrent ingester's
+  rows. On PostgreSQL all benchmarks share one server transaction.
 * **Creates** the database with the benchmark's schema when it does not exist yet.
 * **Survives re-conversion**: :func:`carry_over` re-ingests the trained results of a database that a converter of
   an original file is about to replace (called by :meth:`DatabaseBuild.finish`), from the JSON kept in ``details``.
@@ -24,14 +35,18 @@ benchmark's.
 
 from __future__ import annotations
 
+import errno
 import json
+import os
 import sqlite3
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .. import __version__
 from .. import db as _db
 from ..errors import CorruptInput, NasbenchDbError
+from ..limits import loads_json
 from ..models import NATS_SSS_TABLES, NATS_SSS_VIEWS, NB101_TABLES, NB101_VIEWS, NB201_TABLES, NB201_VIEWS
 from ..spaces import nats_sss as sss_space
 from ..spaces import nb101 as nb101_space
@@ -40,7 +55,9 @@ from ..train import schema as _schema
 from ._build import utc_now
 
 CONVERTER_NAME = "train-results"
-BATCH_RESULTS = 200
+#: validated results kept in memory between validation and writing, in bytes of their files; beyond it a result
+#: is read (and validated) again when written, so memory stays bounded for sweeps of any size
+CACHE_BYTES = 64 << 20
 #: benchmark database of each result space
 BENCHMARK_OF_SPACE = {"nb101": "nb101", "nb201": "nb201", "nats_sss": "nats_sss"}
 TRAINED_KEY_INDEX = ("CREATE UNIQUE INDEX IF NOT EXISTS nasbench_source_trained_key ON nasbench_source "
@@ -55,21 +72,131 @@ class ResultsReport:
     ingested: int = 0
     skipped: int = 0
     by_device: dict = field(default_factory=dict)
+    #: (path, reason) of every entry that was not ingested because it is not a training result file
+    ignored: list = field(default_factory=list)
 
     def summary(self) -> str:
         devices = ", ".join(f"{d}: {n}" for d, n in sorted(self.by_device.items())) or "none"
-        return (f"ingested {self.ingested} of {self.files} results from {self.path} into {self.database} "
+        text = (f"ingested {self.ingested} of {self.files} results from {self.path} into {self.database} "
                 f"({self.skipped} already present; by device: {devices})")
+        if self.ignored:
+            text += f"; skipped {len(self.ignored)} other entries that are not training results (listed above)"
+        return text
+
+
+@dataclass
+class _Pending:
+    """A validated result waiting to be written (``result`` None: read it again when writing)."""
+
+    path: Path
+    benchmark: str
+    result_key: str
+    size: int
+    result: dict | None
+
+
+def scan(path) -> tuple[list[Path], list[tuple[Path, str]]]:
+    """``(candidate files, [(entry, why it is skipped)])`` of ``path``: the file itself, or every ``*.json`` under the
+    directory (sorted; hidden entries skipped; symbolic links to directories not followed). Nothing is opened: a
+    FIFO named ``x.json`` is reported, never read."""
+    path = Path(path)
+    try:
+        info = path.stat()
+    except OSError as exc:
+        if exc.errno == errno.ENOENT and not path.is_symlink():
+            raise NasbenchDbError(f"no such file or directory: {path} (expected a result JSON or a directory of "
+                                  "them)") from None
+        raise NasbenchDbError(f"{path}: {_entry_problem(exc)}: expected a result JSON or a directory of them") \
+            from None
+    if stat.S_ISREG(info.st_mode):
+        return [path], []
+    if not stat.S_ISDIR(info.st_mode):
+        raise NasbenchDbError(f"{path} is {_kind(info.st_mode)}, not a result file or a directory of them (nothing "
+                              "was read from it)")
+    files, skipped = [], []
+
+    def refuse(exc):
+        raise NasbenchDbError(f"cannot list {exc.filename}: {exc.strerror}: fix its permissions or ingest another "
+                              "directory") from None
+
+    for root, dirs, names in os.walk(path, onerror=refuse, followlinks=False):
+        for name in sorted(dirs):
+            if name.endswith(".json") and not name.startswith("."):
+                skipped.append((Path(root) / name, "a directory (or a link to one), not a result file"))
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        for name in sorted(names):
+            if not name.endswith(".json") or name.startswith("."):
+                continue
+            entry = Path(root) / name
+            try:
+                mode = entry.stat().st_mode  # follows a link; a loop or a dangling link raises
+            except OSError as exc:
+                skipped.append((entry, _entry_problem(exc)))
+                continue
+            if stat.S_ISREG(mode):
+                files.append(entry)
+            else:
+                skipped.append((entry, f"{_kind(mode)}, not a result file (not opened)"))
+    return sorted(files), skipped
+
+
+def _entry_problem(exc: OSError) -> str:
+    if exc.errno == errno.ELOOP:
+        return "a symbolic link loop"
+    if exc.errno == errno.ENOENT:
+        return "a broken symbolic link"
+    return f"cannot be read ({exc.strerror})"
+
+
+def _kind(mode: int) -> str:
+    if stat.S_ISFIFO(mode):
+        return "a FIFO (named pipe)"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    if stat.S_ISDIR(mode):
+        return "a directory"
+    return "not a regular file"
 
 
 def result_files(path) -> list[Path]:
-    """``path`` itself, or every ``*.json`` under the directory ``path`` (sorted; hidden temp files skipped)."""
-    path = Path(path)
-    if path.is_file():
-        return [path]
-    if path.is_dir():
-        return sorted(p for p in path.rglob("*.json") if not p.name.startswith("."))
-    raise NasbenchDbError(f"no such file or directory: {path} (expected a result JSON or a directory of them)")
+    """The regular ``*.json`` files :func:`scan` finds under ``path`` (or ``path`` itself)."""
+    return scan(path)[0]
+
+
+def check_result(result: dict, path) -> str:
+    """The space checks of a format-valid result (the arch is in its space and matches its hash / index): raises
+    CorruptInput naming the file and the field. Returns the benchmark database the result belongs to."""
+    space = result["space"]
+    try:
+        if space == "nb101":
+            matrix, ops = nb101_space.parse_arch(result["arch"])
+            digest = nb101_space.canonical(matrix, ops)[2]
+            if result["arch_hash"] not in (None, digest):
+                raise CorruptInput(path, f"field 'arch_hash' is {result['arch_hash']!r} but the arch hashes to "
+                                         f"{digest}")
+        else:
+            module = tss_space if space == "nb201" else sss_space
+            index = module.index_of(tss_space.ops_of(result["arch"]) if space == "nb201"
+                                    else sss_space.channels_of(result["arch"]))
+            if result["arch_index"] not in (None, index):
+                raise CorruptInput(path, f"field 'arch_index' is {result['arch_index']!r} but the arch is index "
+                                         f"{index}")
+    except ValueError as exc:
+        raise CorruptInput(path, f"field 'arch' is not in the {space} space: {exc}") from None
+    return BENCHMARK_OF_SPACE[space]
+
+
+def read_result(path) -> dict | None:
+    """One file read and fully checked (:func:`schema.validate` and :func:`check_result`), or None when the file is
+    not a training result (no format marker)."""
+    document = _schema.read(path)
+    if document is None:
+        return None
+    result = _schema.validate(document, path)
+    check_result(result, path)
+    return result
 
 
 # ----------------------------------------------------------------------------------------------------------------------
@@ -165,13 +292,15 @@ class ServerConnection:
         self.database.close()
 
 
-def _connect_server(benchmark: str, url: str) -> ServerConnection:
+def _connect_server(benchmarks, url: str) -> ServerConnection:
+    """One server connection with the schema of every benchmark of ``benchmarks`` (a name or several) in place."""
     conn = ServerConnection(url)
     try:
         conn.execute("BEGIN")
         conn.execute("SELECT pg_advisory_xact_lock(74101)")  # one schema creator at a time
-        for statement in _schema_statements(*SCHEMAS[benchmark], server=True):
-            conn.execute(statement)
+        for benchmark in [benchmarks] if isinstance(benchmarks, str) else benchmarks:
+            for statement in _schema_statements(*SCHEMAS[benchmark], server=True):
+                conn.execute(statement)
         from ._server import upgrade_source_table
 
         upgrade_source_table(conn.execute)
@@ -188,9 +317,13 @@ SCHEMAS = {"nb101": (NB101_TABLES, NB101_VIEWS),
            "nb201": (NB201_TABLES, NB201_VIEWS), "nats_sss": (NATS_SSS_TABLES, NATS_SSS_VIEWS)}
 
 
-def connect(benchmark: str, db_dir=None):
+def connect(benchmark: str, db_dir=None, hold: bool = False):
     """A writable connection to the benchmark's database, created with its schema when missing: SQLite in WAL mode,
-    or the server of ``NASBENCHMARK_DB_URL`` (when no ``db_dir`` is given)."""
+    or the server of ``NASBENCHMARK_DB_URL`` (when no ``db_dir`` is given).
+
+    ``hold`` (SQLite): return inside the write transaction that created the schema, for the caller to fill and
+    commit, so that a failed ingestion leaves not even a new table or index behind.
+    """
     if _db.database_url() and db_dir is None:
         return _connect_server(benchmark, _db.database_url()), _db._redact(_db.database_url())
     path = _db.database_path(benchmark, db_dir)
@@ -202,24 +335,29 @@ def connect(benchmark: str, db_dir=None):
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise NasbenchDbError(f"cannot create the database directory {path.parent}: {exc.strerror}") from exc
+        raise NasbenchDbError(f"cannot create the database directory {path.parent}: {exc.strerror} (choose another "
+                              "--db-dir or NASBENCHMARK_DIR)") from exc
     conn = sqlite3.connect(str(path), timeout=_db.SQLITE_BUSY_TIMEOUT_S, isolation_level=None)
-    conn.execute(f"PRAGMA busy_timeout = {int(_db.SQLITE_BUSY_TIMEOUT_S * 1000)}")
-    conn.execute("PRAGMA journal_mode = WAL")
-    conn.execute("BEGIN IMMEDIATE")
     try:
-        if "device_kind" not in {row[1] for row in conn.execute("PRAGMA table_info(nasbench_source)")} and \
-                conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'nasbench_source'").fetchone():
-            # Its NNI views would show the rows added now: rebuild it (other sources' rows are carried over).
-            raise NasbenchDbError(f"{path} was built by an earlier nasbench_db, whose tables do not keep other "
-                                  f"sources apart from the released runs: convert the original file again "
-                                  f"({_db.INSTALL_HINTS[benchmark]}; ingested results are kept), then retry")
-        for statement in _schema_statements(*SCHEMAS[benchmark]):
-            conn.execute(statement)
-        conn.execute("COMMIT")
+        conn.execute(f"PRAGMA busy_timeout = {int(_db.SQLITE_BUSY_TIMEOUT_S * 1000)}")
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            if "device_kind" not in {row[1] for row in conn.execute("PRAGMA table_info(nasbench_source)")} and \
+                    conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'nasbench_source'").fetchone():
+                # Its NNI views would show the rows added now: rebuild it (other sources' rows are carried over).
+                raise NasbenchDbError(f"{path} was built by an earlier nasbench_db, whose tables do not keep other "
+                                      f"sources apart from the released runs: convert the original file again "
+                                      f"({_db.INSTALL_HINTS[benchmark]}; ingested results are kept), then retry")
+            for statement in _schema_statements(*SCHEMAS[benchmark]):
+                conn.execute(statement)
+            if not hold:
+                conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
     except BaseException:
-        conn.execute("ROLLBACK")
-        conn.close()
+        _release(conn)  # back to rollback-journal mode where possible: no WAL side files left behind a failure
         raise
     return conn, path
 
@@ -232,8 +370,8 @@ def _release(conn) -> None:
         return
     try:
         conn.execute("PRAGMA journal_mode = DELETE")
-    except sqlite3.OperationalError:
-        pass  # another ingester or reader is connected: the last one out switches it back
+    except sqlite3.Error:
+        pass  # another ingester or reader is connected (the last one out switches it back), or the storage failed
     conn.close()
 
 
@@ -420,52 +558,248 @@ def _ingest_nats_sss(conn, result, path, file_name, file_size):
 INGESTERS = {"nb101": _ingest_nb101, "nb201": _ingest_nb201, "nats_sss": _ingest_nats_sss}
 
 
-def _ingest_batch(conn, batch: list, report: ResultsReport) -> None:
-    """One short write transaction: skip known keys, insert the rest."""
-    conn.execute("BEGIN IMMEDIATE")
+def _ingest_into(conn, items, report: ResultsReport) -> list:
+    """Insert ``items`` (result, path, file name, size) inside the open transaction of ``conn``, skipping keys
+    already present. Returns the ids of the provenance rows added."""
+    added = []
+    for result, path, file_name, file_size in items:
+        benchmark = BENCHMARK_OF_SPACE[result["space"]]
+        known = conn.execute("SELECT 1 FROM nasbench_source WHERE benchmark = ? AND kind = 'trained' AND "
+                             "sha256 = ?", (benchmark, result["result_key"])).fetchone()
+        if known:
+            report.skipped += 1
+            continue
+        INGESTERS[benchmark](conn, result, path, file_name, file_size)
+        added.append(conn.execute("SELECT id FROM nasbench_source WHERE benchmark = ? AND kind = 'trained' AND "
+                                  "sha256 = ?", (benchmark, result["result_key"])).fetchone()[0])
+        report.ingested += 1
+        device = result["device"].get("name") or result["device"].get("type")
+        report.by_device[device] = report.by_device.get(device, 0) + 1
+    return added
+
+
+def _rollback(conn) -> None:
     try:
-        for result, path, file_name, file_size in batch:
-            benchmark = BENCHMARK_OF_SPACE[result["space"]]
-            known = conn.execute("SELECT 1 FROM nasbench_source WHERE benchmark = ? AND kind = 'trained' AND "
-                                 "sha256 = ?", (benchmark, result["result_key"])).fetchone()
-            if known:
-                report.skipped += 1
-                continue
-            INGESTERS[benchmark](conn, result, path, file_name, file_size)
-            report.ingested += 1
-            device = result["device"].get("name") or result["device"].get("type")
-            report.by_device[device] = report.by_device.get(device, 0) + 1
-        conn.execute("COMMIT")
-    except BaseException:
         if isinstance(conn, ServerConnection):
             conn.raw.rollback()
         else:
             conn.execute("ROLLBACK")
+    except Exception:  # noqa: BLE001 - the connection may be gone already; the original error is what matters
+        pass
+
+
+def _ingest_batch(conn, batch: list, report: ResultsReport) -> None:
+    """One write transaction: skip known keys, insert the rest."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        _ingest_into(conn, batch, report)
+        conn.execute("COMMIT")
+    except BaseException:
+        _rollback(conn)
         raise
 
 
-def convert_results(path, db_dir=None) -> ResultsReport:
-    """Ingest one result JSON or a directory of them (see the module docstring). Returns what was done."""
-    files = result_files(path)
-    report = ResultsReport(path=str(path), files=len(files))
-    loaded: dict[str, list] = {}
+#: tables holding the rows of one trained result, by benchmark: (trial table, tables of rows keyed by its trial id)
+TRIAL_TABLES = {"nb101": ("nb101_trial", ("nb101_trial_halfway",)),
+                "nb201": ("nb201_trained_trialstats", ("nb201_trained_epoch",)),
+                "nats_sss": ("nats_sss_trained_trialstats", ("nats_sss_trained_epoch",))}
+
+
+def _withdraw(conn, benchmark: str, source_ids: list) -> None:
+    """Delete the results of ``source_ids`` again (their trials, per-trial rows and provenance rows): undoes a
+    commit when a later database of the same command failed to commit. Cells and configs the results added stay
+    (they hold no run, so no query returns them)."""
+    trials, children = TRIAL_TABLES[benchmark]
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        for start in range(0, len(source_ids), 500):
+            chunk = source_ids[start:start + 500]
+            marks = ",".join("?" * len(chunk))
+            for child in children:
+                conn.execute(f"DELETE FROM {child} WHERE trial_id IN (SELECT id FROM {trials} WHERE source_id IN "
+                             f"({marks}))", chunk)
+            conn.execute(f"DELETE FROM {trials} WHERE source_id IN ({marks})", chunk)
+            conn.execute(f"DELETE FROM nasbench_source WHERE id IN ({marks})", chunk)
+        conn.execute("COMMIT")
+    except BaseException:
+        _rollback(conn)
+        raise
+
+
+def _storage_error(exc: BaseException, where) -> NasbenchDbError | None:
+    """A clear error (with the fix) for a failure of the storage under a database, or None for anything else.
+
+    SQLite reports a full filesystem as ``SQLITE_FULL``, or, when the shared-memory file of WAL mode cannot grow, as
+    an I/O error (``SQLITE_IOERR_SHMSIZE``): an I/O error where the filesystem has (almost) no space left is a full
+    disk too.
+    """
+    text = str(exc).lower()
+    name = getattr(exc, "sqlite_errorname", "") or ""  # Python >= 3.11
+    full = (isinstance(exc, OSError) and exc.errno == errno.ENOSPC) or name == "SQLITE_FULL" \
+        or "disk is full" in text or "no space left" in text
+    io_error = name.startswith("SQLITE_IOERR") or "disk i/o error" in text
+    if io_error and not full:
+        full = _free_bytes(where) < NEARLY_FULL_BYTES
+    if full:
+        return NasbenchDbError(f"disk full while ingesting into {where}: nothing was ingested; free space there or "
+                               "choose another --db-dir / NASBENCHMARK_DIR, then run the command again")
+    if io_error:
+        return NasbenchDbError(f"disk I/O error while ingesting into {where} ({name or exc}): nothing was ingested; "
+                               "check the storage under it (a network filesystem may not support SQLite's locks: "
+                               "choose a local --db-dir), then run the command again")
+    if "readonly" in text or "read-only" in text or "unable to open database" in text or \
+            name.startswith(("SQLITE_READONLY", "SQLITE_CANTOPEN")) or \
+            (isinstance(exc, OSError) and exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS)):
+        return NasbenchDbError(f"cannot write to {where}: the database or its directory is read-only or not "
+                               f"writable ({exc}); nothing was ingested. Fix the permissions, or choose another "
+                               "--db-dir / NASBENCHMARK_DIR")
+    if "database is locked" in text:
+        return NasbenchDbError(f"{where} stayed locked by another process for {_db.SQLITE_BUSY_TIMEOUT_S:g} s: "
+                               "nothing was ingested; run the command again")
+    return None
+
+
+#: free bytes below which an I/O error of SQLite is taken for a full filesystem
+NEARLY_FULL_BYTES = 1 << 20
+
+
+def _free_bytes(where) -> float:
+    """Bytes free to unprivileged writers on the filesystem of ``where`` (its nearest existing ancestor); infinite
+    when unknown."""
+    path = Path(where)
+    while not path.exists() and path != path.parent:
+        path = path.parent
+    try:
+        stats = os.statvfs(path)
+    except (OSError, AttributeError):  # AttributeError: no statvfs (Windows)
+        return float("inf")
+    return stats.f_bavail * stats.f_frsize
+
+
+def _validate_all(files, report: ResultsReport) -> list:
+    """Read and check every file before anything is written; keeps results in memory up to CACHE_BYTES."""
+    pending, cached = [], 0
     for file in files:
-        result = _schema.load(file)
-        benchmark = BENCHMARK_OF_SPACE[result["space"]]
-        loaded.setdefault(benchmark, []).append((result, file, file.name, file.stat().st_size))
-    for benchmark, items in loaded.items():
-        conn, db_path = connect(benchmark, db_dir)
-        report.database = str(db_path)
-        try:
-            for start in range(0, len(items), BATCH_RESULTS):
-                _ingest_batch(conn, items[start:start + BATCH_RESULTS], report)
-        finally:
-            _release(conn)
-    if not report.database:
+        result = read_result(file)
+        if result is None:
+            report.ignored.append((file, f"no \"format\": {_schema.FORMAT!r} marker: not a training result"))
+            continue
+        size = file.stat().st_size
+        keep = cached + size <= CACHE_BYTES
+        cached += size if keep else 0
+        pending.append(_Pending(file, BENCHMARK_OF_SPACE[result["space"]], result["result_key"], size,
+                                result if keep else None))
+    return pending
+
+
+def _items(pending: list, benchmark: str | None = None):
+    """(result, path, file name, size) of each pending result (of ``benchmark`` only, when given), reading evicted
+    ones again (and checking that the file still holds the result that was validated)."""
+    for entry in pending:
+        if benchmark is not None and entry.benchmark != benchmark:
+            continue
+        result = entry.result
+        if result is None:
+            result = read_result(entry.path)
+            if result is None or result["result_key"] != entry.result_key:
+                raise CorruptInput(entry.path, "the file changed while the results were being ingested: nothing was "
+                                               "ingested; run the command again")
+        yield result, entry.path, entry.path.name, entry.size
+
+
+def convert_results(path, db_dir=None) -> ResultsReport:
+    """Ingest one result JSON or a directory of them (see the module docstring): all or nothing. Returns what was
+    done; ``report.ignored`` lists the entries that are not training results."""
+    files, ignored = scan(path)
+    report = ResultsReport(path=str(path), ignored=list(ignored))
+    pending = _validate_all(files, report)
+    report.files = len(pending)
+    benchmarks = sorted({entry.benchmark for entry in pending})
+    if len(benchmarks) == 1:
+        report.database = str(_db.database_path(benchmarks[0], db_dir))
+    else:
         report.database = str(_db.benchmark_dir(db_dir))
-    if len(loaded) > 1:
-        report.database = str(_db.benchmark_dir(db_dir))
+    if not pending:
+        return report
+    url = _db.database_url() if db_dir is None else None
+    if url:
+        report.database = _db._redact(url)
+        _write_server(url, benchmarks, pending, report)
+    else:
+        _write_sqlite(db_dir, benchmarks, pending, report)
     return report
+
+
+def _write_server(url: str, benchmarks, pending, report) -> None:
+    """Everything in one server transaction."""
+    conn = _connect_server(benchmarks, url)
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            _ingest_into(conn, _items(pending), report)
+            conn.execute("COMMIT")
+        except BaseException:
+            _rollback(conn)
+            raise
+    finally:
+        _release(conn)
+
+
+def _check_space(path: Path, result_bytes: int) -> None:
+    """Refuse before touching the database when its filesystem cannot hold even the results' JSON (each result keeps
+    its whole JSON) plus a margin: on a full disk SQLite fails in its WAL files, and a database switched to WAL mode
+    there cannot be read until space is freed. A lower bound: it never refuses what could fit."""
+    free = _free_bytes(path)
+    needed = result_bytes + NEARLY_FULL_BYTES
+    if free < needed:
+        raise NasbenchDbError(f"disk full: ingesting into {path} needs at least {needed / 1e6:.1f} MB, and "
+                              f"{free / 1e6:.1f} MB are free there: nothing was ingested; free space there or choose "
+                              "another --db-dir / NASBENCHMARK_DIR, then run the command again")
+
+
+def _write_sqlite(db_dir, benchmarks, pending, report) -> None:
+    """One write transaction per database file, opened in name order and committed together; a commit that fails
+    after another database committed withdraws that database's new results again."""
+    opened, committed = [], []
+    counts = (report.ingested, report.skipped, dict(report.by_device))
+    current = None
+    for benchmark in benchmarks:
+        _check_space(_db.database_path(benchmark, db_dir),
+                     sum(entry.size for entry in pending if entry.benchmark == benchmark))
+    try:
+        for benchmark in benchmarks:
+            current = _db.database_path(benchmark, db_dir)
+            # An existing database is held in the transaction that adds any missing table or index, so a failure
+            # leaves it exactly as it was; a new one keeps its committed empty schema (readers see no runs, rather
+            # than a file without tables).
+            existed = current.exists()
+            conn, path = connect(benchmark, db_dir, hold=existed)
+            if not existed:
+                conn.execute("BEGIN IMMEDIATE")
+            opened.append([benchmark, conn, path, []])
+        for entry in opened:
+            current = entry[2]
+            entry[3] = _ingest_into(entry[1], _items(pending, entry[0]), report)
+        for entry in opened:
+            current = entry[2]
+            entry[1].execute("COMMIT")
+            committed.append(entry)
+    except BaseException as exc:
+        for entry in opened:
+            if entry not in committed:
+                _rollback(entry[1])
+        for benchmark, conn, path, source_ids in committed:
+            if source_ids:
+                _withdraw(conn, benchmark, source_ids)
+        report.ingested, report.skipped, report.by_device = counts[0], counts[1], counts[2]
+        if isinstance(exc, (sqlite3.Error, OSError)):
+            mapped = _storage_error(exc, current if current is not None else _db.benchmark_dir(db_dir))
+            if mapped is not None:
+                raise mapped from exc
+        raise
+    finally:
+        for entry in opened:
+            _release(entry[1])
 
 
 # ----------------------------------------------------------------------------------------------------------------------
@@ -485,15 +819,7 @@ def carry_over(build) -> int:
     elif not old.is_file():
         return 0
     else:
-        try:
-            source = sqlite3.connect(f"file:{old}?mode=ro", uri=True, timeout=_db.SQLITE_BUSY_TIMEOUT_S)
-            try:
-                rows = source.execute("SELECT file_name, file_size, details FROM nasbench_source WHERE kind = "
-                                      "'trained' AND benchmark = ? ORDER BY id", (build.benchmark,)).fetchall()
-            finally:
-                source.close()
-        except sqlite3.DatabaseError:
-            return 0  # no provenance table (an NNI file) or not a database: nothing of ours to keep
+        rows = trained_sources_in_file(old, build.benchmark)
     if not rows:
         return 0
     if build.benchmark not in INGESTERS:
@@ -504,7 +830,8 @@ def carry_over(build) -> int:
     report = ResultsReport(path=str(old))
     batch = []
     for file_name, file_size, details in rows:
-        result = _schema.validate(json.loads(details), f"{old} (trained source {file_name})")
+        where = f"{old} (trained source {file_name})"
+        result = _schema.validate(loads_json(details, where), where)
         batch.append((result, old, file_name, file_size))
     _ingest_batch(conn, batch, report)
     return report.ingested
@@ -521,3 +848,26 @@ def trained_sources_on_server(url: str, benchmark: str) -> list[tuple]:
                                       "WHERE kind = 'trained' AND benchmark = ? ORDER BY id", (benchmark,))
     finally:
         database.close()
+
+
+def trained_sources_in_file(path, benchmark: str) -> list[tuple]:
+    """``(file_name, file_size, details)`` of every trained result of ``benchmark`` in the SQLite file ``path``.
+
+    A file without our provenance table (NNI's prebuilt file) or that is not a database has none; any other failure
+    to read it raises, so a re-conversion never drops trained results silently (the build is abandoned and the old
+    file stays)."""
+    try:
+        source = sqlite3.connect(_db.sqlite_uri(path, mode="ro"), uri=True, timeout=_db.SQLITE_BUSY_TIMEOUT_S)
+        try:
+            tables = {row[0] for row in source.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+            if "nasbench_source" not in tables:
+                return []
+            return source.execute("SELECT file_name, file_size, details FROM nasbench_source WHERE kind = "
+                                  "'trained' AND benchmark = ? ORDER BY id", (benchmark,)).fetchall()
+        finally:
+            source.close()
+    except sqlite3.DatabaseError as exc:
+        if "not a database" in str(exc):
+            return []  # not ours: nothing to keep
+        raise NasbenchDbError(f"cannot read the trained results of {path} to carry them over ({exc}): nothing was "
+                              "changed; fix the file's permissions or convert into another --db-dir") from exc

@@ -528,7 +528,9 @@ class NB101Simulator(Simulator):
             if self.cell_of(code) >= 0:
                 return code
         raise InvalidArgument(f"rejection sampling found no installed cell in {REJECTION_DRAWS:,} draws: the "
-                              "database holds few cells; use sampling='uniform'")
+                              "database holds few cells (the bundled sample has 31): sample uniformly over the "
+                              "installed cells instead, with --sampling uniform on the command line or "
+                              "sampling='uniform' in Python")
 
     def mutate_genotype(self, genotype: int, rng: random.Random) -> int:
         """One random edit of a genotype whose cell is valid and installed (:func:`space.mutate` semantics).

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
 import pickle
 import random
 from dataclasses import dataclass, field
@@ -40,9 +41,12 @@ import torch
 from .._resources import bundled_file
 from ..checksums import file_digest
 from ..errors import ChecksumMismatch, CorruptInput, InvalidArgument, NasbenchDbError
+from .schema import DATASETS  # noqa: F401  (one list of trainable datasets, shared with the result format)
 
-DATASETS = ("cifar10", "cifar10-valid", "cifar100", "imagenet16-120", "fashion-mnist")
 FASHION_MNIST_DIR = "/usr/share/datasets/fashion-mnist"
+#: environment variable naming another Fashion-MNIST directory (default: Debian's FASHION_MNIST_DIR); pointing it
+#: at an empty directory shows what a machine without the Debian package sees
+FASHION_MNIST_ENV = "NASBENCH_FASHION_MNIST_DIR"
 
 CIFAR10_MD5 = {
     "data_batch_1": "c99cafc152244af753f735de768cd75f", "data_batch_2": "d4bba439e000b95fd0a9bffe97cbabec",
@@ -247,9 +251,22 @@ def _read_idx(path: Path) -> np.ndarray:
     return np.frombuffer(raw, dtype=np.uint8, offset=offset).reshape(dims)
 
 
+def fashion_mnist_dir() -> Path:
+    """Where Fashion-MNIST is read from without ``--data-dir``: ``$NASBENCH_FASHION_MNIST_DIR``, else Debian's
+    ``/usr/share/datasets/fashion-mnist`` (read at every call)."""
+    return Path(os.environ.get(FASHION_MNIST_ENV) or FASHION_MNIST_DIR)
+
+
+def have_fashion_mnist(data_dir=None) -> bool:
+    """Whether the Fashion-MNIST training images are present (in ``data_dir`` or :func:`fashion_mnist_dir`)."""
+    base = Path(data_dir) if data_dir is not None else fashion_mnist_dir()
+    return any((base / name).is_file() for name in ("train-images-idx3-ubyte", "train-images-idx3-ubyte.gz",
+                                                    "fashion-mnist/train-images-idx3-ubyte.gz"))
+
+
 def read_fashion_mnist(data_dir=None) -> dict:
     """``{'train', 'test'}`` of Fashion-MNIST as 3 x 32 x 32 uint8 images (zero-padded, grey repeated)."""
-    base = Path(data_dir) if data_dir is not None else Path(FASHION_MNIST_DIR)
+    base = Path(data_dir) if data_dir is not None else fashion_mnist_dir()
     out = {}
     for part, prefix in (("train", "train"), ("test", "t10k")):
         paths = []
@@ -261,7 +278,8 @@ def read_fashion_mnist(data_dir=None) -> dict:
                     break
             else:
                 raise NasbenchDbError(f"Fashion-MNIST file {prefix}-{kind}[.gz] not found in {base} "
-                                      "(apt-get install dataset-fashion-mnist puts it in " + FASHION_MNIST_DIR + ")")
+                                      "(apt-get install dataset-fashion-mnist puts it in " + FASHION_MNIST_DIR + ", "
+                                      "or give --data-dir)")
         images, labels = _read_idx(paths[0]), _read_idx(paths[1])
         if images.ndim != 3 or labels.ndim != 1 or images.shape[0] != labels.shape[0]:
             raise CorruptInput(paths[0], f"images {images.shape} and labels {labels.shape} do not match")

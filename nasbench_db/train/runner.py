@@ -109,15 +109,24 @@ DATASET_SHAPES = {"cifar10": (10, 32), "cifar10-valid": (10, 32), "cifar100": (1
 
 
 def cost(space: str, arch, dataset: str = "cifar10") -> dict:
-    """Parameters (exact count) and FLOPs (millions, conv + linear, one image) of the PyTorch network."""
+    """Parameters and FLOPs of the PyTorch network: ``parameters_count`` the exact count, ``parameters_millions`` the
+    same in millions (the unit of ``parameters`` in every query result), ``flops`` millions of multiply-adds (conv +
+    linear, one image).
+
+    ``parameters`` is the exact count, as in earlier versions: kept so existing scripts keep working, but deprecated
+    because queries use the same key in millions; read ``parameters_count`` or ``parameters_millions`` instead.
+    """
     dataset = dataset.lower()
     if dataset not in DATASET_SHAPES:
         raise InvalidArgument(f"unknown dataset {dataset!r}: expected one of {', '.join(DATASET_SHAPES)}")
     classes, side = DATASET_SHAPES[dataset]
     ident = describe_arch(space, arch)
     net = build_network(space, ident["arch"], classes, initialise=False)
+    count = count_parameters(net)
     return {"space": space, "arch": ident["arch"], "arch_hash": ident["arch_hash"], "arch_index": ident["arch_index"],
-            "dataset": dataset, "parameters": count_parameters(net), "flops": count_flops(net, (3, side, side))}
+            "dataset": dataset, "parameters_count": count, "parameters_millions": count / 1e6,
+            "parameters": count,  # deprecated alias of parameters_count (see the docstring)
+            "flops": count_flops(net, (3, side, side))}
 
 
 # ----------------------------------------------------------------------------------------------------------------------
@@ -253,13 +262,16 @@ class Trainer:
 def run_trial(space: str, arch, dataset: str, data_dir=None, epochs: int | None = None, seed: int = 0,
               out_dir=None, device: str = "auto", limit_batches: int | None = None, amp: str = "auto",
               channels_last: str = "auto", compile_model: bool = False, deterministic: bool | None = None,
-              protocol_overrides: dict | None = None, splits=None, log=None) -> dict:
+              protocol_overrides: dict | None = None, splits=None, log=None,
+              progress_every: float | None = 30.0) -> dict:
     """Train one trial and return its result (format 1); with ``out_dir``, also write ``<out_dir>/<name>.json``.
 
     ``amp``: 'auto' = bf16 autocast on CUDA only ('bf16' asks for it on the CPU too: fast where the CPU has native
     bf16, but not the fp32 arithmetic of the protocol). ``channels_last``: 'auto' = on for every device (NHWC
     convolutions are faster on GPUs and on oneDNN CPUs alike). ``deterministic`` (default: on for CPU) asks torch
-    for deterministic kernels. ``splits`` lets a sweep reuse loaded data.
+    for deterministic kernels. ``splits`` lets a sweep reuse loaded data. ``log`` (a callable taking a line) gets the
+    evaluations and, every ``progress_every`` seconds of an epoch (None: never), a progress line. ``out_dir`` is
+    checked for writing before anything is read or trained.
     """
     if space not in SPACES:
         raise InvalidArgument(f"unknown space {space!r}: expected one of {', '.join(SPACES)}")
@@ -270,6 +282,8 @@ def run_trial(space: str, arch, dataset: str, data_dir=None, epochs: int | None 
     if limit_batches is not None and limit_batches < 1:
         raise InvalidArgument(f"limit_batches must be at least 1: got {limit_batches}")
     dev = resolve_device(device)
+    if out_dir is not None:
+        check_out_dir(out_dir)
     use_amp = "bf16" if (amp == "bf16" or (amp == "auto" and dev.type == "cuda")) else None
     use_cl = channels_last in ("on", "auto")
     deterministic = dev.type == "cpu" if deterministic is None else deterministic
@@ -292,7 +306,7 @@ def run_trial(space: str, arch, dataset: str, data_dir=None, epochs: int | None 
     started_at = _utc_now()
     try:
         trainer = Trainer(model, splits, protocol, dev, seed, use_amp, use_cl, compile_model, limit_batches)
-        epoch_stats, evaluations, total_steps = _train(trainer, protocol, epochs, limit_batches, log)
+        epoch_stats, evaluations, total_steps = _train(trainer, protocol, epochs, limit_batches, log, progress_every)
     finally:
         torch.use_deterministic_algorithms(previous_det)
     result = {
@@ -316,7 +330,7 @@ def run_trial(space: str, arch, dataset: str, data_dir=None, epochs: int | None 
     return result
 
 
-def _train(trainer: Trainer, protocol, epochs: int, limit_batches, log):
+def _train(trainer: Trainer, protocol, epochs: int, limit_batches, log, progress_every=None):
     dev = trainer.device
     train_size = len(trainer.splits.train)
     if protocol.stream:
@@ -340,6 +354,7 @@ def _train(trainer: Trainer, protocol, epochs: int, limit_batches, log):
     epoch_stats, evaluations = [], []
     wall_start = time.perf_counter()
     step = 0
+    heartbeat = _Heartbeat(log, progress_every, total_steps, protocol.batch_size)
     for epoch in range(epochs):
         loss_sum = torch.zeros((), device=dev)
         correct = torch.zeros((), dtype=torch.long, device=dev)
@@ -363,6 +378,7 @@ def _train(trainer: Trainer, protocol, epochs: int, limit_batches, log):
             correct += batch_correct
             seen += n
             step += 1
+            heartbeat.step(epoch, epochs, step, loss_sum, seen)
             if step in eval_steps:
                 _sync(dev)
                 elapsed = time.perf_counter() - tick
@@ -377,6 +393,7 @@ def _train(trainer: Trainer, protocol, epochs: int, limit_batches, log):
                     log(f"epoch {eval_steps[step][-1]:g} step {step}/{total_steps}: "
                         + ", ".join(f"{k} {v['acc']:.2f}%" for k, v in sets.items()))
                 tick = time.perf_counter()
+                heartbeat.restart()
         _sync(dev)
         elapsed = time.perf_counter() - tick
         trainer.training_time += elapsed
@@ -389,6 +406,50 @@ def _train(trainer: Trainer, protocol, epochs: int, limit_batches, log):
     return epoch_stats, evaluations, total_steps
 
 
+class _Heartbeat:
+    """Progress lines during an epoch (an epoch of a CPU run takes minutes): every ``every`` seconds, the step, the
+    running training loss, images/s since the last line and the time left at that rate. Reading the clock costs
+    nothing per step; the loss is read from the device only when a line is written."""
+
+    def __init__(self, log, every: float | None, total_steps: int, batch_size: int):
+        self.log = log if every is not None else None
+        self.every = every
+        self.total_steps = total_steps
+        self.batch_size = batch_size
+        self.restart()
+
+    def restart(self):
+        """Start a new measuring window (after an evaluation, whose time is not training)."""
+        self.since = time.perf_counter()
+        self.steps = 0
+
+    def step(self, epoch: int, epochs: int, step: int, loss_sum, seen: int):
+        if self.log is None:
+            return
+        self.steps += 1
+        now = time.perf_counter()
+        elapsed = now - self.since
+        if elapsed < self.every or step >= self.total_steps:
+            return
+        rate = self.steps / elapsed if elapsed > 0 else float("inf")
+        left = (self.total_steps - step) / rate if rate > 0 else float("inf")
+        loss = float(loss_sum) / seen if seen else float("nan")
+        self.log(f"epoch {epoch + 1}/{epochs} step {step}/{self.total_steps} ({100.0 * step / self.total_steps:.1f}%):"
+                 f" train loss {loss:.4f}, {rate * self.batch_size:.1f} images/s, about {_duration(left)} left")
+        self.restart()
+
+
+def _duration(seconds: float) -> str:
+    if not math.isfinite(seconds):
+        return "?"
+    seconds = int(round(seconds))
+    if seconds < 60:
+        return f"{seconds} s"
+    if seconds < 3600:
+        return f"{seconds // 60} min {seconds % 60:02d} s"
+    return f"{seconds // 3600} h {seconds % 3600 // 60:02d} min"
+
+
 def _utc_now() -> str:
     return _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat()
 
@@ -398,6 +459,22 @@ def _utc_now() -> str:
 
 def result_stem(space: str, slug: str, dataset: str, epochs: int, seed: int) -> str:
     return f"{space}-{slug}-{dataset}-e{epochs}-s{seed}"
+
+
+def check_out_dir(out_dir) -> Path:
+    """Create ``out_dir`` if needed and prove a result file can be written there, before anything is trained (a run
+    must never end with nowhere to put its result)."""
+    out = Path(out_dir)
+    probe = out / f".nasbench-db-write-check-{os.getpid()}"
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        with open(probe, "w", encoding="utf-8") as handle:
+            handle.write("ok\n")
+        probe.unlink()
+    except OSError as exc:
+        raise NasbenchDbError(f"--out {out}: cannot write results there ({exc.strerror or exc}): choose a writable "
+                              "directory; nothing was trained") from None
+    return out
 
 
 def write_result(result: dict, out_dir) -> Path:
