@@ -149,7 +149,8 @@ def _sqlite_error(exc: Exception, guard: _Guard) -> NasbenchDbError:
     text = str(exc)
     if guard.cancelled or guard.timed_out or "interrupted" in text:
         return guard.error()
-    if "not authorized" in text or "authorization denied" in text or "readonly" in text or "read-only" in text or "query_only" in text:
+    if any(marker in text for marker in ("not authorized", "authorization denied", "readonly", "read-only",
+                                         "query_only")):
         return ReadOnlyError(_WRITE_HINT.format(reason=f"{text}: only reading statements are allowed; ATTACH, VACUUM, "
                                                        "transactions, temporary objects and writes are not"))
     if "too big" in text or "out of memory" in text:

@@ -106,7 +106,7 @@ def hostile_pickles(nesting: int = 100_000, flood_bytes: int = 4 << 20):
     yield Case("STRING opcode unquoted", b"S__import__('os').system('true')\n.", r"must be quoted")
     yield Case("bytearray(4.5e9) amplifier", b"\x80\x02c__builtin__\nbytearray\nJ" + struct.pack("<i", 2 ** 31 - 1) +
                b"\x85R.", r"bytearray\(\) of .*only data is rebuilt")
-    yield Case("bytes(10**12) amplifier", b"\x80\x02cbuiltins\nbytes\n\x8a\x05" + (10 ** 12).to_bytes(5, "little") +
+    yield Case("bytes(10**12) amplifier", b"\x80\x02cbuiltins\nbytes\n\x8a\x06" + (10 ** 12).to_bytes(6, "little") +
                b"\x85R.", r"bytes\(\) of .*only data is rebuilt")
     yield Case("_codecs.encode with a non-text codec", b"\x80\x02c_codecs\nencode\n" + _unicode("x" * 10) +
                _unicode("zlib") + b"\x86R.", r"_codecs.encode")

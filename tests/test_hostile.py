@@ -7,7 +7,6 @@ peak RSS (``resource.getrusage``) is checked; ``bench/hostile_bench.py`` runs th
 
 from __future__ import annotations
 
-import base64
 import bz2
 import contextlib
 import hashlib
@@ -568,6 +567,18 @@ def test_postgres_sql_allow_list_and_no_server_programs(pg_url, pg_reader_url, t
     result = CliRunner().invoke(cli, ["sql", "SELECT hash FROM nb101_arch ORDER BY hash LIMIT 2", "--csv",
                                       "--url", pg_reader_url])
     assert result.exit_code == 0 and result.output.count("\n") == 3, result.output
+    # the SELECT-only role is enough for the query API too (docs/postgres.md)
+    from nasbench_db import db as _db
+
+    _db.close_all()
+    os.environ["NASBENCHMARK_DB_URL"] = pg_reader_url  # restored by the pg_url fixture's monkeypatch
+    try:
+        result = CliRunner().invoke(cli, ["query", "nb101", "--hash", "28cfc7874f6d200472e1a9dcd8650aa0",
+                                          "--epochs", "108", "--format", "json"])
+        assert result.exit_code == 0 and len(json.loads(result.output)) == 3, result.output
+    finally:
+        _db.close_all()
+        os.environ["NASBENCHMARK_DB_URL"] = pg_url
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -837,3 +848,22 @@ def test_fuzz_stream_unpickler_raw_bytes(data, small_live_limit):
             _read_pickle(b"\x80\x02" + data)
         except (PickleDataError, UnsupportedPickle, EOFError):
             pass
+
+
+def test_cifar_batches_are_read_without_running_code(tmp_path):
+    """Training data goes through the same restricted reader: a batch with a payload (read unverified) is refused."""
+    import numpy as np
+
+    from nasbench_db.train.data import read_cifar10
+
+    marker = tmp_path / H.PAYLOAD_MARKER
+    base = tmp_path / "cifar-10-batches-py"
+    base.mkdir()
+    for name in ("data_batch_1", "data_batch_2", "data_batch_3", "data_batch_4", "data_batch_5", "test_batch"):
+        with open(base / name, "wb") as handle:
+            pickle.dump({b"data": np.zeros((2, 3072), dtype=np.uint8), b"labels": [1, 2]}, handle, protocol=2)
+    assert read_cifar10(tmp_path, verify=False)["test_batch"].labels.tolist() == [1, 2]
+    (base / "test_batch").write_bytes(b"\x80\x02" + H.os_system_global(f"touch {marker}") + b".")
+    with pytest.raises(CorruptInput, match=r"test_batch: not a python pickle batch: unexpected class posix.system"):
+        read_cifar10(tmp_path, verify=False)
+    assert not marker.exists()

@@ -40,7 +40,7 @@ from collections import OrderedDict
 from ..limits import (MAX_INT_BYTES, MAX_LINE_BYTES, MAX_NESTING, MAX_PICKLE_LIVE_BYTES, MAX_VALUE_BYTES,
                       nesting_error, short_repr)
 
-__all__ = ["StreamUnpickler", "UnsupportedPickle", "PickleDataError", "StateDict"]
+__all__ = ["StreamUnpickler", "UnsupportedPickle", "PickleDataError", "StateDict", "load_data_pickle"]
 
 _unpack_double = struct.Struct(">d").unpack_from
 _unpack_i4 = struct.Struct("<i").unpack_from
@@ -185,6 +185,62 @@ SAFE_GLOBALS = {
     ("_codecs", "encode"): _encode_latin1_bytes,
     ("copyreg", "_reconstructor"): None,  # handled in REDUCE
 }
+class _NdarrayClass:
+    """Stands for ``numpy.ndarray`` in a pickle read with ``arrays=True`` (it is never called)."""
+
+
+class _ArrayStub:
+    """``numpy.core.multiarray._reconstruct(ndarray, ...)``: replaced by the array its BUILD state describes."""
+
+    __slots__ = ()
+
+
+def _reconstruct_array(cls, shape=None, typecode=None):
+    if cls is not _NdarrayClass:
+        raise UnsupportedPickle(f"_reconstruct of {short_repr(cls)}: only numpy arrays are rebuilt")
+    return _ArrayStub()
+
+
+#: Numeric dtypes an array may have (no objects, no strings: an array is rebuilt from its raw bytes only).
+_ARRAY_KINDS = "biufc?"
+#: What ``arrays=True`` adds to the allowed globals: ndarrays rebuilt by numpy from raw bytes, never by their class.
+ARRAY_GLOBALS = {
+    ("numpy", "ndarray"): _NdarrayClass,
+    ("numpy.core.multiarray", "_reconstruct"): _reconstruct_array,
+    ("numpy._core.multiarray", "_reconstruct"): _reconstruct_array,
+}
+
+
+def _array_from_state(state):
+    """The numpy array of an ndarray's pickled state ``(version, shape, dtype, is_fortran, raw)`` (version optional):
+    numeric dtypes only, the raw bytes' length must be exactly the shape's (checked before numpy sees them)."""
+    import math
+
+    import numpy
+
+    if not isinstance(state, tuple) or len(state) not in (4, 5):
+        raise UnsupportedPickle("an ndarray state that is not (version, shape, dtype, is_fortran, raw)")
+    shape, dtype, fortran, raw = state[-4:]
+    if not isinstance(dtype, _Dtype):
+        raise UnsupportedPickle(f"an ndarray with dtype {short_repr(dtype)}")
+    if isinstance(raw, str):  # Python 2 pickles hold the bytes as a str
+        raw = raw.encode("latin-1")
+    if not isinstance(raw, (bytes, bytearray)):
+        raise UnsupportedPickle("an ndarray whose data is not raw bytes (object arrays are not rebuilt)")
+    if not isinstance(shape, tuple) or len(shape) > 32 or not all(
+            type(n) is int and 0 <= n <= len(raw) for n in shape):
+        raise UnsupportedPickle(f"an ndarray of shape {short_repr(shape)}")
+    try:
+        kind = numpy.dtype(dtype.order + dtype.code.lstrip("<>|="))
+    except (TypeError, ValueError) as exc:
+        raise UnsupportedPickle(f"an ndarray of dtype {dtype.code!r}: {exc}") from None
+    if kind.kind not in _ARRAY_KINDS or kind.itemsize == 0:
+        raise UnsupportedPickle(f"an ndarray of dtype {dtype.code!r}: only numeric arrays are rebuilt")
+    if math.prod(shape) * kind.itemsize != len(raw):
+        raise UnsupportedPickle(f"an ndarray of shape {shape} and dtype {dtype.code!r} with {len(raw):,} bytes of data")
+    return numpy.frombuffer(raw, dtype=kind).reshape(shape, order="F" if fortran else "C").copy()
+
+
 #: Classes of the original APIs whose instances are read as their ``__dict__`` state (:class:`StateDict`).
 STATE_CLASSES = ("ArchResults", "ResultsCount")
 
@@ -257,10 +313,12 @@ class StreamUnpickler:
     repeatedly for consecutive pickles in one stream (torch's legacy layout).
     """
 
-    def __init__(self, read, is_record=None, globals_map=None):
+    def __init__(self, read, is_record=None, globals_map=None, arrays: bool = False):
         self._read = read
         self.is_record = is_record
         self.globals_map = dict(SAFE_GLOBALS if globals_map is None else globals_map)
+        if arrays:  # numeric numpy arrays (a CIFAR batch), rebuilt from their raw bytes
+            self.globals_map.update(ARRAY_GLOBALS)
         self.buf = b""
         self.pos = 0
         self.base = 0  # stream offset of buf[0]
@@ -275,7 +333,10 @@ class StreamUnpickler:
         self.limit = 0  # the machine accounts (and refills) when pos reaches this index of buf
         self.checked_at = 0  # stream offset of the last accounting
         self.units = 0  # estimated bytes built since the last live measure (plus what it found alive)
-        self.measure_at = MAX_PICKLE_LIVE_BYTES
+        #: the limits of this reader (module defaults; a caller reading training data may raise them)
+        self.max_value_bytes = MAX_VALUE_BYTES
+        self.max_live_bytes = MAX_PICKLE_LIVE_BYTES
+        self.measure_at = self.max_live_bytes
         self.memo_seen = 0
         self.live_bytes = 0  # the last live measure (diagnostics, tests)
         self.measures = 0
@@ -302,9 +363,9 @@ class StreamUnpickler:
     def _need(self, header: int, n: int, what: str) -> None:
         """Make ``header + n`` bytes available from ``pos`` for a value whose length field said ``n``: refused over
         MAX_VALUE_BYTES before anything is read, PickleDataError if the stream ends first."""
-        if n > MAX_VALUE_BYTES:
-            raise PickleDataError(f"{what} declares {n:,} bytes, over the limit of {MAX_VALUE_BYTES:,}: the file is "
-                                  "corrupt or hostile", self.offset)
+        if n > self.max_value_bytes:
+            raise PickleDataError(f"{what} declares {n:,} bytes, over the limit of {self.max_value_bytes:,}: the "
+                                  "file is corrupt or hostile", self.offset)
         n += header
         if len(self.buf) - self.pos < n and not self._fill(n):
             raise PickleDataError("pickle data was truncated", self.offset)
@@ -323,8 +384,9 @@ class StreamUnpickler:
         if self.units > self.measure_at:
             live = self._measure(memo, stack, metastack)
             self.units = live
-            # the next measure only after as much again has been built: measuring stays linear in the input
-            self.measure_at = live + max(live, MAX_PICKLE_LIVE_BYTES)
+            # the next measure only after half the limit (or as much as is alive) again has been built: measuring
+            # stays linear in the input, and what is alive never passes 1.5x the limit unseen
+            self.measure_at = live + max(live, self.max_live_bytes // 2)
         self._set_limit()
         return 0
 
@@ -338,7 +400,7 @@ class StreamUnpickler:
         """
         self.measures += 1
         getsizeof = sys.getsizeof
-        limit = MAX_PICKLE_LIVE_BYTES
+        limit = self.max_live_bytes
         total = getsizeof(memo) + _INT_BYTES * len(memo)
         seen: set = set()
         todo = [stack, *metastack, memo]
@@ -554,9 +616,9 @@ class StreamUnpickler:
                 if not self._fill(9):
                     raise PickleDataError("pickle data was truncated", self.offset)
                 n = _unpack_u8(self.buf, self.pos + 1)[0]
-                if n > MAX_VALUE_BYTES:
-                    raise PickleDataError(f"FRAME declares {n:,} bytes, over the limit of {MAX_VALUE_BYTES:,}: the "
-                                          "file is corrupt or hostile", self.offset)
+                if n > self.max_value_bytes:
+                    raise PickleDataError(f"FRAME declares {n:,} bytes, over the limit of {self.max_value_bytes:,}: "
+                                          "the file is corrupt or hostile", self.offset)
                 self.pos += 9
             elif op == 0x4A:  # BININT
                 append(_unpack_i4(buf, pos + 1)[0])
@@ -666,7 +728,15 @@ class StreamUnpickler:
             elif op == 0x62:  # BUILD
                 state = stack.pop()
                 inst = stack[-1]
-                self._build(inst, state)
+                if type(inst) is _ArrayStub:
+                    try:
+                        stack[-1] = array = _array_from_state(state)
+                    except UnsupportedPickle as exc:
+                        raise UnsupportedPickle(exc.reason, self.offset) from None
+                    for key in [k for k, v in memo.items() if v is inst]:  # the stub was memoized: the array now
+                        memo[key] = array
+                else:
+                    self._build(inst, state)
                 self.pos = pos + 1
             elif op == 0x8F:  # EMPTY_SET
                 append(set())
@@ -984,3 +1054,18 @@ def _cost(value) -> int:
 
 def _reconstructor(*args):  # a marker; copyreg._reconstructor(cls, base, state) is handled in _call
     raise UnsupportedPickle("copyreg._reconstructor called directly")
+
+
+def load_data_pickle(read, arrays: bool = False, max_value_bytes: int | None = None,
+                     max_live_bytes: int | None = None):
+    """One whole pickle of plain data (plus numeric numpy arrays with ``arrays=True``) from ``read``, with every limit
+    of the streaming reader (``max_value_bytes`` / ``max_live_bytes`` replace two of them, e.g. for a 100 MB image
+    batch): no code from the file runs. Raises PickleDataError, UnsupportedPickle or EOFError."""
+    reader = StreamUnpickler(read, arrays=arrays)
+    if max_value_bytes is not None:
+        reader.max_value_bytes = max_value_bytes
+    if max_live_bytes is not None:
+        reader.max_live_bytes = reader.measure_at = max_live_bytes
+    for _ in reader.load():
+        pass
+    return reader.result
