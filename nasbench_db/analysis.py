@@ -19,12 +19,15 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass, field
+import re
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
 from . import db as _db
 from .errors import InvalidArgument, MissingDependency
-from .query._common import check_int, check_reduction, check_source, placeholders, source_filter
+from .models import HW_AVERAGE_FACTORS, HW_NB201_METRICS, JOINED_SOURCE_KINDS
+from .query._common import (check_int, check_reduction, check_source, check_source_exists, placeholders,
+                            source_filter)
 from .spaces import nb101 as nb101_space
 from .spaces import nb201 as nb201_space
 
@@ -60,6 +63,7 @@ class _Dialect:
     # ``group``, GROUP BY expressions).
     lean: tuple | None = None
     default_metric: str = "valid_acc"
+    from_params: tuple = ()  # parameters of from_where's own placeholders (the other-source arms)
 
 
 def _nb101_dialect(nni: bool) -> _Dialect:
@@ -94,7 +98,7 @@ def _nb101_dialect(nni: bool) -> _Dialect:
         # "+c.num_epochs": the unary plus keeps SQLite from building an automatic index on num_epochs and probing
         # it for every cell (quadratic: minutes on 40k cells) instead of following the id ranges.
         metrics, ("train_acc", "valid_acc", "test_acc", "parameters", "training_time"), "a.parameters / 1e6", None,
-        "+c.num_epochs", None, ("cifar10",), source_column="t.source_id",
+        "+c.num_epochs", "c.dataset || ''", ("cifar10",), source_column="t.source_id",
         config_columns={"hash": "a.hash", "num_vertices": "a.num_vertices"}, per_config=("parameters",),
         # A config's cell is c.id / 16 (models.Nb101Config): ranking needs only configs and runs (~20% faster).
         lean=(" FROM nb101_config c CROSS JOIN nb101_trial t WHERE t.id BETWEEN c.id * 1024 AND c.id * 1024 + 1023",
@@ -150,17 +154,76 @@ def check_benchmark(benchmark: str) -> str:
     return key
 
 
-def _dialect(benchmark: str, db_dir):
+_PREFIXED = re.compile(r"\b([tc])\.(\w+)")
+
+
+def _other_sources_dialect(dialect: _Dialect, handle, source) -> _Dialect:
+    """NB-201 / NATS with runs of other sources, which live in tables of their own (models.Nb201TrainedTrialStats):
+    the rows come from a UNION ALL of one join per table set, each filtered by source; the dialect's ``t.x`` /
+    ``c.x`` expressions become the union's ``u.t_x`` / ``u.c_x``."""
+    from .models import (NatsSssTrainedTrialConfig, NatsSssTrainedTrialStats, Nb201TrainedTrialConfig,
+                         Nb201TrainedTrialStats)
+    from .query.nb201 import NATS_SSS, NB201, trained_tables
+
+    sss = dialect.benchmark == "nats_sss"
+    bench = NATS_SSS if sss else NB201
+    trial_model = NatsSssTrainedTrialStats if sss else Nb201TrainedTrialStats
+    config_model = NatsSssTrainedTrialConfig if sss else Nb201TrainedTrialConfig
+    columns = [f"t.{f.column_name} AS t_{f.column_name}" for f in trial_model._meta.sorted_fields]
+    columns += [f"c.{f.column_name} AS c_{f.column_name}" for f in config_model._meta.sorted_fields]
+    arms = [(bench.trial, bench.config)]
+    if trained_tables(handle, bench):
+        arms.append(bench.trained[1::-1])
+    params: list = []
+    selects = []
+    for trial, config in arms:
+        condition = source_filter(source, params)
+        selects.append(f"SELECT {', '.join(columns)} FROM {trial} t JOIN {config} c ON c.id = t.config_id "
+                       f"WHERE 1 = 1{condition}")
+
+    def rewrite(value):
+        if isinstance(value, str):
+            return _PREFIXED.sub(r"u.\1_\2", value)
+        if isinstance(value, tuple):
+            return tuple(rewrite(v) for v in value)
+        if isinstance(value, dict):
+            return {k: rewrite(v) for k, v in value.items()}
+        return value
+
+    return replace(
+        dialect, from_where=f" FROM ({' UNION ALL '.join(selects)}) u WHERE 1 = 1", keyed_from=None, lean=None,
+        group=rewrite(dialect.group), config_select=rewrite(dialect.config_select), metrics=rewrite(dialect.metrics),
+        params_expr=rewrite(dialect.params_expr), flops_expr=rewrite(dialect.flops_expr),
+        epochs_expr=rewrite(dialect.epochs_expr), dataset_expr=rewrite(dialect.dataset_expr), datasets=None,
+        source_column=None, unique_clause=rewrite(dialect.unique_clause),
+        config_columns=rewrite(dialect.config_columns), run_extra=rewrite(dialect.run_extra),
+        run_id=rewrite(dialect.run_id), from_params=tuple(params))
+
+
+def _dialect(benchmark: str, db_dir, source="original"):
     benchmark = check_benchmark(benchmark)
     handle = _db.open_benchmark(benchmark, db_dir)
     nni = handle.location.layout == "nni"
+    if nni and source not in ("original", None):
+        raise InvalidArgument(f"NNI's prebuilt {benchmark} file holds only the released runs: use "
+                              "source='original'")
+    if not nni:
+        check_source_exists(handle.database, benchmark, source)
     if benchmark == "nb101":
-        return handle.database, _nb101_dialect(nni), nni
+        dialect = _nb101_dialect(nni)
+        if source != "original" and not nni:  # other sources' configs: any dataset, and say which
+            dialect = replace(dialect, datasets=None,
+                              config_select=dialect.config_select + (("c.dataset", "dataset"),))
+        return handle.database, dialect, nni
     if benchmark == "nb201":
-        return handle.database, _nb201_dialect(nni), nni
-    if benchmark == "nats_sss":
-        return handle.database, _nb201_dialect(False, sss=True), False
-    return handle.database, _nds_dialect(), nni
+        dialect = _nb201_dialect(nni)
+    elif benchmark == "nats_sss":
+        dialect = _nb201_dialect(False, sss=True)
+    else:
+        return handle.database, _nds_dialect(), nni
+    if source != "original" and not nni:
+        dialect = _other_sources_dialect(dialect, handle, source)
+    return handle.database, dialect, nni
 
 
 def default_metric(benchmark: str) -> str:
@@ -212,8 +275,102 @@ def _number(name, value):
 
 def _only_originals(database, benchmark: str) -> bool:
     """True when every provenance row of ``benchmark`` is a released file (no self-trained runs loaded)."""
-    sql = "SELECT COUNT(*) FROM nasbench_source WHERE benchmark = ? AND kind <> 'original'"
+    sql = ("SELECT COUNT(*) FROM nasbench_source WHERE benchmark = ? AND kind <> 'original' AND kind NOT IN "
+           f"({', '.join(repr(kind) for kind in JOINED_SOURCE_KINDS)})")
     return database.execute_sql(placeholders(database, sql), (benchmark,)).fetchone()[0] == 0
+
+
+# ----------------------------------------------------------------------------------------------------------------------
+# Joined data: HW-NAS-Bench costs and zero-cost proxies as metrics (one value per config, looked up by the config's
+# cell: NB-201 index, NB-101 hash)
+
+_CELL_TABLE = re.compile(r"(?<![\w.])a\.")
+#: The dataset of the cost / proxy rows an NB-201 config joins: 'cifar10-valid' trains the CIFAR-10 network too.
+_JOINED_DATASET = "CASE WHEN c.dataset = 'cifar10-valid' THEN 'cifar10' ELSE c.dataset END"
+#: HW-NAS-Bench metric names (NB-201 space), and the product its API calls ``average_hw_metric``.
+HW_METRICS = tuple(HW_NB201_METRICS) + ("average_hw_metric",)
+#: Prefix naming a zero-cost proxy unambiguously (``zc_flops`` is NASLib's FLOP count, ``flops`` the benchmark's).
+ZC_PREFIX = "zc_"
+#: NASLib's cost "proxies": only under their prefixed names, never mistaken for the benchmark's parameters / FLOPs.
+ZC_COST_PROXIES = ("flops", "params")
+
+
+def _sql_text(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _joined_sources(database, benchmark: str) -> list:
+    """``(kind, details)`` of the joined-data provenance rows of ``benchmark`` (one statement)."""
+    kinds = ", ".join(_sql_text(kind) for kind in JOINED_SOURCE_KINDS)
+    sql = f"SELECT kind, details FROM nasbench_source WHERE benchmark = ? AND kind IN ({kinds}) ORDER BY id"
+    rows = database.execute_sql(placeholders(database, sql), (benchmark,)).fetchall()
+    out = []
+    for kind, details in rows:
+        try:
+            out.append((kind, json.loads(details or "{}")))
+        except ValueError:
+            out.append((kind, {}))
+    return out
+
+
+def _joined_expressions(database, dialect: _Dialect, nni: bool) -> dict:
+    """``{metric name: SQL expression}`` of the costs and proxies installed beside ``dialect``'s benchmark.
+
+    NB-201: every HW-NAS-Bench metric and ``average_hw_metric`` (when HW-NAS-Bench is loaded), every proxy as
+    ``zc_<proxy>`` and, where the name is free, ``<proxy>``, and ``zc_val_accuracy`` (NASLib's recorded accuracy).
+    NB-101: the proxies (CIFAR-10). Each expression is a scalar subquery keyed by the config's cell.
+    """
+    if nni or dialect.benchmark not in ("nb101", "nb201"):
+        return {}
+    sources = _joined_sources(database, dialect.benchmark)
+    out: dict = {}
+    if dialect.benchmark == "nb201":
+        cell = f"arch_index = c.arch_index AND {{alias}}.dataset = {_JOINED_DATASET}"
+        score_table, record_table = "zc_nb201_score", "zc_nb201_record"
+        if any(kind == "hw-nasbench" for kind, _ in sources):
+            where = f" FROM hw_nb201_metric h WHERE h.{cell.format(alias='h')})"
+            for metric in HW_NB201_METRICS:
+                out[metric] = f"(SELECT h.{metric}" + where
+            out["average_hw_metric"] = "(SELECT " + " * ".join(f"h.{m}" for m in HW_AVERAGE_FACTORS) + where
+    else:
+        cell = "hash = a.hash AND {alias}.dataset = 'cifar10' AND {alias}.form = 0"
+        score_table, record_table = "zc_nb101_score", "zc_nb101_record"
+    proxies: list = []
+    for kind, details in sources:
+        if kind == "zc":
+            proxies.extend(p for p in details.get("proxies", []) if isinstance(p, str) and p not in proxies)
+    builtin = set(dialect.metrics) | set(out)
+    for proxy in proxies:
+        expr = (f"(SELECT z.score FROM {score_table} z WHERE z.{cell.format(alias='z')} "
+                f"AND z.proxy = {_sql_text(proxy)})")
+        out[ZC_PREFIX + proxy] = expr
+        if proxy not in builtin and proxy not in ZC_COST_PROXIES and not proxy.startswith(ZC_PREFIX):
+            out.setdefault(proxy, expr)
+    if proxies:
+        out[ZC_PREFIX + "val_accuracy"] = (f"(SELECT r.val_accuracy FROM {record_table} r "
+                                           f"WHERE r.{cell.format(alias='r')})")
+    return out
+
+
+def joined_metrics(benchmark: str, db_dir=None) -> tuple:
+    """Names of the HW-NAS-Bench costs and zero-cost proxies installed beside ``benchmark`` (accepted as metrics
+    and bounds by every function here, like the benchmark's own :func:`metrics_of`)."""
+    database, dialect, nni = _dialect(benchmark, db_dir)
+    return tuple(_joined_expressions(database, dialect, nni))
+
+
+def _unknown_metric(metric: str, dialect: _Dialect, nni: bool) -> str:
+    message = f"unknown metric {metric!r} for {dialect.benchmark}: expected one of {', '.join(dialect.metrics)}"
+    if nni and dialect.benchmark in ("nb101", "nb201"):
+        return message + (" (hardware costs and zero-cost proxies join our own database, not NNI's prebuilt file: "
+                          "convert the original benchmark file)")
+    if dialect.benchmark == "nb201" and metric in HW_METRICS:
+        return (f"{metric!r} is an HW-NAS-Bench cost, which is not installed: nasbench-db convert hw-nasbench "
+                "HW-NAS-Bench-v1_0.pickle (or scripts/hw_nasbench.sh)")
+    if dialect.benchmark in ("nb101", "nb201"):
+        message += (" (zero-cost proxies are loaded with: nasbench-db convert zc zc_nasbench"
+                    f"{dialect.benchmark[2:]}.json)")
+    return message
 
 
 @dataclass
@@ -225,26 +382,34 @@ class _Query:
 
 def _build(benchmark, *, epochs=None, dataset=None, ranges=None, min_params=None, max_params=None, min_flops=None,
            max_flops=None, config=None, reduction="mean", order_by=None, ascending=False, limit=None, unique=False,
-           source="original", db_dir=None, columns=None, **metric_bounds):
-    database, dialect, nni = _dialect(benchmark, db_dir)
+           source="original", db_dir=None, columns=None, key_column=False, keys_in=None, **metric_bounds):
+    # key_column: with ``columns``, select the row's key first (config id for means, run id per run);
+    # keys_in: only the rows of these keys (a second look at rows chosen from a ``key_column`` statement)
+    source = check_source(source)
+    database, dialect, nni = _dialect(benchmark, db_dir, source)
     mean = check_reduction(reduction)
     epochs = check_int("epochs", epochs)
-    source = check_source(source)
     bounds = _bounds(ranges, metric_bounds)
-    for metric in list(bounds) + ([order_by] if order_by else []) + list(columns or ()):
+    requested = list(bounds) + ([order_by] if order_by else []) + list(columns or ())
+    joined: dict = {}
+    if any(metric not in dialect.metrics for metric in requested):
+        joined = _joined_expressions(database, dialect, nni)
+        dialect.metrics = {**dialect.metrics, **joined}
+        dialect.per_config = tuple(dialect.per_config) + tuple(joined)
+    for metric in requested:
         if metric not in dialect.metrics:
-            raise InvalidArgument(f"unknown metric {metric!r} for {dialect.benchmark}: expected one of "
-                                  f"{', '.join(dialect.metrics)}")
-    where, params = [dialect.from_where], []
+            raise InvalidArgument(_unknown_metric(metric, dialect, nni))
+    where, params = [dialect.from_where], list(dialect.from_params)
     used: list = []  # SQL expressions the filters and the order use (does the ranking need every table?)
     if epochs is not None:
         where.append(f"{dialect.epochs_expr} = ?")
         params.append(epochs)
     if dataset is not None:
         name = dataset.lower() if isinstance(dataset, str) else dataset
-        if name not in dialect.datasets:
+        if not isinstance(name, str) or dialect.datasets is not None and name not in dialect.datasets:
             raise InvalidArgument(f"unknown dataset {dataset!r} for {dialect.benchmark}: expected one of "
-                                  f"{', '.join(dialect.datasets)}")
+                                  f"{', '.join(dialect.datasets or ())} (other sources' datasets: pass source=None "
+                                  "or a source name)")
         if dialect.dataset_expr is not None:
             where.append(f"{dialect.dataset_expr} = ?")
             params.append(name)
@@ -270,6 +435,11 @@ def _build(benchmark, *, epochs=None, dataset=None, ranges=None, min_params=None
         where.append(f"{column} = ?")
         params.append(value)
         used.append(column)
+    row_key = "c.id" if mean else dialect.run_id
+    if keys_in is not None:
+        keys_in = list(keys_in)
+        where.append(f"{row_key} IN ({', '.join('?' * len(keys_in))})" if keys_in else "1 = 0")
+        params.extend(keys_in)
     if unique:
         if dialect.unique_clause is None:
             raise InvalidArgument(f"unique=True needs the unique-topology column of our {dialect.benchmark} "
@@ -283,8 +453,9 @@ def _build(benchmark, *, epochs=None, dataset=None, ranges=None, min_params=None
     for metric, (low, high) in bounds.items():
         expr = dialect.metrics[metric]
         used.append(expr)
-        target = having if mean else where
-        values = having_params if mean else params
+        # A joined cost or proxy is one value per config: filter the runs before grouping them.
+        target = having if mean and metric not in joined else where
+        values = having_params if mean and metric not in joined else params
         expr = f"AVG({expr})" if mean and metric not in dialect.per_config else expr
         if low is not None:
             target.append(f"{expr} >= ?")
@@ -301,6 +472,9 @@ def _build(benchmark, *, epochs=None, dataset=None, ranges=None, min_params=None
     if columns is not None:
         select = [metric_sql(name) for name in columns]
         keys = list(columns)
+        if key_column:
+            select.insert(0, row_key)
+            keys.insert(0, "_key")
     else:
         select = [dialect.run_id if not mean else "NULL"] + [expr for expr, _ in dialect.config_select]
         keys = ["id"] + [f"config.{key}" for _, key in dialect.config_select]
@@ -321,13 +495,13 @@ def _build(benchmark, *, epochs=None, dataset=None, ranges=None, min_params=None
         limit = check_int("limit", limit)
         if limit < 0:
             raise InvalidArgument(f"limit must be >= 0: got {limit}")
-    if mean and order_by and limit is not None and columns is None:
+    if mean and order_by and limit is not None and columns is None and dialect.keyed_from is not None:
         # Top-k in two steps of one statement: the subquery ranks configs by the one aggregate it needs and keeps
         # k of them; only those k configs' runs are joined again for the full row (about 30% faster on NB-101).
         order = metric_sql(order_by)
         used.append(dialect.metrics[order_by])
         inner_from, key_exprs, group = where[0], dialect.group, dialect.group
-        if dialect.lean is not None and not any(expr.lstrip("+").startswith("a.") for expr in used):
+        if dialect.lean is not None and not any(_CELL_TABLE.search(expr) for expr in used):
             inner_from, key_exprs, group = dialect.lean
         keys_select = ", ".join(f"{expr} AS k{i}" for i, expr in enumerate(key_exprs))
         inner = f"SELECT {keys_select}, {order} AS m" + inner_from + filters + " GROUP BY " + ", ".join(group)
@@ -395,7 +569,8 @@ def filter_archs(benchmark: str = "nb101", *, epochs=None, dataset=None, ranges=
 
     :param benchmark: 'nb101', 'nb201', 'nats_sss' or 'nds'.
     :param epochs: epoch budget (e.g. 108, 200), or None for all.
-    :param dataset: NB-201 / NATS / NDS dataset (NB-101 is CIFAR-10 only: 'cifar10' or None).
+    :param dataset: NB-201 / NATS / NDS dataset (NB-101's released runs are CIFAR-10 only: 'cifar10' or None);
+        with another ``source``, any dataset its runs used ('fashion-mnist').
     :param ranges: ``{metric: (min, max)}``, None for an open end; or use ``min_<metric>=`` / ``max_<metric>=``
         keywords (``min_valid_acc=94``). With ``reduction='mean'`` bounds apply to the mean over runs.
     :param min_params, max_params: parameter-count bounds as counts (``1e6`` = one million).
@@ -405,7 +580,9 @@ def filter_archs(benchmark: str = "nb101", *, epochs=None, dataset=None, ranges=
     :param order_by: a metric to sort by (descending unless ``ascending``); None keeps database order.
     :param limit: at most this many rows.
     :param unique: NB-201: one cell per isomorphism class (its smallest index).
-    :param source: 'original' (default), None (every run) or a source id / kind / device / file name.
+    :param source: 'original' (default: the released runs only), None (every source) or a source id, kind
+        ('trained', 'ecnas'), device kind ('cpu', 'cuda'), device or file name. Rows of other sources than the
+        original are never mixed in unless asked; NB-101 rows then say their ``config['dataset']``.
     """
     database, dialect, query = _build(benchmark, epochs=epochs, dataset=dataset, ranges=ranges, min_params=min_params,
                                       max_params=max_params, min_flops=min_flops, max_flops=max_flops, config=config,
@@ -446,6 +623,108 @@ def metric_columns(benchmark: str, metrics, **filters) -> dict:
         for append, value in zip(appenders, row):
             append(_plain(value))
     return values
+
+
+def correlate(benchmark: str, x: str, y, **filters) -> list | dict:
+    """Rank correlation of ``x`` with ``y`` (or with each of several ``y``) over every config matching the filters.
+
+    Kendall's tau (tau-b) and Spearman's rho from :mod:`scipy.stats`, with their two-sided p-values and ``n``, the
+    configs that have both values (means over runs unless ``reduction=None``; one config per architecture once
+    ``dataset`` and ``epochs`` are fixed; a config without a proxy score is left out, NaN too). Any metric, cost or
+    proxy is accepted (:func:`metrics_of`, :func:`joined_metrics`). One SQL statement reads every column at once.
+
+    Returns a dict ``{x, y, n, kendall_tau, kendall_p, spearman_rho, spearman_p}`` (a list of them when ``y`` is a
+    list). Raises :class:`MissingDependency` without scipy.
+    """
+    try:
+        from scipy import stats
+    except ImportError:
+        raise MissingDependency("correlate needs scipy: pip install scipy "
+                                "(or pip install 'nasbench_db[analysis]')") from None
+    import warnings
+
+    many = isinstance(y, (list, tuple))
+    targets = list(y) if many else [y]
+    if not targets:
+        raise InvalidArgument("name at least one column to correlate with")
+    names = [x] + [name for name in targets if name != x]
+    data = metric_columns(benchmark, names, **filters)
+    results = []
+    for name in targets:
+        pairs = [(a, b) for a, b in zip(data[x], data[name])
+                 if a is not None and b is not None and a == a and b == b]
+        result = {"x": x, "y": name, "n": len(pairs), "kendall_tau": None, "kendall_p": None, "spearman_rho": None,
+                  "spearman_p": None}
+        if len(pairs) >= 2:
+            xs, ys = [p[0] for p in pairs], [p[1] for p in pairs]
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # a constant column: scipy warns and returns NaN
+                tau = stats.kendalltau(xs, ys)
+                rho = stats.spearmanr(xs, ys)
+            result.update(kendall_tau=_finite(tau.statistic), kendall_p=_finite(tau.pvalue),
+                          spearman_rho=_finite(rho.statistic), spearman_p=_finite(rho.pvalue))
+        results.append(result)
+    return results if many else results[0]
+
+
+def _finite(value):
+    value = float(value)
+    return value if math.isfinite(value) else None
+
+
+def _pareto(benchmark: str, cost: str, metric: str | None, maximize: bool, filters: dict):
+    """``(front rows, all (cost, metric) points)`` from one statement ordered by cost."""
+    metric = metric or default_metric(benchmark)
+    if cost == metric:
+        raise InvalidArgument(f"cost and metric must differ: both are {cost!r}")
+    for forbidden in ("order_by", "limit", "columns", "ascending"):
+        if forbidden in filters:
+            raise InvalidArgument(f"a Pareto front takes no {forbidden!r}: it orders by the cost itself")
+    # Statement 1 reads (key, cost, metric) of every row in cost order; statement 2 the full rows of the front.
+    database, _, query = _build(benchmark, order_by=cost, ascending=True, columns=[cost, metric], key_column=True,
+                                **filters)
+    cursor = database.execute_sql(placeholders(database, query.sql), query.params)
+    points, front = [], []
+    sign = 1.0 if maximize else -1.0
+    best = -math.inf
+    group_cost, group_best, group_key = None, None, None  # the best row among those of one cost value
+    for key, c, m in cursor:
+        if c is None or m is None or c != c or m != m:
+            continue
+        c, m = float(c), float(m)
+        points.append((c, m))
+        if c != group_cost:
+            if group_key is not None and group_best > best:
+                best = group_best
+                front.append(group_key)
+            group_cost, group_best, group_key = c, sign * m, key
+        elif sign * m > group_best:
+            group_best, group_key = sign * m, key
+    if group_key is not None and group_best > best:
+        front.append(group_key)
+    if not front:
+        return [], points, metric
+    ranges = dict(filters.pop("ranges", None) or {})
+    ranges.setdefault(metric, (None, None))  # select the metric (no bound)
+    database, dialect, query = _build(benchmark, order_by=cost, ascending=True, ranges=ranges, keys_in=front,
+                                      **filters)
+    cursor = database.execute_sql(placeholders(database, query.sql), query.params)
+    return list(_rows(cursor, dialect, query.select_keys)), points, metric
+
+
+def pareto_front(benchmark: str, cost: str = "parameters", metric: str | None = None, *, maximize: bool = True,
+                 **filters) -> list:
+    """The configs on the Pareto front of ``metric`` (maximised; ``maximize=False`` minimises it, e.g. a loss)
+    against ``cost`` (minimised): latency, energy, parameters, FLOPs or any metric, cost or proxy.
+
+    Rows as :func:`filter_archs` (means over runs by default), in increasing cost; each has both columns. A config
+    is on the front when no other config has a lower-or-equal cost and a better metric. Configs missing either value
+    are left out. One SQL statement reads cost and metric of every config in cost order, the front is one pass
+    over it, and a second statement reads the front's rows. Takes every filter of
+    :func:`filter_archs` except ``order_by`` / ``limit``. Example: ``pareto_front('nb201', 'edgegpu_latency',
+    'test_acc', dataset='cifar100', epochs=200)``.
+    """
+    return _pareto(benchmark, cost, metric, maximize, filters)[0]
 
 
 def iter_cells(benchmark: str = "nb101", db_dir=None):

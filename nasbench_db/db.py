@@ -3,6 +3,11 @@
 * ``NASBENCHMARK_DIR`` (read at every call, ``~`` expanded; default ``~/.cache/nasbench_db``) holds one SQLite file
   per benchmark (:data:`FILE_NAMES`). NNI's prebuilt files (:data:`NNI_FILE_NAMES`) in that directory are opened as
   they are when ours are absent.
+* With ``NASBENCHMARK_DIR`` unset, NNI's default directories are searched after ours (:func:`search_dirs`): NNI 2.5+'s
+  ``$NNI_HOME`` or ``${XDG_CACHE_HOME:-~/.cache}/nni`` + ``/nasbenchmark``, then NNI 1.x-2.4's ``~/.nni/nasbenchmark``.
+  In each directory our file name comes first, then NNI's hashed name. A file under our name whose tables are NNI's
+  (NNI <= 2.4 used our names: ``nasbench101.db`` ...; NNI's NAS-Bench-NLP file is ``nlp.db`` in every version) is
+  recognised by its tables and read as NNI's layout.
 * ``NASBENCHMARK_DB_URL`` (a peewee ``db_url`` such as ``postgresql://user@host/nasbench``) puts every benchmark in
   one server database instead: same tables, same API.
 
@@ -30,6 +35,7 @@ FILE_NAMES = {
     "nb201": "nasbench201.db",
     "nats_sss": "nats_sss.db",
     "nds": "nds.db",
+    "nlp": "nlp.db",
 }
 #: Benchmark key -> NNI's prebuilt file name (sha256 prefix in the name), opened when ours is absent.
 NNI_FILE_NAMES = {
@@ -37,15 +43,23 @@ NNI_FILE_NAMES = {
     "nb201": "nasbench201-b2b60732.db",
     "nds": "nds-5745c235.db",
 }
+# NNI publishes no prebuilt NAS-Bench-NLP file: NNI's db_gen writes ``nlp.db``, our name too (told apart by its tables).
 #: How each benchmark is named to users, and the command that installs it.
 DISPLAY_NAMES = {"nb101": "NAS-Bench-101", "nb201": "NAS-Bench-201 / NATS-Bench topology",
-                 "nats_sss": "NATS-Bench size space", "nds": "NDS"}
+                 "nats_sss": "NATS-Bench size space", "nds": "NDS", "nlp": "NAS-Bench-NLP"}
 INSTALL_HINTS = {
     "nb101": "nasbench-db convert nb101 nasbench_full.tfrecord (or scripts/nasbench101.sh)",
     "nb201": "nasbench-db convert nb201 NAS-Bench-201-v1_1-096897.pth (or scripts/nasbench201.sh)",
     "nats_sss": "nasbench-db convert nats-sss NATS-sss-v1_0-50262-simple/ (or scripts/nats.sh)",
     "nds": "nasbench-db convert nds nds_data/ (or scripts/nds.sh)",
+    "nlp": "nasbench-db convert nlp train_logs_single_run/logs.zip train_logs_multi_runs/logs.zip "
+           "train_logs_wikitext-2/logs.zip (or scripts/nlp.sh)",
 }
+#: NNI's directories, searched after ours when NASBENCHMARK_DIR is unset (see :func:`search_dirs`).
+NNI_LEGACY_DIR = "~/.nni/nasbenchmark"
+#: NNI's NB-101 ``db_gen`` stores the final ``training_time`` x 60 (its bug: the file's value is already in seconds);
+#: everything reading NNI's NB-101 file divides by this.
+NNI_NB101_TIME_FACTOR = 60.0
 DEFAULT_DIR = "~/.cache/nasbench_db"
 SQLITE_BUSY_TIMEOUT_S = 30.0
 
@@ -57,9 +71,30 @@ def check_benchmark(benchmark: str) -> str:
 
 
 def benchmark_dir(db_dir: str | os.PathLike | None = None) -> Path:
-    """The directory of the SQLite files: ``db_dir`` if given, else ``$NASBENCHMARK_DIR``, else the default."""
+    """The directory of the SQLite files: ``db_dir`` if given, else ``$NASBENCHMARK_DIR``, else the default.
+
+    Converters write here; readers also look in NNI's directories (:func:`search_dirs`)."""
     raw = db_dir if db_dir is not None else (os.environ.get("NASBENCHMARK_DIR") or DEFAULT_DIR)
     return Path(os.path.expanduser(os.fspath(raw)))
+
+
+def nni_cache_dir() -> Path:
+    """NNI 2.5+'s default benchmark directory: ``$NNI_HOME`` or ``${XDG_CACHE_HOME:-~/.cache}/nni``, then
+    ``nasbenchmark`` (NNI's ``nni_cache_home()``, read at every call here)."""
+    home = os.environ.get("NNI_HOME") or os.path.join(os.environ.get("XDG_CACHE_HOME") or "~/.cache", "nni")
+    return Path(os.path.expanduser(home)) / "nasbenchmark"
+
+
+def search_dirs(db_dir: str | os.PathLike | None = None) -> list[Path]:
+    """Where readers look, in order. ``db_dir`` or ``$NASBENCHMARK_DIR`` when given (NNI reads that variable too);
+    otherwise our default, then NNI's default (:func:`nni_cache_dir`), then NNI 1.x-2.4's ``~/.nni/nasbenchmark``."""
+    if db_dir is not None or os.environ.get("NASBENCHMARK_DIR"):
+        return [benchmark_dir(db_dir)]
+    found = []
+    for directory in (benchmark_dir(), nni_cache_dir(), Path(os.path.expanduser(NNI_LEGACY_DIR))):
+        if directory not in found:
+            found.append(directory)
+    return found
 
 
 def database_url() -> str | None:
@@ -86,22 +121,56 @@ class Location:
         return "nni" if self.kind == "nni" else "nasbench_db"
 
 
+def _candidates_of(benchmark: str, db_dir) -> list[tuple[str, str]]:
+    """``(kind, path)`` of every file a reader may open for ``benchmark``, in search order."""
+    nni_name = NNI_FILE_NAMES.get(benchmark)
+    candidates = []
+    for directory in search_dirs(db_dir):
+        candidates.append(("sqlite", str(directory / FILE_NAMES[benchmark])))
+        if nni_name:
+            candidates.append(("nni", str(directory / nni_name)))
+    return candidates
+
+
+def has_our_tables(database) -> bool:
+    """True for a file nasbench_db wrote (it has the provenance table), False for one of NNI's (same names or not)."""
+    return bool(fetchall(database, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'nasbench_source'"))
+
+
+def sniff_layout(path) -> str:
+    """'nni' when the SQLite file at ``path`` holds NNI's tables only, else 'sqlite' (ours)."""
+    try:
+        connection = raw_sqlite_connect(path, readonly=True)
+    except sqlite3.Error:
+        return "sqlite"
+    try:
+        rows = connection.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'nasbench_source'").fetchall()
+    except sqlite3.DatabaseError:
+        return "sqlite"  # not a database: opening it later reports that
+    finally:
+        connection.close()
+    return "sqlite" if rows else "nni"
+
+
 def locate(benchmark: str, db_dir=None) -> Location:
     """Find the installed database of ``benchmark`` or raise :class:`BenchmarkNotInstalled` saying how to install it."""
     check_benchmark(benchmark)
     url = database_url() if db_dir is None else None
     if url:
         return Location(benchmark, "url", url)
-    directory = benchmark_dir(db_dir)
-    ours = directory / FILE_NAMES[benchmark]
-    if ours.is_file():
-        return Location(benchmark, "sqlite", str(ours))
+    for kind, path in _candidates_of(benchmark, db_dir):
+        if os.path.isfile(path):
+            if kind == "sqlite":
+                kind = sniff_layout(path)
+            return Location(benchmark, kind, path)
     nni_name = NNI_FILE_NAMES.get(benchmark)
-    if nni_name and (directory / nni_name).is_file():
-        return Location(benchmark, "nni", str(directory / nni_name))
     also = f" (nor NNI's {nni_name})" if nni_name else ""
+    directories = search_dirs(db_dir)
+    where = str(directories[0]) if len(directories) == 1 else \
+        ", ".join(map(str, directories[:-1])) + " or " + str(directories[-1])
     raise BenchmarkNotInstalled(
-        f"{DISPLAY_NAMES[benchmark]} is not installed: no {FILE_NAMES[benchmark]}{also} in {directory}. "
+        f"{DISPLAY_NAMES[benchmark]} is not installed: no {FILE_NAMES[benchmark]}{also} in {where}. "
         f"Set NASBENCHMARK_DIR to the directory that holds it, or build it: {INSTALL_HINTS[benchmark]}")
 
 
@@ -139,24 +208,24 @@ _handles: dict[tuple, _Handle] = {}
 _handles_lock = threading.Lock()
 
 
-_candidates: dict[tuple, tuple[str, str | None]] = {}
+_candidates: dict[tuple, list[tuple[str, str]]] = {}
 
 
 def _fast_location(benchmark: str, db_dir) -> tuple[Location, tuple | None]:
-    """``locate`` for the hot path: paths are cached per environment, only the files are stat-ed."""
-    url = os.environ.get("NASBENCHMARK_DB_URL") if db_dir is None else None
+    """``locate`` for the hot path: paths are cached per environment, only the files are stat-ed (a file under our
+    name is told apart from NNI's by :func:`open_benchmark`, once per opened file)."""
+    environ = os.environ
+    url = environ.get("NASBENCHMARK_DB_URL") if db_dir is None else None
     if url:
         return Location(benchmark, "url", url), None
-    env_key = (benchmark, db_dir, os.environ.get("NASBENCHMARK_DIR"))
+    env_key = (benchmark, db_dir) if db_dir is not None else (benchmark, None, environ.get("NASBENCHMARK_DIR"))
+    if env_key[-1] is None:  # NNI's directories are searched too: they depend on these
+        env_key += (environ.get("HOME"), environ.get("NNI_HOME"), environ.get("XDG_CACHE_HOME"))
     candidates = _candidates.get(env_key)
     if candidates is None:
-        directory = benchmark_dir(db_dir)
-        nni_name = NNI_FILE_NAMES.get(check_benchmark(benchmark))
-        candidates = (str(directory / FILE_NAMES[benchmark]), str(directory / nni_name) if nni_name else None)
+        candidates = _candidates_of(check_benchmark(benchmark), db_dir)
         _candidates[env_key] = candidates
-    for kind, path in zip(("sqlite", "nni"), candidates):
-        if path is None:
-            continue
+    for kind, path in candidates:
         try:
             st = os.stat(path)
         except OSError:
@@ -182,6 +251,9 @@ def open_benchmark(benchmark: str, db_dir=None) -> _Handle:
             database = url_database(location.target)
         else:
             database = sqlite_database(location.target, readonly=True)
+            if location.kind == "sqlite" and not has_our_tables(database):
+                # NNI's own tables under our file name (NNI's nlp.db, NNI <= 2.4's nasbench101.db ...).
+                location = Location(benchmark, "nni", location.target)
         handle = _Handle(location, database, identity)
         _handles[key] = handle
         return handle
@@ -219,11 +291,23 @@ def is_sqlite(database: peewee.Database) -> bool:
     return isinstance(database, peewee.SqliteDatabase)
 
 
+def sqlite_readonly_uri(path) -> str:
+    """``file:`` URI of a read-only open that creates no file: ``mode=ro``, plus ``immutable=1`` when no ``-wal`` /
+    ``-journal`` lies beside the database (no writer is active: SQLite then takes no lock and creates no ``-wal`` /
+    ``-shm``, even for a WAL-mode file). With a writer active, ``mode=ro`` alone reads its committed data."""
+    path = os.path.abspath(os.fspath(path))
+    uri = "file:" + quote(path) + "?mode=ro"
+    side = [path + suffix for suffix in ("-wal", "-journal")]
+    if not any(os.path.exists(p) and os.path.getsize(p) > 0 for p in side):
+        uri += "&immutable=1"
+    return uri
+
+
 def raw_sqlite_connect(path, readonly=True) -> sqlite3.Connection:
-    """A bare ``sqlite3`` connection (used by ``nasbench-db sql`` and bulk loaders)."""
+    """A bare ``sqlite3`` connection (used by bulk loaders and layout checks); a read-only one creates no side file
+    (:func:`sqlite_readonly_uri`)."""
     if readonly:
-        uri = "file:" + quote(os.path.abspath(os.fspath(path))) + "?mode=ro"
-        conn = sqlite3.connect(uri, uri=True, timeout=SQLITE_BUSY_TIMEOUT_S)
+        conn = sqlite3.connect(sqlite_readonly_uri(path), uri=True, timeout=SQLITE_BUSY_TIMEOUT_S)
         conn.execute("PRAGMA query_only = 1")
         return conn
     return sqlite3.connect(os.fspath(path), timeout=SQLITE_BUSY_TIMEOUT_S)
@@ -237,13 +321,14 @@ def describe(benchmark: str, db_dir=None) -> dict:
         return {"benchmark": benchmark, "name": DISPLAY_NAMES[benchmark], "installed": False, "location": None,
                 "layout": None, "bytes": None, "sources": [], "install": INSTALL_HINTS[benchmark]}
     handle = open_benchmark(benchmark, db_dir)
+    location = handle.location
     sources = []
     if "nasbench_source" in table_names(handle.database):
-        sql = ("SELECT id, kind, file_name, file_size, sha256, converter, created_at, row_counts, device "
-               "FROM nasbench_source WHERE benchmark = ? ORDER BY id")
+        keys = ("id", "kind", "file_name", "file_size", "sha256", "converter", "created_at", "row_counts", "device")
+        if "device_kind" in {c.name for c in handle.database.get_columns("nasbench_source")}:
+            keys += ("device_kind",)  # files from before device kinds were recorded lack it
+        sql = f"SELECT {', '.join(keys)} FROM nasbench_source WHERE benchmark = ? ORDER BY id"
         for row in fetchall(handle.database, sql, (benchmark,)):
-            keys = ("id", "kind", "file_name", "file_size", "sha256", "converter", "created_at", "row_counts",
-                    "device")
             entry = dict(zip(keys, row))
             entry["row_counts"] = _json_or_none(entry["row_counts"])
             sources.append(entry)
@@ -263,7 +348,7 @@ def has_source(benchmark: str, sha256: str | None = None, file_name: str | None 
         raise InvalidArgument("has_source needs a sha256 or a file name")
     wanted = sha256.strip().lower() if sha256 else None
     for source in describe(benchmark, db_dir)["sources"]:
-        if source["kind"] != "original":
+        if source["kind"] == "trained":  # released files only (the benchmark's own, HW-NAS-Bench, zero-cost...)
             continue
         if wanted and source["sha256"]:
             if source["sha256"].lower() == wanted:

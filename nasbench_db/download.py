@@ -207,6 +207,11 @@ class CatalogEntry:
 
 _GCS = "https://storage.googleapis.com/nasbench/"
 _NNI_BLOB = "https://nni.blob.core.windows.net/nasbenchmark/"
+_HW_NAS_BENCH_COMMIT = "393bb8a02554dcd28e091fbbdb4d7aefe590018a"
+_HW_NAS_BENCH = "https://raw.githubusercontent.com/GATECH-EIC/HW-NAS-Bench/" + _HW_NAS_BENCH_COMMIT + "/"
+_NASLIB_ZC = "https://raw.githubusercontent.com/automl/NASLib/6639fd1579010457885c641553c55b0c153045aa/naslib/data/"
+_NLP_COMMIT = "a6d90a3b19e3966b1d009c0970b3761aa46707d1"
+_NLP_RAW = f"https://raw.githubusercontent.com/fmsnew/nas-bench-nlp-release/{_NLP_COMMIT}/"
 
 BUILTIN_CATALOG: dict[str, CatalogEntry] = {e.name: e for e in [
     CatalogEntry("nb101-full", "nasbench_full.tfrecord", (_GCS + "nasbench_full.tfrecord",),
@@ -248,6 +253,39 @@ BUILTIN_CATALOG: dict[str, CatalogEntry] = {e.name: e for e in [
     CatalogEntry("nds", "data.zip", ("https://dl.fbaipublicfiles.com/nds/data.zip",),
                  "NDS (facebookresearch/nds): the 34 sweep files under nds_data/", Expected(),
                  "none published (the sha256 is recorded, not checked)", None, archive=True, benchmark="nds"),
+    CatalogEntry("hw-nasbench", "HW-NAS-Bench-v1_0.pickle",
+                 (_HW_NAS_BENCH + "HW-NAS-Bench-v1_0.pickle",
+                  f"https://github.com/GATECH-EIC/HW-NAS-Bench/raw/{_HW_NAS_BENCH_COMMIT}/HW-NAS-Bench-v1_0.pickle"),
+                 "HW-NAS-Bench hardware costs (NB-201 and FBNet spaces), joined to NAS-Bench-201", Expected(),
+                 "none published (the sha256 is recorded, not checked); the URLs pin the repository commit "
+                 f"{_HW_NAS_BENCH_COMMIT[:8]}, whose git blob of the file is b0634cb7f6e7be07192c77833df9eafa4baf705e",
+                 None, benchmark="nb201"),
+    CatalogEntry("zc-nb201", "zc_nasbench201.json", (_NASLIB_ZC + "zc_nasbench201.json",),
+                 "NAS-Bench-Suite-Zero zero-cost proxies, NB-201 space (NASLib)",
+                 Expected(sha256="5dcbbcd56812a9f62164a376bc7df4082ab3af612082b6d26a845930e6eb8641"),
+                 "sha256 of the file at NASLib commit 6639fd15 (checked against the copy in this project's tests)",
+                 1_963_032, benchmark="nb201"),
+    CatalogEntry("zc-nb101", "zc_nasbench101.json", (_NASLIB_ZC + "zc_nasbench101.json",),
+                 "NAS-Bench-Suite-Zero zero-cost proxies, NB-101 space (NASLib)",
+                 Expected(sha256="c34840bc9af68b6ebaa7f052e42c1749a9a737d7243078be2a5548052bc5a0c2"),
+                 "sha256 of the file at NASLib commit 6639fd15 (checked against the copy in this project's tests)",
+                 259_564, benchmark="nb101"),
+    # NAS-Bench-NLP: three logs.zip of fmsnew/nas-bench-nlp-release, saved under distinct names (URLs pinned to a
+    # commit, so the content cannot change; the WikiText-2 sha256 is the one measured at that commit).
+    CatalogEntry("nlp-wikitext-2", "nas-bench-nlp-wikitext-2-logs.zip", (_NLP_RAW + "train_logs_wikitext-2/logs.zip",),
+                 "NAS-Bench-NLP WikiText-2 training logs (345 runs)",
+                 Expected(sha256="f5052d6bea6398001e32c986322a243e8cdedffa906caf242eb0a62ee105aa12"),
+                 f"sha256 of the file at commit {_NLP_COMMIT[:7]} (the authors publish none)", 879_000, archive=True,
+                 benchmark="nlp"),
+    CatalogEntry("nlp-ptb-single-run", "nas-bench-nlp-ptb-single-run-logs.zip",
+                 (_NLP_RAW + "train_logs_single_run/logs.zip",), "NAS-Bench-NLP PTB training logs, one run per recipe",
+                 Expected(), "none published (the sha256 is recorded, not checked)", None, archive=True,
+                 benchmark="nlp"),
+    CatalogEntry("nlp-ptb-multi-runs", "nas-bench-nlp-ptb-multi-runs-logs.zip",
+                 (_NLP_RAW + "train_logs_multi_runs/logs.zip",),
+                 "NAS-Bench-NLP PTB training logs, recipes trained several times (shares logs with the single-run set)",
+                 Expected(), "none published (the sha256 is recorded, not checked)", None, archive=True,
+                 benchmark="nlp"),
     CatalogEntry("cifar10", "cifar-10-python.tar.gz", ("https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz",),
                  "CIFAR-10 python batches (for training)",
                  Expected(sha256="6d958be074577803d12ecdefd02955f39262c83c16fe9348329d7fe0b5c001ce",

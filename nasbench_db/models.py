@@ -28,57 +28,157 @@ from . import db as _db
 from .spaces import nb101 as _nb101
 from .spaces import nb201 as _nb201
 from .spaces import nds as _nds
+from .spaces import nlp as _nlp
 
 
 class BenchmarkDatabase(peewee.DatabaseProxy):
-    """A database proxy that opens the installed database of one benchmark on first use (and after a swap)."""
+    """A database proxy that opens the installed database of one benchmark on first use (and after a swap).
 
-    __slots__ = ("obj", "_callbacks", "_Model", "benchmark", "pinned")
+    It also knows the *layout* of what it opened (:attr:`layout`): ``'nasbench_db'`` for our files and servers,
+    ``'nni'`` for NNI's own files, so the same models read both (see :class:`_LayoutAwareModel`).
+    """
+
+    __slots__ = ("obj", "_callbacks", "_Model", "benchmark", "pinned", "_layout", "_columns")
 
     def __init__(self, benchmark: str):
         super().__init__()
         self.benchmark = benchmark
         self.pinned = False
+        self._layout = None
+        self._columns = {}
 
     def __getattr__(self, attr):
         if not self.pinned:
-            database = _db.open_benchmark(self.benchmark).database
-            if database is not self.obj:
-                self.initialize(database)
+            self._refresh()
         return getattr(self.obj, attr)
+
+    def _refresh(self):
+        handle = _db.open_benchmark(self.benchmark)
+        if handle.database is not self.obj:
+            self.initialize(handle.database)
+            self._layout = handle.location.layout
+            self._columns = handle.schema_cache.setdefault("columns", {})
+        return handle
+
+    @property
+    def layout(self) -> str:
+        """'nni' when the database in use is one of NNI's files, else 'nasbench_db' (checks for a swapped file)."""
+        if not self.pinned:
+            self._refresh()
+        return self.current_layout()
+
+    def current_layout(self) -> str:
+        """:attr:`layout` of the database already in use, without looking for a swapped file (for row conversion:
+        the rows come from the database the query just ran on)."""
+        if self._layout is None:
+            if self.pinned:
+                database = self.obj
+                nni = _db.is_sqlite(database) and not _db.has_our_tables(database)
+                self._layout = "nni" if nni else "nasbench_db"
+            else:
+                self._refresh()
+        return self._layout
+
+    def columns(self, table: str) -> frozenset:
+        """Column names of ``table`` (or view) in the database in use, cached per opened file."""
+        found = self._columns.get(table)
+        if found is None:
+            found = frozenset(c.name for c in self.obj.get_columns(table))
+            self._columns[table] = found
+        return found
 
 
 DATABASES = {name: BenchmarkDatabase(name) for name in _db.FILE_NAMES}
 
 
 def bind(benchmark: str, database: peewee.Database | None) -> None:
-    """Point every model of ``benchmark`` at ``database`` (None: back to the lazily opened installed one)."""
+    """Point every model of ``benchmark`` at ``database`` (None: back to the lazily opened installed one).
+
+    The layout (ours or NNI's) of a bound database is read from its tables on first use."""
     proxy = DATABASES[_db.check_benchmark(benchmark)]
     proxy.pinned = database is not None
     proxy.initialize(database)
+    proxy._layout = None
+    proxy._columns = {}
 
 
-class _Nb101Model(peewee.Model):
+def layout_of(model) -> str:
+    """'nni' when ``model`` reads one of NNI's files now, else 'nasbench_db' (also inside a converter's
+    ``bind_ctx``, whose database is ours)."""
+    database = model._meta.database
+    if isinstance(database, BenchmarkDatabase):
+        return database.layout
+    return "nasbench_db"
+
+
+def _rows_layout(model) -> str:
+    """:func:`layout_of` for converting rows just read (no look for a swapped file: one call per value)."""
+    database = model._meta.database
+    if isinstance(database, BenchmarkDatabase):
+        return database.current_layout()
+    return "nasbench_db"
+
+
+class _LayoutAwareModel(peewee.Model):
+    """A model that also reads NNI's own files, whose tables lack our extra columns.
+
+    On NNI's layout ``select()`` (and so ``get``, ``get_by_id``, foreign-key and backref access) selects only the
+    fields whose columns the file has, and a model class given to ``select(...)`` expands to those fields; the
+    others read as None (``model_to_dict`` shows them as None). On our layout nothing changes.
+    """
+
+    @classmethod
+    def select(cls, *fields):
+        if layout_of(cls) != "nni":
+            return super().select(*fields)
+        if not fields:
+            return peewee.ModelSelect(cls, _present_fields(cls), is_default=True)
+        expanded = []
+        for item in fields:
+            if peewee.is_model(item) and issubclass(item, _LayoutAwareModel):
+                expanded.extend(_present_fields(item))
+            else:
+                expanded.append(item)
+        return peewee.ModelSelect(cls, expanded)
+
+
+def _present_fields(model) -> list:
+    database = model._meta.database
+    if not isinstance(database, BenchmarkDatabase) or layout_of(model) != "nni":
+        return list(model._meta.sorted_fields)
+    present = database.columns(model._meta.table_name)
+    return [f for f in model._meta.sorted_fields if f.column_name in present]
+
+
+class _Nb101Model(_LayoutAwareModel):
     class Meta:
         database = DATABASES["nb101"]
 
 
 class Source(peewee.Model):
-    """Provenance: one row per loaded input (an original file, or a batch of training results).
+    """Provenance: one row per loaded input (an original file, a re-training's file, or one training result).
+
+    Every result row of every benchmark points to one source. The original release is ``kind = 'original'``; the
+    query functions, the NNI views / models, ``top``, filters, plots and the simulators read only those rows unless
+    a caller names other sources (``source=None`` for all, or a kind, device, device kind, file name or id).
 
     ============== ==================================================================================================
     field          meaning
     ============== ==================================================================================================
     benchmark      'nb101', 'nb201', 'nats_sss' or 'nds'
-    kind           'original' (a released benchmark file) or 'trained' (``nasbench-db train`` results)
+    kind           'original' (a released benchmark file), 'trained' (one ``nasbench-db train`` result) or
+                   'ecnas' (an EC-NAS-Bench file: NB-101 cells trained again, with energy measurements)
     file_name      base name of the input file or directory
     file_size      bytes of the input
-    sha256         hex digest of the input (taken from a verified download's record when there is one)
+    sha256         hex digest of the input (taken from a verified download's record when there is one); for a
+                   training result its ``result_key``
     converter      converter name and nasbench_db version, e.g. ``nb101-tfrecord nasbench_db 0.1.0``
     created_at     UTC ISO-8601 time of the load
     row_counts     JSON object: table -> rows loaded
-    device         device that produced trained results (NULL for originals)
-    details        JSON object of anything else worth keeping (record count, epochs seen...)
+    device         name of the device that produced the results: the CPU's model name, the GPU's name
+                   (``NVIDIA H100 80GB HBM3``), EC-NAS's hardware tag (``quadrortx6000``); NULL for originals
+    device_kind    kind of that device: 'cpu' or 'cuda' (any CUDA GPU); NULL for originals
+    details        JSON object of anything else worth keeping (record count, epochs seen, a result's JSON...)
     ============== ==================================================================================================
     """
 
@@ -92,6 +192,7 @@ class Source(peewee.Model):
     row_counts = peewee.TextField(null=True)
     device = peewee.TextField(null=True)
     details = peewee.TextField(null=True)
+    device_kind = peewee.CharField(max_length=16, null=True)
 
     class Meta:
         table_name = "nasbench_source"
@@ -162,19 +263,44 @@ class Nb101Arch(_Nb101Model):
 NB101_CONFIG_ID_FACTOR = 16
 
 
-class Nb101Config(_Nb101Model):
-    """One (cell, epoch budget) pair; ``num_epochs`` in {4, 12, 36, 108} for the released file.
+#: Dataset of the released NB-101 runs (and the default of ``nb101_config.dataset``).
+NB101_DATASET = "cifar10"
 
-    ``id = arch_id * 16 + slot`` (:data:`NB101_CONFIG_ID_FACTOR`; at most 16 budgets per cell), so the configs of a
-    cell are ``c.id BETWEEN a.id * 16 AND a.id * 16 + 15``.
+
+class Nb101Config(_Nb101Model):
+    """One (cell, epoch budget, dataset) triple; ``num_epochs`` in {4, 12, 36, 108} for the released file.
+
+    ``id = arch_id * 16 + slot`` (:data:`NB101_CONFIG_ID_FACTOR`; at most 16 (budget, dataset) pairs per cell), so
+    the configs of a cell are ``c.id BETWEEN a.id * 16 AND a.id * 16 + 15``. Runs of every source on the same cell,
+    budget and dataset share a config (their ``source_id`` tells them apart); a run on another dataset (a
+    Fashion-MNIST smoke run, CIFAR-100) has a config of its own and never counts as a run of the CIFAR-10 config.
+
+    ============== ==================================================================================================
+    field          meaning
+    ============== ==================================================================================================
+    id             ``arch_id * 16 + slot``
+    arch           the cell (:class:`Nb101Arch`, column ``arch_id``)
+    num_epochs     epoch budget of the runs' schedule
+    dataset        'cifar10' (the released runs), 'cifar100', 'fashion-mnist', ... (lower case)
+    ============== ==================================================================================================
+
+    ``dataset`` is the table's last column: the converter of the released file appends it after the bulk load
+    (``ALTER TABLE ... ADD COLUMN ... DEFAULT 'cifar10'``), so SQLite keeps the default in the schema instead of in
+    each of the 1.7 M rows (the full file stays under 0.6 GB); rows inserted later store their value.
     """
 
     id = peewee.BigIntegerField(primary_key=True)
     arch = peewee.ForeignKeyField(Nb101Arch, column_name="arch_id", backref="configs", index=False)
     num_epochs = peewee.IntegerField()
+    dataset = peewee.CharField(max_length=32, default=NB101_DATASET,
+                               constraints=[peewee.SQL(f"DEFAULT '{NB101_DATASET}'")])
 
     class Meta:
         table_name = "nb101_config"
+
+
+#: ``dataset`` of :class:`Nb101Config`, added after the released file is loaded (see the model's docstring).
+NB101_CONFIG_LATE_COLUMNS = ("dataset",)
 
 
 #: An NB-101 run's id is ``config_id * NB101_TRIAL_ID_FACTOR + repeat``: a config's runs are one contiguous range of
@@ -184,7 +310,11 @@ NB101_MAX_RUNS_PER_CONFIG = NB101_TRIAL_ID_FACTOR
 
 
 class Nb101Trial(_Nb101Model):
-    """One training run with its halfway (epoch E//2) and final (epoch E) evaluations.
+    """One training run with its halfway and final (epoch E) evaluations.
+
+    The halfway evaluation is at epoch E/2 for the released runs (``evaluate.py``: ``0.5 * train_epochs``); a run
+    evaluated elsewhere (EC-NAS-Bench: after epoch 1 or 2; a self-trained run) has its epoch in
+    :class:`Nb101TrialHalfway`.
 
     The id encodes the run's config and repeat: ``config_id = id / 1024`` (integer division), ``repeat = id % 1024``
     (:data:`NB101_TRIAL_ID_FACTOR`). A config's runs are thus the key range ``[config_id * 1024, config_id * 1024 +
@@ -197,9 +327,10 @@ class Nb101Trial(_Nb101Model):
     ======================== ======================================================================================
     id                       ``config_id * 1024 + repeat``; repeat = order of the run among its config's runs
                              (file order for the released runs), at most 1,024 runs per config
-    source                   provenance row (:class:`Source`): the released file, or one ingested training result
-                             (kind 'trained', its device, and seed / hyperparameters in ``details``)
-    halfway_training_time    seconds of training up to epoch E//2 (TPU v2 for the released runs)
+    source                   provenance row (:class:`Source`): the released file, an EC-NAS-Bench file (kind
+                             'ecnas'), or one ingested training result (kind 'trained', its device, and seed /
+                             hyperparameters in ``details``)
+    halfway_training_time    seconds of training up to the halfway evaluation (TPU v2 for the released runs)
     halfway_train_acc        percent (0-100): the file's fraction x 100, on 9,984 training images
     halfway_valid_acc        percent, validation split (9,984 of data_batch_5)
     halfway_test_acc         percent, CIFAR-10 test (9,984 images)
@@ -236,6 +367,74 @@ class Nb101Trial(_Nb101Model):
 
 
 # ----------------------------------------------------------------------------------------------------------------------
+# NB-101 runs of other sources: halfway epochs and EC-NAS-Bench energy (one row per run that has them; the released
+# runs have none, so the 5 M-run file keeps its size)
+
+
+class Nb101TrialHalfway(_Nb101Model):
+    """The epoch of a run's halfway evaluation where it is not the released protocol's E/2; table
+    ``nb101_trial_halfway``.
+
+    Every run of a source other than the released file has a row (EC-NAS-Bench files evaluate after epoch 1 or 2,
+    self-trained runs where their schedule put the evaluation); a run of an original-format file has one only when
+    the file's ``current_epoch`` differs from E/2 (never for the released files). Runs without a row were evaluated
+    at epoch ``num_epochs / 2``.
+
+    ============== ==================================================================================================
+    field          meaning (unit)
+    ============== ==================================================================================================
+    trial          the run (:class:`Nb101Trial`, column ``trial_id``, primary key)
+    halfway_epoch  epoch of the halfway evaluation, as the source records it (the protobuf's ``current_epoch`` of
+                   evaluation 1; a training result's evaluation epoch): may be fractional
+    ============== ==================================================================================================
+    """
+
+    trial = peewee.ForeignKeyField(Nb101Trial, column_name="trial_id", primary_key=True, backref="halfway")
+    halfway_epoch = peewee.DoubleField()
+
+    class Meta:
+        table_name = "nb101_trial_halfway"
+
+
+class Nb101TrialEnergy(_Nb101Model):
+    """Energy and carbon of one EC-NAS-Bench run, as its file records them; table ``nb101_trial_energy``.
+
+    EC-NAS-Bench measured each run with carbontracker. An evaluation's ``energy`` / ``co2eq`` add up the training
+    before it (the 1-step initialisation, then each training segment; evaluation passes excluded); the run totals
+    cover the whole run, evaluations included. ``co2eq = energy x`` the grid's carbon intensity at the time.
+
+    ===================== ===========================================================================================
+    field                 meaning (unit)
+    ===================== ===========================================================================================
+    trial                 the run (:class:`Nb101Trial`, column ``trial_id``, primary key)
+    step0_energy          kWh: the 1-step initialisation (evaluation 0, epoch 0)
+    step0_co2eq           g CO2-equivalent, same span
+    halfway_energy        kWh: training up to the halfway evaluation (epoch in :class:`Nb101TrialHalfway`)
+    halfway_co2eq         g CO2-equivalent, same span
+    energy                kWh: training up to the final evaluation (epoch E)
+    co2eq                 g CO2-equivalent, same span
+    total_energy          kWh: the whole run, evaluations included (the protobuf's ``total_energy``)
+    total_co2eq           g CO2-equivalent of the whole run (``total_co2eq``)
+    ===================== ===========================================================================================
+
+    Values are the file's doubles, unscaled; NULL where the file has none.
+    """
+
+    trial = peewee.ForeignKeyField(Nb101Trial, column_name="trial_id", primary_key=True, backref="energy")
+    step0_energy = peewee.DoubleField(null=True)
+    step0_co2eq = peewee.DoubleField(null=True)
+    halfway_energy = peewee.DoubleField(null=True)
+    halfway_co2eq = peewee.DoubleField(null=True)
+    energy = peewee.DoubleField(null=True)
+    co2eq = peewee.DoubleField(null=True)
+    total_energy = peewee.DoubleField(null=True)
+    total_co2eq = peewee.DoubleField(null=True)
+
+    class Meta:
+        table_name = "nb101_trial_energy"
+
+
+# ----------------------------------------------------------------------------------------------------------------------
 # NNI's NB-101 models (views over the compact tables; NNI's own tables in NNI's prebuilt files)
 
 
@@ -243,7 +442,10 @@ class Nb101ArchField(peewee.TextField):
     """NNI's ``arch`` column: reads as NNI's arch dict.
 
     In our views the column holds ``'<adjacency>|<operations>'``; in NNI's prebuilt files it holds sorted-key JSON.
-    Both read back as ``{'op1': ..., 'input1': [...], ...}``.
+    Both read back as ``{'op1': ..., 'input1': [...], ...}``. Comparing with a dict (``Nb101TrialConfig.arch ==
+    {...}``) is NNI's exact match on both layouts: key order is free, input lists must be as stored (ascending, no
+    dangling vertices); NNI's file is compared through SQLite's ``json()`` as NNI does. ``{'matrix', 'ops'}`` is
+    accepted too.
     """
 
     def python_value(self, value):
@@ -255,14 +457,40 @@ class Nb101ArchField(peewee.TextField):
         return _nb101.matrix_to_arch(_nb101.adjacency_to_matrix(adjacency), operations.split(","))
 
     def db_value(self, value):
-        if isinstance(value, dict):
-            matrix, ops = _nb101.parse_arch(value)
-            return _nb101.matrix_to_adjacency(matrix) + "|" + ",".join(ops)
+        if not isinstance(value, dict):
+            return value
+        if layout_of(self.model) == "nni":
+            if "matrix" in value:
+                value = _nb101.matrix_to_arch(*_nb101.parse_arch(value))
+            return peewee.fn.json(json.dumps(value, sort_keys=True))
+        try:
+            exact = _nb101.exact_form(value)
+        except ValueError:
+            exact = None
+        if exact is None:  # not a stored form: a text no row holds (our rows start with a digit), as NNI finds none
+            return json.dumps(value, sort_keys=True, default=str)
+        return _nb101.matrix_to_adjacency(exact[0]) + "|" + ",".join(exact[1])
+
+
+class _Nb101Seconds(peewee.DoubleField):
+    """NB-101's final ``training_time`` in seconds on both layouts: NNI's file stores it x 60 (its ``db_gen`` bug),
+    so on that file values are divided by 60 when read and multiplied when compared (``.where(training_time <
+    2000)`` means seconds everywhere)."""
+
+    def python_value(self, value):
+        if value is not None and _rows_layout(self.model) == "nni":
+            return value / _db.NNI_NB101_TIME_FACTOR
+        return value
+
+    def db_value(self, value):
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and layout_of(self.model) == "nni":
+            return value * _db.NNI_NB101_TIME_FACTOR
         return value
 
 
 class Nb101TrialConfig(_Nb101Model):
-    """NNI's ``Nb101TrialConfig``: ``arch`` (NNI dict), ``num_vertices``, ``hash``, ``num_epochs``. Read-only view."""
+    """NNI's ``Nb101TrialConfig``: ``arch`` (NNI dict), ``num_vertices``, ``hash``, ``num_epochs``. Read-only view of
+    the configs of the original release (CIFAR-10; configs only other sources ran are in :class:`Nb101Config`)."""
 
     arch = Nb101ArchField()
     num_vertices = peewee.IntegerField()
@@ -275,22 +503,24 @@ class Nb101TrialConfig(_Nb101Model):
 
 class Nb101TrialStats(_Nb101Model):
     """NNI's ``Nb101TrialStats``: final ``train_acc/valid_acc/test_acc`` (percent), ``parameters`` (millions),
-    ``training_time`` (seconds, real). Read-only view."""
+    ``training_time`` (seconds, real: also on NNI's file, whose x 60 values are divided back). Read-only view of the
+    original release's runs (other sources' runs are in :class:`Nb101Trial`)."""
 
     config = peewee.ForeignKeyField(Nb101TrialConfig, column_name="config_id", backref="trial_stats")
     train_acc = peewee.DoubleField()
     valid_acc = peewee.DoubleField()
     test_acc = peewee.DoubleField()
     parameters = peewee.DoubleField()
-    training_time = peewee.DoubleField()
+    training_time = _Nb101Seconds()
 
     class Meta:
         table_name = "nb101trialstats"
 
 
 class Nb101IntermediateStats(_Nb101Model):
-    """NNI's ``Nb101IntermediateStats``: ``current_epoch`` (E//2 or E), accuracies (percent), ``training_time``
-    (seconds). Read-only view; the intermediate id is ``2 * trial_id`` (halfway) or ``2 * trial_id + 1`` (final)."""
+    """NNI's ``Nb101IntermediateStats``: ``current_epoch`` (the halfway evaluation's epoch, E/2 for the released
+    runs, or E), accuracies (percent), ``training_time`` (seconds). Read-only view of the original release; the
+    intermediate id is ``2 * trial_id`` (halfway) or ``2 * trial_id + 1`` (final)."""
 
     trial = peewee.ForeignKeyField(Nb101TrialStats, column_name="trial_id", backref="intermediates")
     current_epoch = peewee.IntegerField()
@@ -303,30 +533,42 @@ class Nb101IntermediateStats(_Nb101Model):
         table_name = "nb101intermediatestats"
 
 
-NB101_TABLES = (Source, Nb101Arch, Nb101Config, Nb101Trial)
+NB101_TABLES = (Source, Nb101Arch, Nb101Config, Nb101Trial, Nb101TrialHalfway, Nb101TrialEnergy)
 
-#: The NNI-named views over the compact NB-101 tables (portable SQL: SQLite and PostgreSQL).
+#: SQL condition: the run ``t`` belongs to the released benchmark (NNI's views show nothing else).
+NB101_ORIGINAL_RUN = "t.source_id IN (SELECT id FROM nasbench_source WHERE kind = 'original')"
+
+#: The NNI-named views over the compact NB-101 tables (portable SQL: SQLite and PostgreSQL). They show the original
+#: release only, exactly NNI's data: runs of other sources (self-trained, EC-NAS-Bench) and configs that have no
+#: released run are left out, so ingesting a source never changes what they return.
 NB101_VIEWS = (
     # CROSS JOIN keeps SQLite's join order cell -> config -> run, where the id ranges make each step a key lookup.
-    """CREATE VIEW nb101trialconfig AS
+    f"""CREATE VIEW nb101trialconfig AS
        SELECT c.id AS id, a.adjacency || '|' || a.operations AS arch, a.num_vertices AS num_vertices,
               a.hash AS hash, c.num_epochs AS num_epochs
        FROM nb101_arch a CROSS JOIN nb101_config c
-       WHERE c.id BETWEEN a.id * 16 AND a.id * 16 + 15""",
-    """CREATE VIEW nb101trialstats AS
+       WHERE c.id BETWEEN a.id * 16 AND a.id * 16 + 15
+         AND EXISTS (SELECT 1 FROM nb101_trial t WHERE t.id BETWEEN c.id * 1024 AND c.id * 1024 + 1023
+                     AND {NB101_ORIGINAL_RUN})""",
+    f"""CREATE VIEW nb101trialstats AS
        SELECT t.id AS id, c.id AS config_id, t.train_acc AS train_acc, t.valid_acc AS valid_acc,
               t.test_acc AS test_acc, a.parameters / 1e6 AS parameters, t.training_time AS training_time,
               t.id % 1024 AS repeat, t.source_id AS source_id
        FROM nb101_arch a CROSS JOIN nb101_config c CROSS JOIN nb101_trial t
-       WHERE c.id BETWEEN a.id * 16 AND a.id * 16 + 15 AND t.id BETWEEN c.id * 1024 AND c.id * 1024 + 1023""",
-    """CREATE VIEW nb101intermediatestats AS
-       SELECT 2 * t.id AS id, t.id AS trial_id, c.num_epochs / 2 AS current_epoch,
+       WHERE c.id BETWEEN a.id * 16 AND a.id * 16 + 15 AND t.id BETWEEN c.id * 1024 AND c.id * 1024 + 1023
+         AND {NB101_ORIGINAL_RUN}""",
+    # The halfway epoch: the file's own where it is not E/2 (nb101_trial_halfway), rounded to NNI's integer column.
+    f"""CREATE VIEW nb101intermediatestats AS
+       SELECT 2 * t.id AS id, t.id AS trial_id,
+              COALESCE(CAST(ROUND(h.halfway_epoch) AS INTEGER), c.num_epochs / 2) AS current_epoch,
               t.halfway_train_acc AS train_acc, t.halfway_valid_acc AS valid_acc, t.halfway_test_acc AS test_acc,
               t.halfway_training_time AS training_time
-       FROM nb101_config c CROSS JOIN nb101_trial t WHERE t.id BETWEEN c.id * 1024 AND c.id * 1024 + 1023
+       FROM nb101_config c CROSS JOIN nb101_trial t LEFT JOIN nb101_trial_halfway h ON h.trial_id = t.id
+       WHERE t.id BETWEEN c.id * 1024 AND c.id * 1024 + 1023 AND {NB101_ORIGINAL_RUN}
        UNION ALL
        SELECT 2 * t.id + 1, t.id, c.num_epochs, t.train_acc, t.valid_acc, t.test_acc, t.training_time
-       FROM nb101_config c CROSS JOIN nb101_trial t WHERE t.id BETWEEN c.id * 1024 AND c.id * 1024 + 1023""",
+       FROM nb101_config c CROSS JOIN nb101_trial t
+       WHERE t.id BETWEEN c.id * 1024 AND c.id * 1024 + 1023 AND {NB101_ORIGINAL_RUN}""",
 )
 
 
@@ -343,7 +585,7 @@ NB101_VIEWS = (
 # view over it. The size space uses the same layout under ``nats_sss_*`` names.
 
 
-class _Nb201Model(peewee.Model):
+class _Nb201Model(_LayoutAwareModel):
     class Meta:
         database = DATABASES["nb201"]
 
@@ -551,7 +793,45 @@ class Nb201IntermediateStats(_Nb201SplitMetrics):
 #: Multiplier of the synthetic intermediate id: ``id = EPOCH_ID_BASE * trial_id + current_epoch``.
 EPOCH_ID_BASE = 1000
 
-NB201_TABLES = (Source, Nb201Arch, Nb201TrialConfig, Nb201TrialStats, Nb201Epoch)
+# Runs of sources other than the released file (``nasbench-db train`` results) live in tables of their own with the same
+# columns, so NNI's tables above hold exactly NNI's data whatever is ingested. Each is self-contained: a trained run's
+# config is copied here (same id as the benchmark's config for a benchmark budget and dataset; ids after the
+# benchmark's range for others), so the query functions read ``trial JOIN config`` per table and combine the two.
+
+
+class Nb201TrainedTrialConfig(Nb201TrialConfig):
+    """Configs of NB-201 runs from other sources; table ``nb201_trained_trialconfig`` (fields as
+    :class:`Nb201TrialConfig`; ``num_epochs`` and ``dataset`` may be any the runs used, e.g. 1 and
+    'fashion-mnist')."""
+
+    class Meta:
+        table_name = "nb201_trained_trialconfig"
+
+
+class Nb201TrainedTrialStats(Nb201TrialStats):
+    """NB-201 runs of sources other than the released file; table ``nb201_trained_trialstats`` (fields and units as
+    :class:`Nb201TrialStats`; ``result_key`` is the training result's key)."""
+
+    config = peewee.ForeignKeyField(Nb201TrainedTrialConfig, column_name="config_id", backref="trial_stats")
+    source = peewee.ForeignKeyField(Nb201Source, column_name="source_id", index=False, backref="trained_trials")
+
+    class Meta:
+        table_name = "nb201_trained_trialstats"
+
+
+class Nb201TrainedEpoch(Nb201Epoch):
+    """Per-epoch results of :class:`Nb201TrainedTrialStats`; table ``nb201_trained_epoch`` (as :class:`Nb201Epoch`)."""
+
+    trial = peewee.ForeignKeyField(Nb201TrainedTrialStats, column_name="trial_id", backref="epochs", index=False)
+
+    class Meta:
+        table_name = "nb201_trained_epoch"
+        primary_key = peewee.CompositeKey("trial", "current_epoch")
+        without_rowid = True
+
+
+NB201_TABLES = (Source, Nb201Arch, Nb201TrialConfig, Nb201TrialStats, Nb201Epoch, Nb201TrainedTrialConfig,
+                Nb201TrainedTrialStats, Nb201TrainedEpoch)
 NB201_VIEWS = (
     f"""CREATE VIEW nb201intermediatestats AS
        SELECT {EPOCH_ID_BASE} * trial_id + current_epoch AS id, trial_id, current_epoch, train_acc, valid_acc,
@@ -649,7 +929,40 @@ class NatsSssIntermediateStats(Nb201IntermediateStats):
         table_name = "nats_sss_intermediatestats"
 
 
-NATS_SSS_TABLES = (Source, NatsSssArch, NatsSssTrialConfig, NatsSssTrialStats, NatsSssEpoch)
+class NatsSssTrainedTrialConfig(NatsSssTrialConfig):
+    """Configs of size-space runs from other sources; table ``nats_sss_trained_trialconfig`` (as
+    :class:`Nb201TrainedTrialConfig`)."""
+
+    class Meta:
+        database = DATABASES["nats_sss"]
+        table_name = "nats_sss_trained_trialconfig"
+
+
+class NatsSssTrainedTrialStats(NatsSssTrialStats):
+    """Size-space runs of sources other than the released file; table ``nats_sss_trained_trialstats``."""
+
+    config = peewee.ForeignKeyField(NatsSssTrainedTrialConfig, column_name="config_id", backref="trial_stats")
+    source = peewee.ForeignKeyField(NatsSssSource, column_name="source_id", index=False, backref="trained_trials")
+
+    class Meta:
+        database = DATABASES["nats_sss"]
+        table_name = "nats_sss_trained_trialstats"
+
+
+class NatsSssTrainedEpoch(NatsSssEpoch):
+    """Per-epoch results of :class:`NatsSssTrainedTrialStats`; table ``nats_sss_trained_epoch``."""
+
+    trial = peewee.ForeignKeyField(NatsSssTrainedTrialStats, column_name="trial_id", backref="epochs", index=False)
+
+    class Meta:
+        database = DATABASES["nats_sss"]
+        table_name = "nats_sss_trained_epoch"
+        primary_key = peewee.CompositeKey("trial", "current_epoch")
+        without_rowid = True
+
+
+NATS_SSS_TABLES = (Source, NatsSssArch, NatsSssTrialConfig, NatsSssTrialStats, NatsSssEpoch,
+                   NatsSssTrainedTrialConfig, NatsSssTrainedTrialStats, NatsSssTrainedEpoch)
 NATS_SSS_VIEWS = (
     f"""CREATE VIEW nats_sss_intermediatestats AS
        SELECT {EPOCH_ID_BASE} * trial_id + current_epoch AS id, trial_id, current_epoch, train_acc, valid_acc,
@@ -670,7 +983,7 @@ NATS_SSS_VIEWS = (
 # column is nullable (NaN in the source -> NULL).
 
 
-class _NdsModel(peewee.Model):
+class _NdsModel(_LayoutAwareModel):
     class Meta:
         database = DATABASES["nds"]
 
@@ -686,6 +999,8 @@ class NdsJSONField(peewee.TextField):
     def db_value(self, value):
         if value is None or isinstance(value, str):
             return value
+        if layout_of(self.model) == "nni":
+            return peewee.fn.json(json.dumps(value, sort_keys=True))  # NNI's own comparison on NNI's file
         return _nds.canonical_json(value)
 
     def python_value(self, value):
@@ -836,3 +1151,479 @@ class NdsTrialOrigin(_NdsModel):
 
 
 NDS_TABLES = (Source, NdsTrialConfig, NdsTrialStats, NdsIntermediateStats, NdsTrialOrigin)
+
+
+# ----------------------------------------------------------------------------------------------------------------------
+# Joined data: HW-NAS-Bench hardware costs and NAS-Bench-Suite-Zero zero-cost proxies (not in NNI).
+#
+# They live in the database of the space they describe (nasbench201.db, nasbench101.db), keyed by the space's own
+# architecture key (NB-201 index, NB-101 hash), so one SQL statement joins them to the trials. Every row points to
+# its provenance row (kind 'hw-nasbench' or 'zc'); no original row and no NNI view changes when they are loaded.
+# Datasets are stored under NNI's lower-case names; NB-201's 'cifar10-valid' configs join the 'cifar10' rows (the
+# same network and images).
+
+#: ``nasbench_source.kind`` of joined data (tables of costs and proxies, not training runs).
+JOINED_SOURCE_KINDS = ("hw-nasbench", "zc")
+
+#: HW-NAS-Bench's NB-201-space metrics in the order of its API, with units and how they were obtained.
+HW_NB201_METRICS = {
+    "edgegpu_latency": ("ms", "NVIDIA Jetson TX2 edge GPU, measured"),
+    "edgegpu_energy": ("mJ", "NVIDIA Jetson TX2 edge GPU, measured"),
+    "raspi4_latency": ("ms", "Raspberry Pi 4, measured"),
+    "edgetpu_latency": ("ms", "Google Edge TPU dev board, measured"),
+    "pixel3_latency": ("ms", "Google Pixel 3 phone, measured"),
+    "eyeriss_latency": ("ms", "Eyeriss ASIC, estimated"),
+    "eyeriss_energy": ("mJ", "Eyeriss ASIC, estimated"),
+    "eyeriss_arithmetic_intensity": ("ops per byte moved (HW-NAS-Bench states no unit)", "Eyeriss ASIC, estimated"),
+    "fpga_latency": ("ms", "Xilinx ZC706 FPGA, estimated"),
+    "fpga_energy": ("mJ", "Xilinx ZC706 FPGA, estimated"),
+}
+#: The metrics HW-NAS-Bench's ``average_hw_metric`` multiplies, in its order (every metric but the intensity).
+HW_AVERAGE_FACTORS = tuple(m for m in HW_NB201_METRICS if m != "eyeriss_arithmetic_intensity")
+#: HW-NAS-Bench's FBNet-space metrics (one lookup table each), in the order of its API.
+HW_FBNET_METRICS = ("edgegpu_latency", "edgegpu_energy", "raspi4_latency", "pixel3_latency", "eyeriss_latency",
+                    "eyeriss_energy", "fpga_latency", "fpga_energy")
+
+
+class HwNb201Metric(_Nb201Model):
+    """HW-NAS-Bench's hardware costs of one NB-201 cell on one dataset; table ``hw_nb201_metric``.
+
+    ============================ ==================================================================================
+    field                        meaning (unit)
+    ============================ ==================================================================================
+    arch_index                   NB-201 index 0..15,624 (the file's list position; its config's arch_str is checked
+                                 against the index)
+    dataset                      'cifar10', 'cifar100' or 'imagenet16-120' (NNI's names)
+    file_dataset                 the file's own key ('cifar10', 'cifar100', 'ImageNet16-120')
+    edgegpu_latency              ms on an NVIDIA Jetson TX2 edge GPU (measured)
+    edgegpu_energy               mJ on the Jetson TX2 (measured)
+    raspi4_latency               ms on a Raspberry Pi 4 (measured)
+    edgetpu_latency              ms on a Google Edge TPU dev board (measured)
+    pixel3_latency               ms on a Google Pixel 3 (measured)
+    eyeriss_latency              ms on the Eyeriss ASIC (estimated by its simulator)
+    eyeriss_energy               mJ on Eyeriss (estimated)
+    eyeriss_arithmetic_intensity arithmetic intensity on Eyeriss (operations per byte moved; no unit is stated)
+    fpga_latency                 ms on a Xilinx ZC706 FPGA (estimated)
+    fpga_energy                  mJ on the ZC706 (estimated)
+    config                       JSON of the file's network config (``get_net_config``: name, C, N, arch_str,
+                                 num_classes, in the file's key order)
+    source                       provenance row (:class:`Nb201Source`, kind 'hw-nasbench')
+    ============================ ==================================================================================
+
+    Values are the file's doubles, unscaled; NULL where the file has no value (or NaN). ``average_hw_metric`` is not
+    stored: it is the product of the nine metrics other than the intensity (:data:`HW_AVERAGE_FACTORS`).
+    The view ``hw_nb201_device`` gives the same values one row per (arch_index, dataset, device): ``latency`` (ms),
+    ``energy`` (mJ), ``arithmetic_intensity``.
+    """
+
+    arch_index = peewee.IntegerField()
+    dataset = peewee.CharField(max_length=20)
+    file_dataset = peewee.CharField(max_length=40)
+    edgegpu_latency = peewee.DoubleField(null=True)
+    edgegpu_energy = peewee.DoubleField(null=True)
+    raspi4_latency = peewee.DoubleField(null=True)
+    edgetpu_latency = peewee.DoubleField(null=True)
+    pixel3_latency = peewee.DoubleField(null=True)
+    eyeriss_latency = peewee.DoubleField(null=True)
+    eyeriss_energy = peewee.DoubleField(null=True)
+    eyeriss_arithmetic_intensity = peewee.DoubleField(null=True)
+    fpga_latency = peewee.DoubleField(null=True)
+    fpga_energy = peewee.DoubleField(null=True)
+    config = peewee.TextField(null=True)
+    source = peewee.ForeignKeyField(Nb201Source, column_name="source_id", index=False)
+
+    class Meta:
+        table_name = "hw_nb201_metric"
+        primary_key = peewee.CompositeKey("arch_index", "dataset")
+
+
+class HwFbnetLookup(_Nb201Model):
+    """One entry of HW-NAS-Bench's FBNet-space lookup tables; table ``hw_fbnet_lookup``.
+
+    The FBNet space (:mod:`nasbench_db.spaces.fbnet`) is not tabulated per network: a network's cost on a device is
+    the sum of its layers' entries. The tables come from the same pickle as :class:`HwNb201Metric` and are kept in
+    the same database.
+
+    ============== ==================================================================================================
+    field          meaning (unit)
+    ============== ==================================================================================================
+    metric         e.g. 'edgegpu_latency' (ms) or 'eyeriss_energy' (mJ): :data:`HW_FBNET_METRICS` and any other
+                   table the file holds
+    position       the entry's position in the file's table (its dict order)
+    op_key         the layer key, e.g. ``ConvBlock_H32_W32_Cin16_Cout24_exp6_kernel5_stride1_group1``
+    value          the file's value (ms or mJ); NULL where the file has NaN
+    source         provenance row (:class:`Nb201Source`, kind 'hw-nasbench')
+    ============== ==================================================================================================
+    """
+
+    metric = peewee.CharField(max_length=64)
+    position = peewee.IntegerField()
+    op_key = peewee.TextField()
+    value = peewee.DoubleField(null=True)
+    source = peewee.ForeignKeyField(Nb201Source, column_name="source_id", index=False)
+
+    class Meta:
+        table_name = "hw_fbnet_lookup"
+        primary_key = peewee.CompositeKey("metric", "position")
+
+
+def _hw_device_view() -> str:
+    devices = {}
+    for metric in HW_NB201_METRICS:
+        device, _, kind = metric.partition("_")
+        devices.setdefault(device, {})[kind] = metric
+    parts = []
+    for device, kinds in devices.items():
+        columns = [kinds.get(kind, "CAST(NULL AS DOUBLE PRECISION)")
+                   for kind in ("latency", "energy", "arithmetic_intensity")]
+        parts.append(f"SELECT arch_index, dataset, '{device}' AS device, {columns[0]} AS latency, "
+                     f"{columns[1]} AS energy, {columns[2]} AS arithmetic_intensity, source_id FROM hw_nb201_metric")
+    return "CREATE VIEW hw_nb201_device AS " + " UNION ALL ".join(parts)
+
+
+HW_NB201_TABLES = (HwNb201Metric, HwFbnetLookup)
+HW_NB201_VIEWS = (_hw_device_view(),)
+
+
+class _ZcScoreFields(peewee.Model):
+    """Fields of one zero-cost proxy score (shared by the NB-101 and NB-201 tables)."""
+
+    dataset = peewee.CharField(max_length=40)
+    proxy = peewee.CharField(max_length=64)
+    score = peewee.DoubleField(null=True)
+    time = peewee.DoubleField(null=True)
+
+
+class ZcNb201Score(_ZcScoreFields):
+    """One NAS-Bench-Suite-Zero proxy score of an NB-201 cell; table ``zc_nb201_score``.
+
+    ============== ==================================================================================================
+    field          meaning (unit)
+    ============== ==================================================================================================
+    arch_index     NB-201 index of the file's key (NASLib op indices, :func:`nasbench_db.spaces.nb201.from_naslib`)
+    dataset        'cifar10', 'cifar100' or 'imagenet16-120' (the file's dataset, lower-case)
+    proxy          the file's proxy name: synflow, snip, grasp, fisher, grad_norm, jacov, nwot, epe_nas, l2_norm,
+                   plain, zen, ... and NASLib's own ``params`` (millions) and ``flops`` (millions; NASLib counts BN,
+                   ReLU and pooling too, so it is larger than NB-201's ``flops``)
+    score          the proxy's value, unscaled (may be +-Infinity where NASLib stored one)
+    time           seconds NASLib took to compute it (NULL when the file gives a bare number)
+    source         provenance row (:class:`Nb201Source`, kind 'zc')
+    ============== ==================================================================================================
+    """
+
+    arch_index = peewee.IntegerField()
+    source = peewee.ForeignKeyField(Nb201Source, column_name="source_id", index=False)
+
+    class Meta:
+        database = DATABASES["nb201"]
+        table_name = "zc_nb201_score"
+        primary_key = peewee.CompositeKey("arch_index", "dataset", "proxy")
+
+
+class ZcNb201Record(_Nb201Model):
+    """What a zero-cost file says about an NB-201 cell besides its scores; table ``zc_nb201_record``.
+
+    ``arch_index``, ``dataset`` as :class:`ZcNb201Score`; ``naslib_idx``: the record's ``idx`` (NASLib's sample
+    number, not an arch index); ``val_accuracy``: the validation accuracy NASLib recorded beside the scores
+    (percent; NASLib queried cifar10-valid for cifar10); ``source``: provenance row (kind 'zc').
+    """
+
+    arch_index = peewee.IntegerField()
+    dataset = peewee.CharField(max_length=40)
+    naslib_idx = peewee.TextField(null=True)
+    val_accuracy = peewee.DoubleField(null=True)
+    source = peewee.ForeignKeyField(Nb201Source, column_name="source_id", index=False)
+
+    class Meta:
+        table_name = "zc_nb201_record"
+        primary_key = peewee.CompositeKey("arch_index", "dataset")
+
+
+class ZcNb101Score(_ZcScoreFields):
+    """One NAS-Bench-Suite-Zero proxy score of an NB-101 cell; table ``zc_nb101_score``.
+
+    ============== ==================================================================================================
+    field          meaning (unit)
+    ============== ==================================================================================================
+    hash           the cell's graph hash after pruning (the file's key is NASLib's tuple: matrix entries, then op
+                   indices, :func:`nasbench_db.spaces.nb101.from_naslib_tuple`)
+    form           0 for the cell's first key in the file, 1, 2... for later keys of the same cell: NASLib scores
+                   labelled matrices, and isomorphic relabellings or different ops on pruned vertices are one NB-101
+                   cell with one set of results (the real zc_nasbench101.json: 500 keys, 292 cells). Joins to the
+                   benchmark read form 0, the file's own value
+    dataset        'cifar10'
+    proxy, score,  as :class:`ZcNb201Score` (``time`` in seconds; NULL when the file gives bare numbers, as the real
+    time           zc_nasbench101.json does)
+    source         provenance row (:class:`Source`, kind 'zc')
+    ============== ==================================================================================================
+    """
+
+    hash = peewee.CharField(max_length=32)
+    form = peewee.IntegerField()
+    source = peewee.ForeignKeyField(Source, column_name="source_id", index=False)
+
+    class Meta:
+        database = DATABASES["nb101"]
+        table_name = "zc_nb101_score"
+        primary_key = peewee.CompositeKey("hash", "dataset", "form", "proxy")
+
+
+class ZcNb101Record(_Nb101Model):
+    """What a zero-cost file says about an NB-101 cell besides its scores; table ``zc_nb101_record``.
+
+    ``hash``, ``form`` and ``dataset`` as :class:`ZcNb101Score`; ``naslib_key``: the file's key (the labelled form
+    NASLib scored); ``naslib_idx``, ``val_accuracy`` (NASLib's query of one random run of the cell, percent) and
+    ``source`` as :class:`ZcNb201Record`.
+    """
+
+    hash = peewee.CharField(max_length=32)
+    form = peewee.IntegerField()
+    dataset = peewee.CharField(max_length=40)
+    naslib_key = peewee.TextField()
+    naslib_idx = peewee.TextField(null=True)
+    val_accuracy = peewee.DoubleField(null=True)
+    source = peewee.ForeignKeyField(Source, column_name="source_id", index=False)
+
+    class Meta:
+        table_name = "zc_nb101_record"
+        primary_key = peewee.CompositeKey("hash", "dataset", "form")
+
+
+ZC_NB201_TABLES = (ZcNb201Score, ZcNb201Record)
+ZC_NB101_TABLES = (ZcNb101Score, ZcNb101Record)
+#: benchmark -> (tables, views) of its joined data
+JOINED_SCHEMAS = {"nb201": (HW_NB201_TABLES + ZC_NB201_TABLES, HW_NB201_VIEWS), "nb101": (ZC_NB101_TABLES, ())}
+
+
+
+# ----------------------------------------------------------------------------------------------------------------------
+# NAS-Bench-NLP (benchmark 'nlp', file nlp.db).
+#
+# Layout: NNI's config table under NNI's name (``nlptrialconfig``: one row per distinct recipe and dataset), every
+# run of the logs in ``nlp_trial`` (whatever its status, with its provenance and log metadata) and every logged epoch
+# in ``nlp_epoch`` (WITHOUT ROWID, clustered on (trial_id, current_epoch)). NNI's ``nlptrialstats`` and
+# ``nlpintermediatestats`` are views showing the runs NNI keeps (status 'OK'), so the NNI models and NNI-style SQL
+# answer as NNI does, on our file and on NNI's own nlp.db alike.
+#
+# Units: losses are mean cross-entropies in nats per token (natural log; perplexity = exp(loss), see the
+# ``*_perplexity`` properties); times are seconds of training of one epoch, as logged (``wall_times``): the trial's
+# ``training_time`` is its last epoch's, as in NNI, and ``total_training_time`` (our table only) the whole run's.
+
+
+class _NlpModel(_LayoutAwareModel):
+    class Meta:
+        database = DATABASES["nlp"]
+
+
+class NlpSource(Source):
+    """Provenance rows of the NAS-Bench-NLP database (fields as :class:`Source`; one row per logs archive or
+    folder converted)."""
+
+    class Meta:
+        table_name = "nasbench_source"
+        database = DATABASES["nlp"]
+
+
+class NlpArchField(peewee.TextField):
+    """NNI's flattened recipe (``{'<node>_op': op, '<node>_input_<i>': name}``) stored as sorted-key JSON without
+    whitespace (:func:`nasbench_db.spaces.nlp.canonical_json`), the text NNI's ``JSONField`` stores too.
+
+    ``NlpTrialConfig.arch == arch`` takes NNI's flat dict, the recipe dict or the recipe's JSON text, in any key or
+    node order (input order matters); on NNI's file it is compared through SQLite's ``json()`` as NNI does.
+    """
+
+    def db_value(self, value):
+        if value is None:
+            return None
+        try:
+            flat = _nlp.parse_arch(value)
+        except ValueError:
+            flat = None
+        if layout_of(self.model) == "nni":
+            return peewee.fn.json(json.dumps(flat if flat is not None else value, sort_keys=True, default=str))
+        if flat is None:  # not a cell: a text no row holds, as NNI would find none
+            return json.dumps(value, sort_keys=True, default=str) + " "
+        return _nlp.flat_json(flat)
+
+    def python_value(self, value):
+        if value is None or not isinstance(value, str):
+            return value
+        return json.loads(value)
+
+
+class _NlpPerplexities:
+    """``train/val/test_perplexity``: exp of the loss (None where the loss is None)."""
+
+    @property
+    def train_perplexity(self):
+        return _nlp.perplexity(self.train_loss)
+
+    @property
+    def val_perplexity(self):
+        return _nlp.perplexity(self.val_loss)
+
+    @property
+    def test_perplexity(self):
+        return _nlp.perplexity(self.test_loss)
+
+
+class NlpTrialConfig(_NlpModel):
+    """NNI's ``NlpTrialConfig``: one cell trained on one dataset; table ``nlptrialconfig``.
+
+    NNI creates one config per log file (a recipe trained twice has two configs); here the same recipe on the same
+    dataset is one config (its canonical key, :func:`nasbench_db.spaces.nlp.canonical_json`) holding every run.
+    Every run of the scheduled 50 epochs used the same hyper-parameters (kept per run in :class:`NlpTrial`).
+
+    ============== ==================================================================================================
+    field          meaning
+    ============== ==================================================================================================
+    id             integer key, in order of first appearance in the converted logs (NNI's ids follow its directory
+                   listing, so they differ)
+    arch           NNI's flattened recipe: ``{'<node>_op': op, '<node>_input_<i>': input name}``
+    dataset        'ptb' or 'wikitext-2'
+    ============== ==================================================================================================
+    """
+
+    arch = NlpArchField()
+    dataset = peewee.CharField(max_length=15)
+
+    class Meta:
+        table_name = "nlptrialconfig"
+        indexes = ((("arch", "dataset"), True), (("dataset",), False))
+
+
+class NlpTrial(_NlpModel, _NlpPerplexities):
+    """One training run (one log file), whatever its status; table ``nlp_trial`` (not in NNI).
+
+    ===================== ===========================================================================================
+    field                 meaning (unit)
+    ===================== ===========================================================================================
+    id                    integer key (:class:`NlpTrialStats` shows the same id for the runs NNI keeps)
+    config                the :class:`NlpTrialConfig` (column ``config_id``)
+    source                provenance row (:class:`NlpSource`): the archive or folder the log came from
+    log_name              the log's file name, ``log_stats_model_<recipe_id>_<init_time>_<experiment_id>.json``
+    status                the log's status: 'OK' (all epochs trained; the runs NNI keeps), 'loss is nan!' (stopped
+                          at the first NaN loss), 'KeyboardInterrupt' or 'Exception: ...'
+    recipe_id             index of the recipe in the authors' list (the same recipe may have several)
+    experiment_id         the run's experiment id
+    init_time             when the run started, as logged (``YYYY-MM-DD_HH-MM-SS``)
+    num_params            trainable parameters of the whole language model (count)
+    epochs                epochs scheduled (``args.epochs``, 50)
+    epochs_run            epochs logged (50 for 'OK' runs; fewer for runs that stopped)
+    train_loss            loss at the last logged epoch on the training set, nats per token; NULL where NaN
+    val_loss              same on the validation set
+    test_loss             same on the test set
+    training_time         seconds of training of the last logged epoch (``wall_times[-1]``, NNI's value)
+    total_training_time   seconds of training of all logged epochs (sum of ``wall_times``; evaluation excluded)
+    hyperparameters       JSON object of the log's training arguments (batch_size, bptt, lr, dropout, emsize, nhid,
+                          nlayers, ...: everything but the recipe, results and identifiers)
+    ===================== ===========================================================================================
+    """
+
+    id = peewee.IntegerField(primary_key=True)
+    config = peewee.ForeignKeyField(NlpTrialConfig, column_name="config_id", backref="runs")
+    source = peewee.ForeignKeyField(NlpSource, column_name="source_id", index=False)
+    log_name = peewee.TextField()
+    status = peewee.TextField(index=True)
+    recipe_id = peewee.IntegerField(null=True)
+    experiment_id = peewee.BigIntegerField(null=True)
+    init_time = peewee.CharField(max_length=32, null=True)
+    num_params = peewee.BigIntegerField(null=True)
+    epochs = peewee.IntegerField(null=True)
+    epochs_run = peewee.IntegerField()
+    train_loss = peewee.DoubleField(null=True)
+    val_loss = peewee.DoubleField(null=True)
+    test_loss = peewee.DoubleField(null=True)
+    training_time = peewee.DoubleField(null=True)
+    total_training_time = peewee.DoubleField(null=True)
+    hyperparameters = peewee.TextField(null=True)
+
+    class Meta:
+        table_name = "nlp_trial"
+
+
+class NlpEpoch(_NlpModel):
+    """One logged epoch of one run (any status); table ``nlp_epoch`` (WITHOUT ROWID, key ``(trial_id,
+    current_epoch)``; not in NNI).
+
+    ============== ==================================================================================================
+    field          meaning (unit)
+    ============== ==================================================================================================
+    trial          the :class:`NlpTrial` (column ``trial_id``)
+    current_epoch  1-based epoch
+    train_loss     loss on the training set after that epoch, nats per token; NULL where the log has NaN
+    val_loss       same on the validation set
+    test_loss      same on the test set
+    training_time  seconds of training of that epoch (the log's ``wall_times`` entry; evaluation excluded)
+    ============== ==================================================================================================
+    """
+
+    trial = peewee.ForeignKeyField(NlpTrial, column_name="trial_id", backref="epochs", index=False)
+    current_epoch = peewee.IntegerField()
+    train_loss = peewee.DoubleField(null=True)
+    val_loss = peewee.DoubleField(null=True)
+    test_loss = peewee.DoubleField(null=True)
+    training_time = peewee.DoubleField(null=True)
+
+    class Meta:
+        table_name = "nlp_epoch"
+        primary_key = peewee.CompositeKey("trial", "current_epoch")
+        without_rowid = True
+
+
+class NlpTrialStats(_NlpModel, _NlpPerplexities):
+    """NNI's ``NlpTrialStats``: the final results of one run NNI keeps (status 'OK'); a read-only view
+    ``nlptrialstats`` over :class:`NlpTrial` here, NNI's table in NNI's file.
+
+    ============== ==================================================================================================
+    field          meaning (unit)
+    ============== ==================================================================================================
+    config         the :class:`NlpTrialConfig` (column ``config_id``)
+    train_loss     loss after the last (50th) epoch on the training set, nats per token (``train_perplexity`` =
+                   exp of it)
+    val_loss       same on the validation set (``val_perplexity``)
+    test_loss      same on the test set (``test_perplexity``)
+    training_time  seconds of training of the last epoch (NNI's ``wall_times[-1]``; the run's total is the sum of
+                   its intermediates' ``training_time``, or :class:`NlpTrial` ``total_training_time``)
+    ============== ==================================================================================================
+    """
+
+    config = peewee.ForeignKeyField(NlpTrialConfig, column_name="config_id", backref="trial_stats")
+    train_loss = peewee.DoubleField(null=True)
+    val_loss = peewee.DoubleField(null=True)
+    test_loss = peewee.DoubleField(null=True)
+    training_time = peewee.DoubleField(null=True)
+
+    class Meta:
+        table_name = "nlptrialstats"
+
+
+class NlpIntermediateStats(_NlpModel, _NlpPerplexities):
+    """NNI's ``NlpIntermediateStats``: one epoch (1..50) of a run NNI keeps; a read-only view
+    ``nlpintermediatestats`` over :class:`NlpEpoch` here (``id = 1000 * trial_id + current_epoch``), NNI's table in
+    NNI's file. Fields as :class:`NlpEpoch` (losses in nats per token, ``training_time`` in seconds of that epoch)."""
+
+    trial = peewee.ForeignKeyField(NlpTrialStats, column_name="trial_id", backref="intermediates")
+    current_epoch = peewee.IntegerField()
+    train_loss = peewee.DoubleField(null=True)
+    val_loss = peewee.DoubleField(null=True)
+    test_loss = peewee.DoubleField(null=True)
+    training_time = peewee.DoubleField(null=True)
+
+    class Meta:
+        table_name = "nlpintermediatestats"
+
+
+#: Multiplier of the synthetic NLP intermediate id: ``id = NLP_EPOCH_ID_BASE * trial_id + current_epoch``.
+NLP_EPOCH_ID_BASE = 1000
+
+NLP_TABLES = (Source, NlpTrialConfig, NlpTrial, NlpEpoch)
+NLP_VIEWS = (
+    """CREATE VIEW nlptrialstats AS
+       SELECT id, config_id, train_loss, val_loss, test_loss, training_time FROM nlp_trial WHERE status = 'OK'""",
+    f"""CREATE VIEW nlpintermediatestats AS
+       SELECT {NLP_EPOCH_ID_BASE} * e.trial_id + e.current_epoch AS id, e.trial_id AS trial_id,
+              e.current_epoch AS current_epoch, e.train_loss AS train_loss, e.val_loss AS val_loss,
+              e.test_loss AS test_loss, e.training_time AS training_time
+       FROM nlp_epoch e JOIN nlp_trial t ON t.id = e.trial_id WHERE t.status = 'OK'""",
+)

@@ -3,6 +3,7 @@
 * :func:`plot_ecdf`: empirical CDFs of accuracies over every config (the paper's Figure 2);
 * :func:`plot_scatter`: a metric against parameters or training time (Figures 3-4); hexagonal bins above 20,000
   points, so 423,624 cells stay readable;
+* :func:`plot_pareto`: a metric against a cost (latency, energy, parameters, FLOPs...) with the Pareto front;
 * :func:`plot_regret`: median test regret over simulated time with an interquartile band, one curve per search
   result of :func:`nasbench_db.search.run_search` (Figure 7).
 
@@ -26,6 +27,13 @@ LABELS = {
     "final_test_acc": "final test accuracy (%)", "final_train_acc": "final train accuracy (%)",
     "best_test_acc": "best test accuracy (%)", "halfway_valid_acc": "halfway validation accuracy (%)",
     "halfway_test_acc": "halfway test accuracy (%)",
+    # HW-NAS-Bench (NB-201 space) and NASLib's zero-cost cost counts
+    "edgegpu_latency": "edge GPU latency (ms)", "edgegpu_energy": "edge GPU energy (mJ)",
+    "raspi4_latency": "Raspberry Pi 4 latency (ms)", "edgetpu_latency": "Edge TPU latency (ms)",
+    "pixel3_latency": "Pixel 3 latency (ms)", "eyeriss_latency": "Eyeriss latency (ms)",
+    "eyeriss_energy": "Eyeriss energy (mJ)", "eyeriss_arithmetic_intensity": "Eyeriss arithmetic intensity",
+    "fpga_latency": "FPGA latency (ms)", "fpga_energy": "FPGA energy (mJ)",
+    "zc_flops": "NASLib FLOPs (millions)", "zc_params": "NASLib parameters (millions)",
 }
 HEXBIN_ABOVE = 20_000
 
@@ -139,6 +147,47 @@ def plot_scatter(benchmark: str = "nb101", out="scatter.png", x: str = "paramete
     ax.set_title(f"{LABELS.get(y, y)} vs {LABELS.get(x, x)}\n" + _subtitle(benchmark, epochs, dataset, xs.size),
                  fontsize=10)
     ax.grid(True, alpha=0.3)
+    return _save(fig, out)
+
+
+def plot_pareto(benchmark: str = "nb201", out="pareto.png", cost: str = "parameters", metric: str | None = None, *,
+                maximize: bool = True, epochs=None, dataset=None, logx: bool | None = None, db_dir=None,
+                **filters) -> str:
+    """Every config as a point of ``metric`` against ``cost`` (means over runs), with its Pareto front drawn as a
+    staircase (:func:`nasbench_db.analysis.pareto_front`: lowest cost, best metric). ``logx`` defaults to True for
+    parameters and FLOPs. One SQL statement. Returns ``out``."""
+    from .analysis import _pareto
+
+    plt = _pyplot()
+    import numpy as np
+
+    benchmark = check_benchmark(benchmark)
+    front, points, metric = _pareto(benchmark, cost, metric, maximize,
+                                    dict(filters, epochs=epochs, dataset=dataset, db_dir=db_dir))
+    if not points:
+        raise InvalidArgument("no values to plot: the filters match no config with both values")
+    xs = np.array([p[0] for p in points], dtype=float)
+    ys = np.array([p[1] for p in points], dtype=float)
+    if logx is None:
+        logx = cost in ("parameters", "flops") and bool(np.all(xs > 0))
+    fig, ax = plt.subplots(figsize=(6.4, 4.4))
+    if xs.size > HEXBIN_ABOVE:
+        hb = ax.hexbin(xs, ys, gridsize=80, bins="log", cmap="Greys", mincnt=1, xscale="log" if logx else "linear")
+        fig.colorbar(hb, ax=ax, label="configs per bin")
+    else:
+        ax.scatter(xs, ys, s=6, alpha=0.35, linewidths=0, color="0.45", label=f"{xs.size:,} configs")
+        if logx:
+            ax.set_xscale("log")
+    fx = [row[cost] for row in front]
+    fy = [row[metric] for row in front]
+    ax.step(fx, fy, where="post", color="tab:red", linewidth=1.6)
+    ax.scatter(fx, fy, s=18, color="tab:red", zorder=3, label=f"Pareto front ({len(front)} configs)")
+    ax.set_xlabel(LABELS.get(cost, cost))
+    ax.set_ylabel(LABELS.get(metric, metric))
+    ax.set_title(f"{LABELS.get(metric, metric)} vs {LABELS.get(cost, cost)}\n"
+                 + _subtitle(benchmark, epochs, dataset, xs.size), fontsize=10)
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize=8, loc="lower right" if maximize else "upper right")
     return _save(fig, out)
 
 

@@ -27,13 +27,11 @@ Refusals raise :class:`~nasbench_db.errors.ReadOnlyError`; other failures :class
 from __future__ import annotations
 
 import contextlib
-import os
 import re
 import signal
 import sqlite3
 import threading
 import time
-from urllib.parse import quote
 
 from . import db as _db
 from .errors import NasbenchDbError, ReadOnlyError
@@ -83,17 +81,6 @@ def _authorizer(action, arg1, arg2, db_name, trigger):
         if name in SQLITE_READ_PRAGMAS or (name in SQLITE_VALUE_PRAGMAS and arg2 is None):
             return sqlite3.SQLITE_OK
     return sqlite3.SQLITE_DENY
-
-
-def sqlite_readonly_uri(path) -> str:
-    """``file:`` URI of a read-only open: ``immutable=1`` when no ``-wal``/``-journal`` lies beside the file (no lock,
-    no side file is created), else ``mode=ro`` alone (a writer is active: read its committed data through it)."""
-    path = os.path.abspath(os.fspath(path))
-    uri = "file:" + quote(path) + "?mode=ro"
-    side = [path + suffix for suffix in ("-wal", "-journal")]
-    if not any(os.path.exists(p) and os.path.getsize(p) > 0 for p in side):
-        uri += "&immutable=1"
-    return uri
 
 
 class _Guard:
@@ -163,7 +150,7 @@ def _sqlite_error(exc: Exception, guard: _Guard) -> NasbenchDbError:
 @contextlib.contextmanager
 def _sqlite_stream(path, statement: str, params, guard: _Guard):
     try:
-        conn = sqlite3.connect(sqlite_readonly_uri(path), uri=True, timeout=_db.SQLITE_BUSY_TIMEOUT_S,
+        conn = sqlite3.connect(_db.sqlite_readonly_uri(path), uri=True, timeout=_db.SQLITE_BUSY_TIMEOUT_S,
                                check_same_thread=False)
     except sqlite3.Error as exc:
         raise NasbenchDbError(f"cannot open {path} read-only: {exc}") from None

@@ -126,8 +126,12 @@ def test_source_filter(nb101_env):
 
 @pytest.mark.parametrize("kwargs,message", [
     ({"reduction": "max"}, "unsupported reduction 'max'"),
-    ({"num_epochs": "108"}, "num_epochs must be an integer"),
+    ({"num_epochs": "108 epochs"}, "num_epochs must be an integer"),
+    ({"num_epochs": 108.5}, "num_epochs must be a whole number"),
+    ({"num_epochs": True}, "num_epochs must be an integer"),
     ({"isomorphism": "yes"}, "isomorphism must be True or False"),
+    ({"isomorphism": "False"}, "'False' too, as True"),
+    ({"include_intermediates": 1.0}, "include_intermediates must be True or False"),
 ])
 def test_bad_arguments(nb101_env, kwargs, message):
     args = {"arch": INCEPTION, "num_epochs": 108, **kwargs}

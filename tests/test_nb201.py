@@ -467,7 +467,9 @@ def test_source_filter(nb201_env):
     assert len(list(query_nb201_trial_stats(None, None, None, source=None))) == 51
     assert len(list(query_nb201_trial_stats(None, None, None, source=1))) == 51
     assert list(query_nb201_trial_stats(None, None, None, source="NAS-Bench-201-v1_1-096897.pth")) != []
-    assert list(query_nb201_trial_stats(None, None, None, source="rtx-4090")) == []
+    assert list(query_nb201_trial_stats(None, None, None, source="cuda")) == []  # a device kind: none here
+    with pytest.raises(ValueError, match="no nb201 source matches 'rtx-4090': installed: 'original'"):
+        query_nb201_trial_stats(None, None, None, source="rtx-4090")  # a name no source has: say what there is
 
 
 def test_peewee_models(nb201_env):

@@ -493,7 +493,12 @@ def test_query_semantics(nds_env, sweeps):
     with pytest.raises(ValueError, match="model_spec must be a dict"):
         query_nds_trial_stats(None, None, None, "ds=1", None, None)
     with pytest.raises(ValueError, match="num_epochs must be an integer"):
-        query_nds_trial_stats(None, None, None, None, None, None, num_epochs="100")
+        query_nds_trial_stats(None, None, None, None, None, None, num_epochs="100 epochs")
+    # What NNI accepts (SQLite compares 100 = '100' = 100.0) is accepted and means the same
+    same = list(query_nds_trial_stats(None, "resnet", None, None, None, None, num_epochs=CIFAR_EPOCHS))
+    assert same
+    for lenient in (str(CIFAR_EPOCHS), float(CIFAR_EPOCHS), f" {CIFAR_EPOCHS} "):
+        assert list(query_nds_trial_stats(None, "resnet", None, None, None, None, num_epochs=lenient)) == same
 
 
 def test_mean_reduction_groups_by_config(nds_env):

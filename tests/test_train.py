@@ -531,15 +531,18 @@ def test_reconverting_the_original_file_keeps_trained_rows(smoke_results, tmp_pa
     assert convert_results(first[0], db_dir).skipped == 1  # still idempotent after the carry-over
 
 
-def _nb201_trained(db_dir, table="nb201trialstats"):
+def _nb201_trained(db_dir):
+    """Trained NB-201 runs: in tables of their own, never in NNI's nb201trialstats."""
     import sqlite3
 
     conn = sqlite3.connect(str(Path(db_dir) / "nasbench201.db"))
     try:
-        return conn.execute(f"SELECT t.id, t.config_id, c.arch_index, c.num_epochs, c.dataset, t.seed, t.valid_acc, "
+        assert conn.execute("SELECT COUNT(*) FROM nb201trialstats t JOIN nasbench_source s ON s.id = t.source_id "
+                            "WHERE s.kind <> 'original'").fetchone()[0] == 0
+        return conn.execute("SELECT t.id, t.config_id, c.arch_index, c.num_epochs, c.dataset, t.seed, t.valid_acc, "
                             "t.ori_test_acc, t.parameters, "
-                            "(SELECT COUNT(*) FROM nb201_epoch e WHERE e.trial_id = t.id) "
-                            f"FROM {table} t JOIN nb201trialconfig c ON c.id = t.config_id "
+                            "(SELECT COUNT(*) FROM nb201_trained_epoch e WHERE e.trial_id = t.id) "
+                            "FROM nb201_trained_trialstats t JOIN nb201_trained_trialconfig c ON c.id = t.config_id "
                             "JOIN nasbench_source s ON s.id = t.source_id WHERE s.kind = 'trained'").fetchall()
     finally:
         conn.close()
@@ -679,8 +682,9 @@ def test_nats_sss_trial_is_trained_and_ingested(tmp_path):
     assert report.ingested == 1
     conn = sqlite3.connect(str(tmp_path / "db" / "nats_sss.db"))
     try:
-        rows = conn.execute("SELECT c.arch, c.num_epochs, t.seed, t.result_key FROM nats_sss_trialstats t "
-                            "JOIN nats_sss_trialconfig c ON c.id = t.config_id").fetchall()
+        rows = conn.execute("SELECT c.arch, c.num_epochs, t.seed, t.result_key FROM nats_sss_trained_trialstats t "
+                            "JOIN nats_sss_trained_trialconfig c ON c.id = t.config_id").fetchall()
+        assert conn.execute("SELECT COUNT(*) FROM nats_sss_trialstats").fetchone()[0] == 0
     finally:
         conn.close()
     assert rows == [("8:8:8:8:8", 1, 0, result["result_key"])]

@@ -23,7 +23,8 @@ CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 
 @click.group(context_settings=CONTEXT_SETTINGS)
 @click.version_option(__version__, prog_name="nasbench-db")
 def cli():
-    """nasbench-db: NAS benchmark results (NAS-Bench-101, NAS-Bench-201 / NATS-Bench, NDS) as SQL tables.
+    """nasbench-db: NAS benchmark results (NAS-Bench-101, NAS-Bench-201 / NATS-Bench, NDS, NAS-Bench-NLP) as SQL
+    tables.
 
     Databases live in $NASBENCHMARK_DIR (default ~/.cache/nasbench_db), or on a server named by
     $NASBENCHMARK_DB_URL.
@@ -103,9 +104,21 @@ def output_options(func):
                         help="Output format (default: table).")(wrapper)
 
 
+SOURCE_HELP = ("Which runs: 'original' (the released benchmark), 'all', a source kind ('trained', 'ecnas'), a device "
+               "kind ('cpu', 'cuda' / 'gpu'), a device or file name, or a source id ('nasbench-db info' lists them).")
+
+
 def source_option(func):
-    return click.option("--source", default="original", show_default=True,
-                        help="'original', 'all', a source id, or a device / file name of trained results.")(func)
+    return click.option("--source", default="original", show_default=True, help=SOURCE_HELP)(func)
+
+
+def hint_other_sources(rows: int, source, epochs, released_epochs) -> None:
+    """On stderr, after an empty answer from the released runs at a budget they do not have: where such runs are."""
+    if rows == 0 and source == "original" and epochs is not None and epochs not in released_epochs:
+        click.echo(f"The released runs have no {epochs}-epoch budget (they have "
+                   f"{', '.join(map(str, released_epochs))}). Runs at other budgets or on other datasets come from "
+                   "other sources: add --source all, --source trained, --source cpu / cuda or a device name "
+                   "('nasbench-db info' lists the sources).", err=True)
 
 
 def limit_option(func):

@@ -8,8 +8,8 @@ import click
 
 from .. import db as _db
 from .._resources import bundled_file
-from ._common import (CONTEXT_SETTINGS, cli, convert, db_dir_option, emit, handle_errors, limit_option,
-                      output_options, parse_json_option, query, source_option, source_value, take)
+from ._common import (CONTEXT_SETTINGS, cli, convert, db_dir_option, emit, handle_errors, hint_other_sources,
+                      limit_option, output_options, parse_json_option, query, source_option, source_value, take)
 
 
 @convert.command("nb101", context_settings=CONTEXT_SETTINGS)
@@ -41,12 +41,18 @@ def convert_nb101_command(file, sample, no_crc, progress, db_dir):
 
 NB101_COLUMNS = ["id", "config.hash", "config.num_epochs", "config.num_vertices", "train_acc", "valid_acc",
                  "test_acc", "parameters", "training_time"]
+#: Columns added to the table of runs read from other sources than the released one.
+SOURCE_COLUMNS = ["source.kind", "source.device"]
 
 
 @query.command("nb101", context_settings=CONTEXT_SETTINGS)
 @click.option("--arch", help="NNI arch dict or {\"matrix\": [[...]], \"ops\": [...]} as JSON.")
 @click.option("--hash", "arch_hash", help="A cell's NB-101 hash (instead of --arch).")
-@click.option("--epochs", type=int, default=None, help="Epoch budget: 4, 12, 36 or 108 (default: all).")
+@click.option("--epochs", type=int, default=None,
+              help="Epoch budget: 4, 12, 36 or 108, or any budget of another source's runs (default: all).")
+@click.option("--dataset", default=None,
+              help="Dataset of the runs: cifar10 (the released runs) or another source's, e.g. fashion-mnist "
+                   "(default: all).")
 @click.option("--reduction", type=click.Choice(["none", "mean"]), default="none", show_default=True)
 @click.option("--exact", is_flag=True, help="Match the stored cell exactly instead of any isomorphic cell.")
 @click.option("--intermediates", is_flag=True, help="Include halfway/final evaluations (JSON output).")
@@ -55,10 +61,12 @@ NB101_COLUMNS = ["id", "config.hash", "config.num_epochs", "config.num_vertices"
 @output_options
 @db_dir_option
 @handle_errors
-def query_nb101_command(arch, arch_hash, epochs, reduction, exact, intermediates, source, limit, fmt, db_dir):
+def query_nb101_command(arch, arch_hash, epochs, dataset, reduction, exact, intermediates, source, limit, fmt,
+                        db_dir):
     """Query NAS-Bench-101 runs (NNI's query_nb101_trial_stats).
 
-    Accuracies in percent, parameters in millions, training_time in seconds.
+    Accuracies in percent, parameters in millions, training_time in seconds. Only the released runs unless
+    --source names others (self-trained runs, EC-NAS-Bench), at their own budgets and datasets.
 
     \b
     Example:
@@ -67,6 +75,8 @@ def query_nb101_command(arch, arch_hash, epochs, reduction, exact, intermediates
             "conv1x1-bn-relu","conv3x3-bn-relu","conv3x3-bn-relu","conv3x3-bn-relu","maxpool3x3","output"]}'
             --epochs 108
         nasbench-db query nb101 --hash 28cfc7874f6d200472e1a9dcd8650aa0 --reduction mean --format json
+        nasbench-db query nb101 --source cpu --epochs 2 --dataset fashion-mnist
+        nasbench-db query nb101 --source ecnas --epochs 4 --limit 5
     """
     from ..query.nb101 import query_nb101_trial_stats
 
@@ -74,20 +84,26 @@ def query_nb101_command(arch, arch_hash, epochs, reduction, exact, intermediates
         raise click.UsageError("give --arch or --hash, not both")
     source_arg = source_value(source)
     if arch_hash:
-        rows = _query_nb101_by_hash(arch_hash, epochs, reduction, intermediates, source_arg, db_dir)
+        rows = _query_nb101_by_hash(arch_hash, epochs, reduction, intermediates, source_arg, db_dir, dataset)
     else:
         rows = query_nb101_trial_stats(parse_json_option("--arch", arch), epochs, isomorphism=not exact,
                                        reduction=reduction, include_intermediates=intermediates,
-                                       source=source_arg, db_dir=db_dir)
+                                       source=source_arg, dataset=dataset, db_dir=db_dir)
     rows = take(rows, limit)
-    emit(rows, fmt, None if fmt == "json" or intermediates else NB101_COLUMNS)
+    columns = NB101_COLUMNS
+    if source_arg != "original":
+        columns = columns[:3] + ["config.dataset"] + columns[3:] + (SOURCE_COLUMNS if reduction != "mean" else [])
+    emit(rows, fmt, None if fmt == "json" or intermediates else columns)
+    from ..query.nb101 import RELEASED_EPOCHS
+
+    hint_other_sources(len(rows), source_arg, epochs, RELEASED_EPOCHS)
 
 
 
 
 
 
-def _query_nb101_by_hash(arch_hash, epochs, reduction, intermediates, source, db_dir):
+def _query_nb101_by_hash(arch_hash, epochs, reduction, intermediates, source, db_dir, dataset=None):
     """Look a hash up in the installed database and query its stored cell."""
     from ..errors import InvalidArgument
     from ..query.nb101 import query_nb101_trial_stats
@@ -107,7 +123,7 @@ def _query_nb101_by_hash(arch_hash, epochs, reduction, intermediates, source, db
     if arch is None:
         raise InvalidArgument(f"no cell with hash {text} in {handle.location.target}")
     return query_nb101_trial_stats(arch, epochs, reduction=reduction, include_intermediates=intermediates,
-                                   source=source, db_dir=db_dir)
+                                   source=source, dataset=dataset, db_dir=db_dir)
 
 
 @cli.command("sql", context_settings=CONTEXT_SETTINGS)
@@ -195,14 +211,22 @@ def _emit_stream(columns, rows, fmt: str) -> None:
 @db_dir_option
 @handle_errors
 def info_command(as_json, db_dir):
-    """Show which benchmarks are installed, where, their row counts and the files they came from.
+    """Show which benchmarks are installed, where, their row counts and sources.
+
+    Every benchmark lists its sources: the released file, and the runs other sources added beside it (EC-NAS-Bench
+    files, self-trained results per device) with their datasets and epoch budgets and the --source value that
+    selects them.
 
     \b
     Example:
         nasbench-db info
         NASBENCHMARK_DIR=~/nasbench nasbench-db info --json
     """
+    from ..query.sources import source_groups
+
     entries = [_db.describe(name, db_dir) for name in _db.FILE_NAMES]
+    for entry in entries:
+        entry["other_sources"] = source_groups(entry["benchmark"], db_dir) if entry["installed"] else []
     if as_json:
         click.echo(json.dumps(entries, indent=2))
         return
@@ -215,16 +239,30 @@ def info_command(as_json, db_dir):
         size = f", {entry['bytes'] / 1e6:.1f} MB" if entry["bytes"] is not None else ""
         layout = " (NNI's prebuilt file)" if entry["layout"] == "nni" else ""
         click.echo(f"- {entry['name']}: {entry['location']}{layout}{size}")
-        trained: dict[str, list] = {}
         for source in entry["sources"]:
             if source["kind"] == "trained":  # one row per ingested result: summarised per device below
-                trained.setdefault(source["device"] or "unknown device", []).append(source)
                 continue
             counts = ", ".join(f"{k} {v:,}" for k, v in (source["row_counts"] or {}).items())
             device = f" on {source['device']}" if source["device"] else ""
+            if source.get("device_kind"):
+                device += f" ({source['device_kind']})"
             click.echo(f"    source {source['id']}: {source['kind']} {source['file_name']}{device} "
                        f"[{counts}] {source['created_at']} sha256 {(source['sha256'] or '?')[:12]}")
-        for device, sources in sorted(trained.items()):
-            latest = max(s["created_at"] for s in sources)
-            click.echo(f"    trained on {device}: {len(sources):,} results (latest {latest}; "
-                       f"query with --source \"{device}\" or --source trained)")
+        latest: dict = {}
+        for source in entry["sources"]:
+            if source["kind"] == "trained":
+                key = source["device"] or "unknown device"
+                latest[key] = max(latest.get(key, ""), source["created_at"])
+        for group in entry["other_sources"]:
+            data = "; ".join(f"{dataset} at epochs {', '.join(map(str, epochs))}"
+                             for dataset, epochs in group["datasets"].items())
+            kind = f" ({group['device_kind']})" if group["device_kind"] else ""
+            if group["kind"] == "trained":
+                click.echo(f"    trained on {group['device'] or 'unknown device'}{kind}: {group['sources']:,} "
+                           f"results (latest {latest.get(group['device'] or 'unknown device', '?')}): {data}; "
+                           f"query with --source \"{group['select']}\", --source {group['device_kind'] or 'trained'} "
+                           "or --source trained")
+            else:
+                click.echo(f"    {group['kind']} runs on {group['device'] or 'an unknown device'}{kind}: "
+                           f"{group['runs']:,} runs from {group['sources']:,} file(s): {data}; query with "
+                           f"--source {group['kind']} or --source \"{group['select']}\"")

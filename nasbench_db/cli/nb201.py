@@ -14,7 +14,10 @@ NB201_COLUMNS = ["id", "config.id", "config.dataset", "config.num_epochs", "seed
                  "test_acc", "ori_test_acc", "parameters", "flops", "latency", "training_time"]
 SSS_COLUMNS = ["id", "config.id", "config.arch", "config.dataset", "config.num_epochs", "seed", "train_acc",
                "valid_acc", "test_acc", "ori_test_acc", "parameters", "flops", "latency", "training_time"]
-DATASET_CHOICE = click.Choice(list(tss_space.DATASETS), case_sensitive=False)
+#: --dataset takes any name: the released runs' four datasets are checked by the query functions, which name them and
+#: accept other sources' datasets (fashion-mnist) with --source.
+DATASET_HELP = f"One of {', '.join(tss_space.DATASETS)}, or another source's dataset such as fashion-mnist (default: all)."
+SOURCE_COLUMNS = ["source.kind", "source.device"]
 progress_option = click.option("--progress/--no-progress", default=None,
                                help="Progress bar (default: on a terminal).")
 jobs_option = click.option("--jobs", type=click.IntRange(1, 64), default=None,
@@ -123,8 +126,9 @@ def _parse_nb201_arch(text):
 @query.command("nb201", context_settings=CONTEXT_SETTINGS)
 @click.option("--arch", help="Index (0..15624), arch string '|nor_conv_3x3~0|+|...|', or NNI's dict as JSON "
                              "(default: all).")
-@click.option("--epochs", type=click.Choice(["12", "200"]), default=None, help="Epoch budget (default: both).")
-@click.option("--dataset", type=DATASET_CHOICE, default=None, help="Default: all four.")
+@click.option("--epochs", type=int, default=None,
+              help="Epoch budget: 12 or 200, or any budget of another source's runs (default: all).")
+@click.option("--dataset", default=None, help=DATASET_HELP)
 @click.option("--reduction", type=click.Choice(["none", "mean"]), default="none", show_default=True,
               help="mean: average the seeds of each config.")
 @click.option("--intermediates", is_flag=True, help="Include the per-epoch rows (JSON output).")
@@ -144,20 +148,24 @@ def query_nb201_command(arch, epochs, dataset, reduction, intermediates, source,
         nasbench-db query nb201 --arch 11472 --epochs 200 --dataset cifar100
         nasbench-db query nb201 --arch '|nor_conv_3x3~0|+|none~0|nor_conv_3x3~1|+|skip_connect~0|none~1|skip_connect~2|' \\
             --epochs 200 --dataset cifar10 --reduction mean --format json
+        nasbench-db query nb201 --source cpu --epochs 1 --dataset fashion-mnist
     """
     from ..query.nb201 import query_nb201_trial_stats
 
-    rows = query_nb201_trial_stats(_parse_nb201_arch(arch), int(epochs) if epochs else None,
-                                   dataset.lower() if dataset else None, reduction=reduction,
-                                   include_intermediates=intermediates, source=source_value(source), db_dir=db_dir)
+    source_arg = source_value(source)
+    rows = query_nb201_trial_stats(_parse_nb201_arch(arch), epochs, dataset.lower() if dataset else None,
+                                   reduction=reduction, include_intermediates=intermediates, source=source_arg,
+                                   db_dir=db_dir)
     rows = take(rows, limit)
-    emit(rows, fmt, None if fmt == "json" or intermediates else NB201_COLUMNS)
+    columns = NB201_COLUMNS + (SOURCE_COLUMNS if source_arg != "original" and reduction != "mean" else [])
+    emit(rows, fmt, None if fmt == "json" or intermediates else columns)
 
 
 @query.command("nats-sss", context_settings=CONTEXT_SETTINGS)
 @click.option("--arch", help="Channels 'C1:C2:C3:C4:C5' (8..64 step 8) or the index 0..32767 (default: all).")
-@click.option("--epochs", type=click.Choice(["1", "12", "90"]), default=None, help="Epoch budget (default: all).")
-@click.option("--dataset", type=DATASET_CHOICE, default=None, help="Default: all four.")
+@click.option("--epochs", type=int, default=None,
+              help="Epoch budget: 1, 12 or 90, or any budget of another source's runs (default: all).")
+@click.option("--dataset", default=None, help=DATASET_HELP)
 @click.option("--reduction", type=click.Choice(["none", "mean"]), default="none", show_default=True)
 @click.option("--intermediates", is_flag=True, help="Include the per-epoch rows (JSON output).")
 @source_option
@@ -176,9 +184,9 @@ def query_nats_sss_command(arch, epochs, dataset, reduction, intermediates, sour
     from ..query.nb201 import query_nats_sss_trial_stats
 
     arch_value = int(arch) if arch and arch.strip().isdigit() else arch
-    rows = query_nats_sss_trial_stats(arch_value, int(epochs) if epochs else None,
-                                      dataset.lower() if dataset else None, reduction=reduction,
-                                      include_intermediates=intermediates, source=source_value(source),
-                                      db_dir=db_dir)
+    source_arg = source_value(source)
+    rows = query_nats_sss_trial_stats(arch_value, epochs, dataset.lower() if dataset else None, reduction=reduction,
+                                      include_intermediates=intermediates, source=source_arg, db_dir=db_dir)
     rows = take(rows, limit)
-    emit(rows, fmt, None if fmt == "json" or intermediates else SSS_COLUMNS)
+    columns = SSS_COLUMNS + (SOURCE_COLUMNS if source_arg != "original" and reduction != "mean" else [])
+    emit(rows, fmt, None if fmt == "json" or intermediates else columns)

@@ -6,7 +6,7 @@ import click
 
 from ..spaces import nds as space
 from ._common import (CONTEXT_SETTINGS, convert, db_dir_option, emit, handle_errors, limit_option, output_options,
-                      parse_json_option, query, take)
+                      parse_json_option, query, source_option, source_value, take)
 
 NDS_COLUMNS = ["id", "config.id", "config.model_family", "config.proposer", "config.generator", "config.dataset",
                "config.num_epochs", "seed", "final_test_acc", "best_test_acc", "final_train_acc", "parameters",
@@ -49,12 +49,13 @@ def convert_nds_command(path, progress, db_dir):
 @click.option("--cell-spec", help="cell_spec as JSON ('{}' selects the non-cell families).")
 @click.option("--reduction", type=click.Choice(["none", "mean"]), default="none", show_default=True)
 @click.option("--intermediates", is_flag=True, help="Include the per-epoch rows (JSON output).")
+@source_option
 @limit_option
 @output_options
 @db_dir_option
 @handle_errors
 def query_nds_command(model_family, proposer, generator, dataset, epochs, model_spec, cell_spec, reduction,
-                      intermediates, limit, fmt, db_dir):
+                      intermediates, source, limit, fmt, db_dir):
     """Query NDS trials (NNI's query_nds_trial_stats; every filter defaults to all).
 
     Accuracies in percent (100 - top-1 error), parameters and FLOPs in millions, iter_time in seconds per
@@ -71,6 +72,6 @@ def query_nds_command(model_family, proposer, generator, dataset, epochs, model_
 
     rows = query_nds_trial_stats(model_family, proposer, generator, parse_json_option("--model-spec", model_spec),
                                  parse_json_option("--cell-spec", cell_spec), dataset, epochs, reduction=reduction,
-                                 include_intermediates=intermediates, db_dir=db_dir)
+                                 include_intermediates=intermediates, source=source_value(source), db_dir=db_dir)
     rows = take(rows, limit)
     emit(rows, fmt, None if fmt == "json" or intermediates else NDS_COLUMNS)

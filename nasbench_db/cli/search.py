@@ -7,7 +7,7 @@ import sys
 
 import click
 
-from ._common import CONTEXT_SETTINGS, cli, db_dir_option, emit, handle_errors, output_options, source_value
+from ._common import SOURCE_HELP, CONTEXT_SETTINGS, cli, db_dir_option, emit, handle_errors, output_options, source_value
 
 
 
@@ -71,8 +71,7 @@ def _search_options(func):
                      help="Regularized evolution: tournament sample (default 10, as the NB-101 paper)."),
         click.option("--out", type=click.Path(dir_okay=False, allow_dash=True), default=None,
                      help="Write the JSON result here ('-' or omitted: stdout); a summary goes to the terminal."),
-        click.option("--source", default="original", show_default=True,
-                     help="'original', 'all', a source id, or a device / file name of trained results."),
+        click.option("--source", default="original", show_default=True, help=SOURCE_HELP),
     ]):
         func = option(func)
     return func
@@ -113,10 +112,12 @@ def search():
 @click.option("--epochs", type=int, default=108, show_default=True, help="Epoch budget of every query.")
 @click.option("--sampling", type=click.Choice(["rejection", "uniform"]), default="rejection", show_default=True,
               help="Random cells: the paper's rejection sampling of 7x7 matrices, or uniform over unique cells.")
+@click.option("--dataset", default="cifar10", show_default=True,
+              help="Dataset of the runs (another source's, e.g. fashion-mnist, with --source).")
 @db_dir_option
 @handle_errors
 def search_nb101_command(algo, runs, budget, seed, population_size, sample_size, out, source, epochs, sampling,
-                         db_dir):
+                         dataset, db_dir):
     """Simulated search on NAS-Bench-101 (the NB-101 paper's protocol, Figure 7).
 
     Regret reference: the best mean test accuracy over the installed cells (94.3176 % on the full database at 108
@@ -129,7 +130,8 @@ def search_nb101_command(algo, runs, budget, seed, population_size, sample_size,
     """
     from ..search import NB101Simulator
 
-    sim = NB101Simulator(epochs=epochs, seed=seed, db_dir=db_dir, sampling=sampling, source=source_value(source))
+    sim = NB101Simulator(epochs=epochs, seed=seed, db_dir=db_dir, sampling=sampling, source=source_value(source),
+                         dataset=dataset)
     _run(sim, algo, runs, budget, seed, population_size, sample_size, out)
 
 
@@ -177,6 +179,16 @@ def _parse_bounds(pairs, option: str) -> dict:
     return bounds
 
 
+def bound_ranges(min_pairs, max_pairs) -> dict:
+    """``--min`` / ``--max`` METRIC=VALUE pairs as ``{metric: [low, high]}`` (None = open)."""
+    ranges: dict = {}
+    for name, value in _parse_bounds(min_pairs, "--min").items():
+        ranges.setdefault(name, [None, None])[0] = value
+    for name, value in _parse_bounds(max_pairs, "--max").items():
+        ranges.setdefault(name, [None, None])[1] = value
+    return ranges
+
+
 def _parse_where(pairs) -> dict:
     config = {}
     for pair in pairs:
@@ -203,12 +215,15 @@ TOP_COLUMNS = {
 @click.argument("benchmark", type=click.Choice(["nb101", "nb201", "nats-sss", "nats_sss", "nds"]))
 @click.option("--k", "k", type=click.IntRange(min=1), default=10, show_default=True, help="How many rows.")
 @click.option("--all", "all_rows", is_flag=True, help="Every matching row (a filter), ordered by --metric.")
-@click.option("--metric", default=None, help="Rank by this metric (default valid_acc; NDS final_test_acc).")
+@click.option("--metric", default=None,
+              help="Rank by this metric, cost or proxy (default valid_acc; NDS final_test_acc).")
 @click.option("--ascending", is_flag=True, help="Smallest first (losses, times).")
 @click.option("--epochs", type=int, default=None, help="Epoch budget (e.g. 108, 200); default all.")
 @click.option("--dataset", default=None, help="NB-201 / NATS / NDS dataset.")
-@click.option("--min", "min_pairs", multiple=True, metavar="METRIC=VALUE", help="Lower bound (repeatable).")
-@click.option("--max", "max_pairs", multiple=True, metavar="METRIC=VALUE", help="Upper bound (repeatable).")
+@click.option("--min", "min_pairs", multiple=True, metavar="METRIC=VALUE",
+              help="Lower bound on a metric, cost or proxy, e.g. synflow=40 (repeatable).")
+@click.option("--max", "max_pairs", multiple=True, metavar="METRIC=VALUE",
+              help="Upper bound on a metric, cost or proxy, e.g. edgegpu_latency=5 (repeatable).")
 @click.option("--min-params", type=float, default=None, help="Parameter count lower bound (a count: 1e6 = 1 M).")
 @click.option("--max-params", type=float, default=None, help="Parameter count upper bound (a count: 1e6 = 1 M).")
 @click.option("--min-flops", type=float, default=None, help="FLOPs lower bound (a count of multiply-adds).")
@@ -217,8 +232,7 @@ TOP_COLUMNS = {
               help="Config equality filter, e.g. proposer=darts (NDS), hash=... (NB-101).")
 @click.option("--per-run", is_flag=True, help="Rank single runs instead of means over runs.")
 @click.option("--unique", is_flag=True, help="NB-201: one cell per isomorphism class.")
-@click.option("--source", default="original", show_default=True,
-              help="'original', 'all', a source id, or a device / file name of trained results.")
+@click.option("--source", default="original", show_default=True, help=SOURCE_HELP)
 @output_options
 @db_dir_option
 @handle_errors
@@ -233,22 +247,21 @@ def top_command(benchmark, k, all_rows, metric, ascending, epochs, dataset, min_
     Example:
         nasbench-db top nb101 --k 10 --metric valid_acc --max-params 1e6 --epochs 108
         nasbench-db top nb201 --dataset cifar100 --epochs 200 --min valid_acc=73 --all --format csv
+        nasbench-db top nb201 --dataset cifar100 --epochs 200 --max edgegpu_latency=5 --metric test_acc
     """
     from ..analysis import check_benchmark, default_metric, filter_archs
 
     benchmark = check_benchmark(benchmark)
     metric = metric or default_metric(benchmark)
-    ranges = {}
-    for name, value in _parse_bounds(min_pairs, "--min").items():
-        ranges.setdefault(name, [None, None])[0] = value
-    for name, value in _parse_bounds(max_pairs, "--max").items():
-        ranges.setdefault(name, [None, None])[1] = value
+    ranges = bound_ranges(min_pairs, max_pairs)
     rows = filter_archs(benchmark, epochs=epochs, dataset=dataset, ranges=ranges, min_params=min_params,
                         max_params=max_params, min_flops=min_flops, max_flops=max_flops,
                         config=_parse_where(where_pairs), reduction=None if per_run else "mean", order_by=metric,
                         ascending=ascending, limit=None if all_rows else k, unique=unique,
                         source=source_value(source), db_dir=db_dir)
     columns = list(TOP_COLUMNS[benchmark])
+    if benchmark == "nb101" and source_value(source) != "original":
+        columns.insert(2, "config.dataset")  # other sources' runs may be on other datasets
     if per_run:
         columns.insert(0, "id")
     else:
@@ -279,6 +292,11 @@ def _plot_filters(func):
         click.option("--epochs", type=int, default=None, help="Epoch budget (e.g. 108); default all."),
         click.option("--dataset", default=None, help="NB-201 / NATS / NDS dataset."),
         click.option("--max-params", type=float, default=None, help="Parameter count upper bound (1e6 = 1 M)."),
+        click.option("--min", "min_pairs", multiple=True, metavar="METRIC=VALUE",
+                     help="Lower bound on a metric, cost or proxy (repeatable)."),
+        click.option("--max", "max_pairs", multiple=True, metavar="METRIC=VALUE",
+                     help="Upper bound on a metric, cost or proxy, e.g. edgegpu_latency=5 (repeatable)."),
+        click.option("--source", default="original", show_default=True, help=SOURCE_HELP),
         click.option("--out", type=click.Path(dir_okay=False), required=True, help="Image file to write."),
     ]):
         func = option(func)
@@ -293,7 +311,8 @@ def _plot_filters(func):
 @_plot_filters
 @db_dir_option
 @handle_errors
-def plot_ecdf_command(benchmark, metrics, xmin, epochs, dataset, max_params, out, db_dir):
+def plot_ecdf_command(benchmark, metrics, xmin, epochs, dataset, max_params, min_pairs, max_pairs, source, out,
+                      db_dir):
     """Empirical CDF of accuracies over every config (means over runs), as the NB-101 paper's Figure 2.
 
     \b
@@ -308,7 +327,7 @@ def plot_ecdf_command(benchmark, metrics, xmin, epochs, dataset, max_params, out
         metrics = ("final_train_acc", "final_test_acc") if benchmark == "nds" else ("train_acc", "valid_acc",
                                                                                       "test_acc")
     click.echo(plot_ecdf(benchmark, out, metrics, epochs=epochs, dataset=dataset, xmin=xmin, max_params=max_params,
-                         db_dir=db_dir))
+                         ranges=bound_ranges(min_pairs, max_pairs), source=source_value(source), db_dir=db_dir))
 
 
 @plot.command("scatter", context_settings=CONTEXT_SETTINGS)
@@ -319,7 +338,8 @@ def plot_ecdf_command(benchmark, metrics, xmin, epochs, dataset, max_params, out
 @_plot_filters
 @db_dir_option
 @handle_errors
-def plot_scatter_command(benchmark, x, y, ymin, epochs, dataset, max_params, out, db_dir):
+def plot_scatter_command(benchmark, x, y, ymin, epochs, dataset, max_params, min_pairs, max_pairs, source, out,
+                         db_dir):
     """A metric against parameters or training time over every config, as the NB-101 paper's Figures 3-4.
 
     \b
@@ -332,7 +352,7 @@ def plot_scatter_command(benchmark, x, y, ymin, epochs, dataset, max_params, out
     benchmark = check_benchmark(benchmark)
     y = y or ("final_test_acc" if benchmark == "nds" else "test_acc")
     click.echo(plot_scatter(benchmark, out, x, y, epochs=epochs, dataset=dataset, ymin=ymin, max_params=max_params,
-                            db_dir=db_dir))
+                            ranges=bound_ranges(min_pairs, max_pairs), source=source_value(source), db_dir=db_dir))
 
 
 @plot.command("regret", context_settings=CONTEXT_SETTINGS)

@@ -164,6 +164,14 @@ class DatabaseBuild:
         from .results import carry_over
 
         self.carried_over = carry_over(self)
+        # HW-NAS-Bench costs and zero-cost proxies loaded into the file being replaced: copy them too.
+        from .joined import carry_over as carry_over_joined
+
+        self.carried_joined = carry_over_joined(self)
+        if self.benchmark == "nb101":  # and the runs of EC-NAS-Bench files, copied from it
+            from .ecnas import carry_over as carry_over_ecnas
+
+            self.carried_over += carry_over_ecnas(self)
         for view in views:
             conn.execute(view)
         conn.execute("ANALYZE")

@@ -25,9 +25,20 @@ import peewee
 
 from .. import db as _db
 from ..errors import NasbenchDbError
-from ..models import Source
+from ..models import JOINED_SOURCE_KINDS, Source
 
 COPY_ROWS = 20_000
+#: A provenance table created by an earlier version gains the columns added since. Checked first: an ALTER TABLE
+#: takes an exclusive lock even when it changes nothing, which readers would wait on (and deadlock with a publish).
+SOURCE_COLUMN_CHECK = ("SELECT 1 FROM information_schema.columns WHERE table_schema = current_schema() AND "
+                       "table_name = 'nasbench_source' AND column_name = 'device_kind'")
+SOURCE_UPGRADE = "ALTER TABLE nasbench_source ADD COLUMN IF NOT EXISTS device_kind VARCHAR(16)"
+
+
+def upgrade_source_table(execute) -> None:
+    """Add the provenance columns an older server table lacks; ``execute(sql)`` runs a statement, returns a cursor."""
+    if not execute(SOURCE_COLUMN_CHECK).fetchone():
+        execute(SOURCE_UPGRADE)
 _VIEW_NAME = re.compile(r"CREATE\s+VIEW\s+(\w+)", re.IGNORECASE)
 
 
@@ -113,12 +124,15 @@ def publish(sqlite_path, url: str, benchmark: str, models, views) -> dict:
             cursor.execute(f"CREATE SCHEMA {staging}")
             with server.bind_ctx([Source], bind_refs=False, bind_backrefs=False):
                 Source._schema.create_table(safe=True)
+            upgrade_source_table(lambda sql: cursor.execute(sql) or cursor)
             cursor.execute("LOCK TABLE nasbench_source IN SHARE ROW EXCLUSIVE MODE")
-            # Trained results are carried into the build before publishing; one ingested since then would be lost.
+            # Other sources (trained results, EC-NAS files) are carried into the build before publishing; one
+            # ingested since then would be lost.
+            # (Joined data, HW-NAS-Bench costs and zero-cost proxies, is not carried: it stays on the server.)
+            others = "kind <> 'original' AND kind NOT IN (" + ", ".join(f"'{k}'" for k in JOINED_SOURCE_KINDS) + ")"
             carried = {row[0] for row in source.execute(
-                "SELECT sha256 FROM nasbench_source WHERE kind = 'trained' AND benchmark = ?", (benchmark,))}
-            cursor.execute("SELECT sha256 FROM nasbench_source WHERE kind = 'trained' AND benchmark = %s",
-                           (benchmark,))
+                f"SELECT sha256 FROM nasbench_source WHERE {others} AND benchmark = ?", (benchmark,))}
+            cursor.execute(f"SELECT sha256 FROM nasbench_source WHERE {others} AND benchmark = %s", (benchmark,))
             arrived = {row[0] for row in cursor.fetchall()} - carried
             if arrived:
                 raise NasbenchDbError(f"{len(arrived)} training results were ingested into the server while this "
@@ -151,7 +165,10 @@ def publish(sqlite_path, url: str, benchmark: str, models, views) -> dict:
                 cursor.execute(f"DROP VIEW IF EXISTS public.{name}")
             for model in tables:
                 cursor.execute(f"DROP TABLE IF EXISTS public.{model._meta.table_name} CASCADE")
-            cursor.execute("DELETE FROM nasbench_source WHERE benchmark = %s", (benchmark,))
+            # Joined data (HW-NAS-Bench costs, zero-cost proxies) is not the benchmark's: its tables and provenance
+            # rows stay.
+            cursor.execute("DELETE FROM nasbench_source WHERE benchmark = %s AND kind NOT IN %s",
+                           (benchmark, JOINED_SOURCE_KINDS))
             cursor.execute("UPDATE nasbench_source SET benchmark = %s WHERE benchmark = %s", (benchmark, pending_name))
             for model in tables:
                 cursor.execute(f"ALTER TABLE {staging}.{model._meta.table_name} SET SCHEMA public")

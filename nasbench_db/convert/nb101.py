@@ -9,7 +9,13 @@ Each record of ``nasbench_full.tfrecord`` / ``nasbench_only108.tfrecord`` is one
                    4: double validation_accuracy  5: double test_accuracy  6: string checkpoint_path
 
 ``evaluation_data`` holds 3 entries: after 1 step at learning rate 0 (unused, as in the original API), halfway
-(epoch E/2) and final (epoch E).
+(epoch E/2: the original ``evaluate.py`` evaluates at ``0.5 * train_epochs``) and final (epoch E). The halfway entry's
+``current_epoch`` is checked on every record: a value other than E/2 is stored (``nb101_trial_halfway``).
+
+Other projects write the same container with a message that extends ``ModelMetrics`` (EC-NAS-Bench's
+``ModelMetricsEnergy``: fields 1-5 of each evaluation and 1-3 of the message are NB-101's, energy fields follow).
+:func:`decode_model_metrics` reads such a message given a :class:`ForeignLayout` naming the extra fields, and counts
+the fields it does not know, so a converter can say what it did not keep.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ import base64
 import binascii
 import hashlib
 import json
+import math
 import struct
 import sys
 import time
@@ -28,7 +35,9 @@ from typing import NamedTuple
 from ..checksums import recorded_sha256
 from ..errors import CorruptInput, NasbenchDbError
 from ..limits import MAX_EPOCHS, MAX_ROW_JSON_BYTES, check_lfs_pointer, short_repr
-from ..models import NB101_CONFIG_ID_FACTOR, NB101_MAX_RUNS_PER_CONFIG, NB101_TRIAL_ID_FACTOR, NB101_VIEWS, Nb101Arch, Nb101Config, Nb101Trial
+from ..models import (NB101_CONFIG_ID_FACTOR, NB101_CONFIG_LATE_COLUMNS, NB101_MAX_RUNS_PER_CONFIG,
+                      NB101_TRIAL_ID_FACTOR, NB101_VIEWS, Nb101Arch, Nb101Config, Nb101Trial, Nb101TrialEnergy,
+                      Nb101TrialHalfway)
 from ..spaces import nb101 as space
 from . import _build
 from .tfrecord import iter_records
@@ -38,7 +47,10 @@ BATCH_ROWS = 50_000
 
 
 class Evaluation(NamedTuple):
-    """One ``EvaluationData`` entry (fractions and seconds, as in the file); absent fields are None."""
+    """One ``EvaluationData`` entry (fractions and seconds, as in the file); absent fields are None.
+
+    ``extra``: with a :class:`ForeignLayout`, the layout's fields found in the entry, by name (else None).
+    """
 
     current_epoch: float | None = None
     training_time: float | None = None
@@ -46,12 +58,26 @@ class Evaluation(NamedTuple):
     validation_accuracy: float | None = None
     test_accuracy: float | None = None
     checkpoint_path: str | None = None
+    extra: dict | None = None
 
 
 class ModelMetrics(NamedTuple):
     evaluations: list
     trainable_parameters: int | None
     total_time: float | None
+    extra: dict | None = None
+
+
+@dataclass(frozen=True)
+class ForeignLayout:
+    """The fields a message extending ``ModelMetrics`` adds: ``{field number: (name, wire type)}`` for each
+    evaluation entry and for the message itself. Wire types: 0 varint, 1 double, 2 bytes / string / message (kept as
+    bytes; decode nested messages with :func:`iter_fields`). A field number the layout names takes precedence over
+    NB-101's meaning of that number (EC-NAS's evaluation field 6 is a double ``energy``, NB-101's a string path)."""
+
+    name: str
+    evaluation_fields: dict
+    message_fields: dict
 
 
 # --------------------------------------------------------------------------------------------------------------------
@@ -92,13 +118,60 @@ def _skip(buf: bytes, pos: int, wire_type: int) -> int:
     raise ValueError(f"unsupported wire type {wire_type}")
 
 
-def _decode_evaluation(buf: bytes, pos: int, end: int) -> Evaluation:
-    values = [None, None, None, None, None, None]
+def _field_value(buf: bytes, pos: int, end: int, wire_type: int):
+    """``(value, new position)`` of one field's value: int (varint, 32-bit), float (64-bit double) or bytes."""
+    if wire_type == 0:
+        return _varint(buf, pos)
+    if wire_type == 1:
+        if pos + 8 > end:
+            raise ValueError("truncated double")
+        return _DOUBLE.unpack_from(buf, pos)[0], pos + 8
+    if wire_type == 2:
+        length, pos = _varint(buf, pos)
+        if pos + length > end:
+            raise ValueError("truncated length-delimited field")
+        return bytes(buf[pos:pos + length]), pos + length
+    if wire_type == 5:
+        if pos + 4 > end:
+            raise ValueError("truncated 32-bit field")
+        return int.from_bytes(buf[pos:pos + 4], "little"), pos + 4
+    raise ValueError(f"unsupported wire type {wire_type}")
+
+
+def iter_fields(buf: bytes):
+    """Yield ``(field number, wire type, value)`` for every field of a serialized message (see
+    :func:`_field_value` for the value types); raises ValueError on malformed input."""
+    pos, end = 0, len(buf)
+    while pos < end:
+        key, pos = _varint(buf, pos)
+        value, pos = _field_value(buf, pos, end, key & 7)
+        yield key >> 3, key & 7, value
+
+
+def _foreign(buf, pos, end, number, wire_type, fields, extra, skipped, scope):
+    """Decode field ``number`` into ``extra`` when ``fields`` names it with this wire type, else skip it (counted
+    in ``skipped`` as ``(scope, number, wire type)``). Returns the new position and ``extra``."""
+    named = fields.get(number) if fields else None
+    if named is not None and named[1] == wire_type:
+        value, pos = _field_value(buf, pos, end, wire_type)
+        if extra is None:
+            extra = {}
+        extra[named[0]] = value
+        return pos, extra
+    if skipped is not None:
+        skipped[(scope, number, wire_type)] = skipped.get((scope, number, wire_type), 0) + 1
+    return _skip(buf, pos, wire_type), extra
+
+
+def _decode_evaluation(buf: bytes, pos: int, end: int, layout: ForeignLayout | None = None,
+                       skipped: dict | None = None) -> Evaluation:
+    values = [None, None, None, None, None, None, None]
     if end - pos >= 45 and buf[pos] == 0x09:
         unpacked = _FIVE_DOUBLES.unpack_from(buf, pos)
         if unpacked[0::2] == _FIVE_TAGS:
             values[:5] = unpacked[1::2]
             pos += 45
+    fields = layout.evaluation_fields if layout is not None else None
     while pos < end:
         key, pos = _varint(buf, pos)
         number, wire_type = key >> 3, key & 7
@@ -107,22 +180,30 @@ def _decode_evaluation(buf: bytes, pos: int, end: int) -> Evaluation:
                 raise ValueError("truncated double")
             values[number - 1] = _DOUBLE.unpack_from(buf, pos)[0]
             pos += 8
-        elif number == 6 and wire_type == 2:
+        elif number == 6 and wire_type == 2 and not (fields and 6 in fields):
             length, pos = _varint(buf, pos)
             values[5] = bytes(buf[pos:pos + length]).decode("utf-8")
             pos += length
         else:
-            pos = _skip(buf, pos, wire_type)
+            pos, values[6] = _foreign(buf, pos, end, number, wire_type, fields, values[6], skipped, "evaluation")
     if pos != end:
         raise ValueError("field runs past the end of EvaluationData")
     return Evaluation(*values)
 
 
-def decode_model_metrics(buf: bytes) -> ModelMetrics:
-    """Decode a serialized ``ModelMetrics``; raises ValueError on malformed input."""
+def decode_model_metrics(buf: bytes, layout: ForeignLayout | None = None,
+                         skipped: dict | None = None) -> ModelMetrics:
+    """Decode a serialized ``ModelMetrics``; raises ValueError on malformed input.
+
+    ``layout``: the extra fields of a message extending ``ModelMetrics`` (decoded into ``extra`` dicts).
+    ``skipped``: a dict that counts every field decoded neither as NB-101's nor by the layout, keyed
+    ``(scope, field number, wire type)`` with scope 'message' or 'evaluation'.
+    """
     evaluations = []
     parameters = None
     total_time = None
+    extra = None
+    fields = layout.message_fields if layout is not None else None
     pos = 0
     end = len(buf)
     while pos < end:
@@ -132,7 +213,7 @@ def decode_model_metrics(buf: bytes) -> ModelMetrics:
             length, pos = _varint(buf, pos)
             if pos + length > end:
                 raise ValueError("truncated evaluation_data")
-            evaluations.append(_decode_evaluation(buf, pos, pos + length))
+            evaluations.append(_decode_evaluation(buf, pos, pos + length, layout, skipped))
             pos += length
         elif number == 2 and wire_type == 0:
             parameters, pos = _varint(buf, pos)
@@ -144,10 +225,10 @@ def decode_model_metrics(buf: bytes) -> ModelMetrics:
             total_time = _DOUBLE.unpack_from(buf, pos)[0]
             pos += 8
         else:
-            pos = _skip(buf, pos, wire_type)
+            pos, extra = _foreign(buf, pos, end, number, wire_type, fields, extra, skipped, "message")
     if pos != end:
         raise ValueError("field runs past the end of ModelMetrics")
-    return ModelMetrics(evaluations, parameters, total_time)
+    return ModelMetrics(evaluations, parameters, total_time, extra)
 
 
 def _encode_varint(value: int) -> bytes:
@@ -247,12 +328,22 @@ class Nb101Report:
     epochs: list = field(default_factory=list)
     seconds: float = 0.0
     sha256: str = ""
+    #: runs whose halfway evaluation the file records at another epoch than E/2 (stored in nb101_trial_halfway)
+    other_halfway: int = 0
+    #: fields of the file's protobuf that NB-101's ModelMetrics does not have, so were not kept (checked on the first
+    #: record; what the tables never keep of NB-101's own fields is in :data:`NOT_KEPT_ALWAYS`)
+    not_kept: list = field(default_factory=list)
 
     def summary(self) -> str:
         rate = self.records / self.seconds if self.seconds else 0.0
-        return (f"converted {self.records:,} records of {self.source} into {self.database}: {self.archs:,} cells, "
+        text = (f"converted {self.records:,} records of {self.source} into {self.database}: {self.archs:,} cells, "
                 f"{self.configs:,} configs, {self.trials:,} trials, epochs {self.epochs} "
                 f"in {self.seconds:.1f} s ({rate:,.0f} records/s)")
+        if self.other_halfway:
+            text += f"; {self.other_halfway:,} runs evaluated halfway at another epoch than E/2 (kept)"
+        if self.not_kept:
+            text += "; fields not kept: " + ", ".join(self.not_kept)
+        return text
 
 
 _ARCH_SQL = "INSERT INTO nb101_arch (id, hash, num_vertices, adjacency, operations, parameters) VALUES (?,?,?,?,?,?)"
@@ -260,6 +351,37 @@ _CONFIG_SQL = "INSERT INTO nb101_config (id, arch_id, num_epochs) VALUES (?,?,?)
 _TRIAL_SQL = ("INSERT INTO nb101_trial (id, source_id, halfway_training_time, halfway_train_acc, halfway_valid_acc, "
               "halfway_test_acc, training_time, train_acc, valid_acc, test_acc, total_time) "
               "VALUES (?,?,?,?,?,?,?,?,?,?,?)")
+_HALFWAY_SQL = "INSERT INTO nb101_trial_halfway (trial_id, halfway_epoch) VALUES (?,?)"
+
+#: What the released files' messages hold beyond what the tables keep (always reported).
+NOT_KEPT_ALWAYS = ("evaluation 0 (after 1 step at learning rate 0, unused as in the original API)",
+                   "checkpoint_path")
+
+
+def config_load_ddl(database) -> tuple[str, list]:
+    """``(CREATE TABLE nb101_config without its late columns, [ALTER TABLE ... ADD COLUMN ...])``.
+
+    The released file's 1.7 M configs are loaded before :data:`NB101_CONFIG_LATE_COLUMNS` exist; the ALTERs append
+    them afterwards with their defaults, which SQLite then keeps in the schema rather than in every row.
+    """
+    with database.bind_ctx([Nb101Config], bind_refs=False, bind_backrefs=False):
+        create = Nb101Config._schema._create_table(safe=False).query()[0]
+        alters = []
+        for name in NB101_CONFIG_LATE_COLUMNS:
+            ctx = database.get_sql_context()
+            column = ctx.sql(Nb101Config._meta.fields[name].ddl(ctx)).query()[0]
+            if ", " + column not in create:
+                raise AssertionError(f"cannot find column {column!r} in {create!r}")
+            create = create.replace(", " + column, "", 1)
+            alters.append(f'ALTER TABLE "{Nb101Config._meta.table_name}" ADD COLUMN {column}')
+    return create, alters
+
+
+def foreign_fields(skipped: dict) -> list:
+    """Readable names of the fields counted by :func:`decode_model_metrics` (``skipped``)."""
+    wire = {0: "varint", 1: "double", 2: "bytes", 5: "fixed32"}
+    return [f"{scope} field {number} ({wire.get(wire_type, wire_type)})"
+            for scope, number, wire_type in sorted(skipped)]
 
 
 def _percent(fraction):
@@ -281,6 +403,19 @@ def _check_cell(path, number, offset, module_hash, adjacency, operations):
         raise CorruptInput(path, f"hash mismatch: the record says {module_hash}, its cell hashes to {digest}",
                            number, offset)
     return len(matrix)
+
+
+def _check_first_record(path, data: bytes, report: Nb101Report) -> None:
+    """Decode the first record once more, counting fields NB-101's ``ModelMetrics`` does not have: an EC-NAS-Bench
+    file (an energy double where NB-101 has its checkpoint path) is refused with the command that reads it; other
+    unknown fields are reported as not kept."""
+    skipped: dict = {}
+    decode_model_metrics(decode_payload(data)[4], skipped=skipped)
+    if ("evaluation", 6, 1) in skipped:
+        raise CorruptInput(path, "the records carry EC-NAS-Bench energy fields (evaluation field 6 is a double, "
+                                 "NB-101's is a checkpoint path): convert this file with "
+                                 f"`nasbench-db convert ecnas {Path(path).name}`", 0, 0)
+    report.not_kept = foreign_fields(skipped)
 
 
 def convert_nb101(path, db_dir=None, progress: bool | None = None, verify_crc: bool = True) -> Nb101Report:
@@ -307,15 +442,18 @@ def convert_nb101(path, db_dir=None, progress: bool | None = None, verify_crc: b
         bar = tqdm(total=path.stat().st_size, unit="B", unit_scale=True, desc="nb101", file=sys.stderr)
 
     with _build.DatabaseBuild("nb101", db_dir) as build:
-        build.create_tables([Nb101Arch, Nb101Config, Nb101Trial])
+        build.create_tables([Nb101Arch, Nb101Config, Nb101Trial, Nb101TrialHalfway, Nb101TrialEnergy])
         conn = build.connection
+        create_config, add_late_columns = config_load_ddl(build.database)
+        conn.execute('DROP TABLE "nb101_config"')
+        conn.execute(create_config)
         source_id = build.add_source("original", path, CONVERTER_NAME, known_sha)
         conn.execute("BEGIN")
         arch_by_hash: dict[str, tuple] = {}  # hash -> (arch id, adjacency, operations, parameters)
         config_ids: dict[tuple, int] = {}
         slots: dict[int, int] = {}  # arch id -> configs seen
         repeats: dict[int, int] = {}
-        archs, configs, trials = [], [], []
+        archs, configs, trials, halfway_rows = [], [], [], []
         trial_id = 0
         number = -1
         epochs_seen = set()
@@ -387,6 +525,13 @@ def convert_nb101(path, db_dir=None, progress: bool | None = None, verify_crc: b
                 half, final = evaluations[1], evaluations[2]
                 trial_id += 1
                 key = config_id * NB101_TRIAL_ID_FACTOR + repeat
+                if half.current_epoch is not None and half.current_epoch != epochs / 2:
+                    if not math.isfinite(half.current_epoch):
+                        raise CorruptInput(path, f"the halfway evaluation's current_epoch must be a number: got "
+                                                 f"{half.current_epoch}", number, offset)
+                    halfway_rows.append((key, half.current_epoch))  # the file's own halfway epoch
+                if number == 0:
+                    _check_first_record(path, data, report)
                 if key < last_key:
                     in_order = False
                 last_key = key
@@ -400,15 +545,20 @@ def convert_nb101(path, db_dir=None, progress: bool | None = None, verify_crc: b
                     conn.executemany(_ARCH_SQL, archs)
                     conn.executemany(_CONFIG_SQL, configs)
                     conn.executemany(_TRIAL_SQL, trials)
+                    conn.executemany(_HALFWAY_SQL, halfway_rows)
                     archs.clear()
                     configs.clear()
                     trials.clear()
+                    halfway_rows.clear()
                     if bar is not None:
                         bar.update(offset - last_offset)
                         last_offset = offset
             conn.executemany(_ARCH_SQL, archs)
             conn.executemany(_CONFIG_SQL, configs)
             conn.executemany(_TRIAL_SQL, trials)
+            conn.executemany(_HALFWAY_SQL, halfway_rows)
+            for statement in add_late_columns:
+                conn.execute(statement)
         finally:
             if bar is not None:
                 bar.close()
@@ -421,11 +571,92 @@ def convert_nb101(path, db_dir=None, progress: bool | None = None, verify_crc: b
         report.trials = trial_id
         report.epochs = sorted(epochs_seen)
         report.sha256 = sha
+        report.other_halfway = conn.execute("SELECT COUNT(*) FROM nb101_trial_halfway").fetchone()[0]
+        counts = {"nb101_arch": report.archs, "nb101_config": report.configs, "nb101_trial": report.trials}
+        if report.other_halfway:
+            counts["nb101_trial_halfway"] = report.other_halfway
         build.set_source_counts(
-            source_id, {"nb101_arch": report.archs, "nb101_config": report.configs, "nb101_trial": report.trials},
-            details={"records": report.records, "epochs": report.epochs}, sha256=sha)
+            source_id, counts, details={"records": report.records, "epochs": report.epochs, "dataset": "cifar10",
+                                        "not_kept": list(NOT_KEPT_ALWAYS) + report.not_kept}, sha256=sha)
         conn.execute("COMMIT")
         final = build.finish(NB101_VIEWS, vacuum=not in_order)
     report.database = str(final)
     report.seconds = time.perf_counter() - started
     return report
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# runs of other sources, added to an existing database (training results, EC-NAS-Bench files)
+#
+# ``conn`` is a DB-API-like connection inside a write transaction (sqlite3, or results.ServerConnection on a server).
+# The released file's ids are untouched: a new cell gets the next arch id, a new (budget, dataset) of a cell the next
+# free config slot, and a run the next repeat of its config.
+
+def add_cell(conn, digest: str, adjacency: str, operations: str, num_vertices: int, parameters: int, where,
+             check: bool = False) -> int:
+    """The arch id of cell ``digest``, inserting the cell when the database lacks it. ``where`` names the input in
+    errors.
+
+    ``check``: ``parameters`` is the CIFAR-10 network's count (EC-NAS-Bench's runs): a count that disagrees with a
+    cell the released file (or an EC-NAS file) holds is refused; one that came from a self-trained run on another
+    dataset (another stem or classifier, so another count) is replaced by it.
+    """
+    row = conn.execute("SELECT id, parameters FROM nb101_arch WHERE hash = ?", (digest,)).fetchone()
+    if row:
+        if check and parameters is not None and row[1] != parameters:
+            low = row[0] * NB101_CONFIG_ID_FACTOR * NB101_TRIAL_ID_FACTOR
+            trusted = conn.execute(
+                "SELECT 1 FROM nb101_trial t JOIN nasbench_source s ON s.id = t.source_id WHERE t.id BETWEEN ? AND ? "
+                "AND s.kind IN ('original', 'ecnas') LIMIT 1",
+                (low, low + NB101_CONFIG_ID_FACTOR * NB101_TRIAL_ID_FACTOR - 1)).fetchone()
+            if trusted:
+                raise CorruptInput(where, f"cell {digest} has {parameters:,} trainable parameters here and "
+                                          f"{row[1]:,} in the database: not the NB-101 network")
+            conn.execute("UPDATE nb101_arch SET parameters = ? WHERE id = ?", (parameters, row[0]))
+        return row[0]
+    arch_id = (conn.execute("SELECT MAX(id) FROM nb101_arch").fetchone()[0] or 0) + 1
+    conn.execute(_ARCH_SQL, (arch_id, digest, num_vertices, adjacency, operations, parameters))
+    return arch_id
+
+
+def add_config(conn, arch_id: int, epochs: int, dataset: str, where) -> int:
+    """The config id of (cell, budget, dataset), inserting it in the cell's next free slot when new."""
+    low = arch_id * NB101_CONFIG_ID_FACTOR
+    rows = conn.execute("SELECT id, num_epochs, dataset FROM nb101_config WHERE id BETWEEN ? AND ?",
+                        (low, low + NB101_CONFIG_ID_FACTOR - 1)).fetchall()
+    for config_id, num_epochs, stored_dataset in rows:
+        if num_epochs == epochs and stored_dataset == dataset:
+            return config_id
+    if len(rows) >= NB101_CONFIG_ID_FACTOR:
+        raise CorruptInput(where, f"too many (epoch budget, dataset) pairs for this cell: max {NB101_CONFIG_ID_FACTOR}")
+    config_id = low + max((r[0] - low for r in rows), default=-1) + 1
+    conn.execute("INSERT INTO nb101_config (id, arch_id, num_epochs, dataset) VALUES (?,?,?,?)",
+                 (config_id, arch_id, epochs, dataset))
+    return config_id
+
+
+def next_trial_id(conn, config_id: int, where) -> int:
+    """The id of a new run of ``config_id`` (after its existing runs)."""
+    low = config_id * NB101_TRIAL_ID_FACTOR
+    last = conn.execute("SELECT MAX(id) FROM nb101_trial WHERE id BETWEEN ? AND ?",
+                        (low, low + NB101_TRIAL_ID_FACTOR - 1)).fetchone()[0]
+    trial_id = low if last is None else last + 1
+    if trial_id > low + NB101_TRIAL_ID_FACTOR - 1:
+        raise NasbenchDbError(f"{where}: this config already holds {NB101_TRIAL_ID_FACTOR} runs, the maximum")
+    return trial_id
+
+
+def add_run(conn, trial_id: int, source_id: int, half: Evaluation, final: Evaluation, total_time,
+            halfway_epoch: float, percent: bool = True) -> None:
+    """Insert one run (halfway and final evaluations) and its halfway epoch. ``percent``: the evaluations hold
+    fractions (as NB-101's protobuf) to store x 100; False when they are percent already."""
+    scale = _percent if percent else (lambda value: value)
+    conn.execute(_TRIAL_SQL, (trial_id, source_id, half.training_time, scale(half.train_accuracy),
+                              scale(half.validation_accuracy), scale(half.test_accuracy), final.training_time,
+                              scale(final.train_accuracy), scale(final.validation_accuracy),
+                              scale(final.test_accuracy), total_time))
+    conn.execute(_HALFWAY_SQL, (trial_id, halfway_epoch))
+
+
+#: Validate a cell and recompute its hash (for the converters of other sources too); returns its number of vertices.
+check_cell = _check_cell

@@ -44,8 +44,7 @@ from ..checksums import file_digest, recorded_sha256
 from ..errors import CorruptInput, NasbenchDbError
 from ..limits import (INT64_MAX, MAX_INT_BYTES, MAX_MEMBER_BYTES, ExpansionGuard, as_float, as_int64,
                       bz2_decompress, check_lfs_pointer, check_zip_member, lfs_pointer_error, short_repr)
-from ..models import (NATS_SSS_VIEWS, NB201_VIEWS, NatsSssArch, NatsSssEpoch, NatsSssTrialConfig,
-                      NatsSssTrialStats, Nb201Arch, Nb201Epoch, Nb201TrialConfig, Nb201TrialStats)
+from ..models import NATS_SSS_TABLES, NATS_SSS_VIEWS, NB201_TABLES, NB201_VIEWS
 from ..spaces import nats_sss as sss_space
 from ..spaces import nb201 as tss_space
 from . import _build
@@ -105,10 +104,10 @@ class Space:
 
 
 TSS = Space("tss", "nb201", TSS_HP_EPOCHS, tss_space.EPOCHS, tss_space.NUM_ARCHS,
-            (Nb201Arch, Nb201TrialConfig, Nb201TrialStats, Nb201Epoch), NB201_VIEWS, "nb201",
+            NB201_TABLES[1:], NB201_VIEWS, "nb201",
             "nb201trialconfig", "nb201trialstats", "nb201_epoch", "NAS-Bench-201 / NATS topology space")
 SSS = Space("sss", "nats_sss", SSS_HP_EPOCHS, sss_space.EPOCHS, sss_space.NUM_ARCHS,
-            (NatsSssArch, NatsSssTrialConfig, NatsSssTrialStats, NatsSssEpoch), NATS_SSS_VIEWS, "nats_sss",
+            NATS_SSS_TABLES[1:], NATS_SSS_VIEWS, "nats_sss",
             "nats_sss_trialconfig", "nats_sss_trialstats", "nats_sss_epoch", "NATS size space")
 
 

@@ -40,7 +40,8 @@ from collections import OrderedDict
 from ..limits import (MAX_INT_BYTES, MAX_LINE_BYTES, MAX_NESTING, MAX_PICKLE_LIVE_BYTES, MAX_VALUE_BYTES,
                       nesting_error, short_repr)
 
-__all__ = ["StreamUnpickler", "UnsupportedPickle", "PickleDataError", "StateDict", "load_data_pickle"]
+__all__ = ["StreamUnpickler", "UnsupportedPickle", "PickleDataError", "StateDict", "NumpyArray", "NUMPY_ARRAY_GLOBALS",
+           "SAFE_GLOBALS", "ARRAY_GLOBALS", "load_data_pickle"]
 
 _unpack_double = struct.Struct(">d").unpack_from
 _unpack_i4 = struct.Struct("<i").unpack_from
@@ -185,12 +186,77 @@ SAFE_GLOBALS = {
     ("_codecs", "encode"): _encode_latin1_bytes,
     ("copyreg", "_reconstructor"): None,  # handled in REDUCE
 }
+
+
+class NumpyArray(list):
+    """A pickled numpy ``ndarray`` rebuilt as a flat list of Python values, C order (numbers decoded with
+    :mod:`struct`, object arrays taken as the list they were pickled with); ``shape`` and ``dtype`` say what it was.
+
+    Built only when the reader is given :data:`NUMPY_ARRAY_GLOBALS` (HW-NAS-Bench's pickle holds its per-architecture
+    metrics as arrays). Refused: byte strings, structured or unknown dtypes, Fortran order with more than one
+    dimension, more than ``limits.MAX_CONTAINER_ITEMS`` elements, a payload whose length disagrees with the shape.
+    """
+
+    shape: tuple = ()
+    dtype = ""
+
+    def __setstate__(self, state):
+        from ..limits import MAX_CONTAINER_ITEMS
+
+        if not isinstance(state, tuple) or len(state) not in (4, 5):
+            raise UnsupportedPickle("numpy array with an unexpected state")
+        version, shape, dtype, fortran, data = state if len(state) == 5 else (1, *state)
+        if not isinstance(shape, tuple) or not all(type(n) is int and n >= 0 for n in shape):
+            raise UnsupportedPickle(f"numpy array with an invalid shape {shape!r}")
+        count = 1
+        for n in shape:
+            count *= n
+            if count > MAX_CONTAINER_ITEMS:
+                raise UnsupportedPickle(f"numpy array of shape {shape} holds more than {MAX_CONTAINER_ITEMS:,} "
+                                        "elements (limits.MAX_CONTAINER_ITEMS)")
+        if fortran and len(shape) > 1:
+            raise UnsupportedPickle("numpy array in Fortran order is not supported")
+        if not isinstance(dtype, _Dtype):
+            raise UnsupportedPickle(f"numpy array with an unexpected dtype {dtype!r}")
+        code = dtype.code.lstrip("<>|=")
+        self.shape, self.dtype = shape, code
+        if code in ("O", "O4", "O8"):
+            if not isinstance(data, list) or len(data) != count:
+                raise UnsupportedPickle(f"numpy object array of shape {shape} does not hold {count} items")
+            self[:] = data
+            return
+        fmt = _SCALAR_FORMATS.get(code)
+        if fmt is None or not isinstance(data, (bytes, bytearray)):
+            raise UnsupportedPickle(f"numpy array of dtype {dtype.code!r} is not supported")
+        if len(data) != count * struct.calcsize(fmt):
+            raise UnsupportedPickle(f"numpy array of shape {shape} and dtype {code} holds {len(data):,} bytes, "
+                                    f"expected {count * struct.calcsize(fmt):,}")
+        self[:] = struct.unpack(f"{dtype.order}{count}{fmt}", data)
+
+
 class _NdarrayClass:
-    """Stands for ``numpy.ndarray`` in a pickle read with ``arrays=True`` (it is never called)."""
+    """Stands for ``numpy.ndarray`` in ``_reconstruct(ndarray, (0,), b'b')`` (it is never called)."""
+
+
+def _numpy_reconstruct(cls, shape=None, typecode=None):
+    if cls is not _NdarrayClass:
+        raise UnsupportedPickle(f"numpy _reconstruct of an unexpected class {cls!r}")
+    return NumpyArray()
+
+
+#: Add to a reader's ``globals_map`` (``{**SAFE_GLOBALS, **NUMPY_ARRAY_GLOBALS}``) to read numpy arrays as
+#: :class:`NumpyArray` lists (pickles of numpy 1.x and 2.x).
+NUMPY_ARRAY_GLOBALS = {
+    ("numpy.core.multiarray", "_reconstruct"): _numpy_reconstruct,
+    ("numpy._core.multiarray", "_reconstruct"): _numpy_reconstruct,
+    ("numpy", "ndarray"): _NdarrayClass,
+}
 
 
 class _ArrayStub:
-    """``numpy.core.multiarray._reconstruct(ndarray, ...)``: replaced by the array its BUILD state describes."""
+    """``numpy.core.multiarray._reconstruct(ndarray, ...)`` read with ``arrays=True``: replaced by the numpy array its
+    BUILD state describes (a CIFAR / ImageNet16 batch of ~100 MB of pixels, which :class:`NumpyArray` would turn into
+    a list of 10^8 Python ints). Readers that want plain lists use :data:`NUMPY_ARRAY_GLOBALS` instead."""
 
     __slots__ = ()
 
@@ -1007,7 +1073,7 @@ class StreamUnpickler:
             inst.update(state)
             return
         setstate = getattr(inst, "__setstate__", None)
-        if isinstance(inst, _Dtype):
+        if isinstance(inst, (_Dtype, NumpyArray)):
             inst.__setstate__(state)
             return
         if isinstance(inst, dict) and isinstance(state, dict):

@@ -13,10 +13,13 @@ benchmark's own tables, so queries see them only when asked (``source=None`` / a
 * **Survives re-conversion**: :func:`carry_over` re-ingests the trained results of a database that a converter of
   an original file is about to replace (called by :meth:`DatabaseBuild.finish`), from the JSON kept in ``details``.
 
-Tables: NB-101 results go to ``nb101_trial`` (halfway and final evaluations; the cell and its config are added when
-new); NB-201 / NATS size-space results to ``nb201trialstats`` / ``nats_sss_trialstats`` (NNI's split mapping of
-:data:`nasbench_db.convert.nb201.SPLITS`, final = last epoch) plus one ``*_epoch`` row per epoch. A budget or dataset
-the benchmark never had (a 2-epoch smoke run, Fashion-MNIST) gets its own config row, numbered after the benchmark's.
+Tables: NB-101 results go to ``nb101_trial`` (halfway and final evaluations) and ``nb101_trial_halfway`` (the
+halfway evaluation's epoch), under the config of their cell, budget and dataset (added when new: a Fashion-MNIST run
+never becomes a run of the cell's CIFAR-10 config). NB-201 / NATS size-space results go to tables of their own,
+``nb201_trained_trialconfig`` / ``_trialstats`` / ``_epoch`` (``nats_sss_trained_*``), with NNI's split mapping of
+:data:`nasbench_db.convert.nb201.SPLITS` (final = last epoch), so NNI's tables keep exactly the released runs. A
+budget or dataset the benchmark never had (a 2-epoch smoke run, Fashion-MNIST) gets a config numbered after the
+benchmark's.
 """
 
 from __future__ import annotations
@@ -29,8 +32,7 @@ from pathlib import Path
 from .. import __version__
 from .. import db as _db
 from ..errors import CorruptInput, NasbenchDbError
-from ..models import NATS_SSS_TABLES, NATS_SSS_VIEWS, NB101_CONFIG_ID_FACTOR, NB101_TRIAL_ID_FACTOR, NB101_VIEWS, \
-    NB201_TABLES, NB201_VIEWS, Nb101Arch, Nb101Config, Nb101Trial, Source
+from ..models import NATS_SSS_TABLES, NATS_SSS_VIEWS, NB101_TABLES, NB101_VIEWS, NB201_TABLES, NB201_VIEWS
 from ..spaces import nats_sss as sss_space
 from ..spaces import nb101 as nb101_space
 from ..spaces import nb201 as tss_space
@@ -170,6 +172,9 @@ def _connect_server(benchmark: str, url: str) -> ServerConnection:
         conn.execute("SELECT pg_advisory_xact_lock(74101)")  # one schema creator at a time
         for statement in _schema_statements(*SCHEMAS[benchmark], server=True):
             conn.execute(statement)
+        from ._server import upgrade_source_table
+
+        upgrade_source_table(conn.execute)
         conn.execute("COMMIT")
     except BaseException:
         conn.raw.rollback()
@@ -179,7 +184,7 @@ def _connect_server(benchmark: str, url: str) -> ServerConnection:
 
 
 #: benchmark -> (models, views) of its database
-SCHEMAS = {"nb101": ((Source, Nb101Arch, Nb101Config, Nb101Trial), NB101_VIEWS),
+SCHEMAS = {"nb101": (NB101_TABLES, NB101_VIEWS),
            "nb201": (NB201_TABLES, NB201_VIEWS), "nats_sss": (NATS_SSS_TABLES, NATS_SSS_VIEWS)}
 
 
@@ -203,6 +208,12 @@ def connect(benchmark: str, db_dir=None):
     conn.execute("PRAGMA journal_mode = WAL")
     conn.execute("BEGIN IMMEDIATE")
     try:
+        if "device_kind" not in {row[1] for row in conn.execute("PRAGMA table_info(nasbench_source)")} and \
+                conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'nasbench_source'").fetchone():
+            # Its NNI views would show the rows added now: rebuild it (other sources' rows are carried over).
+            raise NasbenchDbError(f"{path} was built by an earlier nasbench_db, whose tables do not keep other "
+                                  f"sources apart from the released runs: convert the original file again "
+                                  f"({_db.INSTALL_HINTS[benchmark]}; ingested results are kept), then retry")
         for statement in _schema_statements(*SCHEMAS[benchmark]):
             conn.execute(statement)
         conn.execute("COMMIT")
@@ -249,6 +260,8 @@ def _evaluation_at(result: dict, epoch: float):
 
 
 def _nb101_arch_id(conn, result: dict, path) -> int:
+    from .nb101 import add_cell
+
     try:
         matrix, ops = nb101_space.parse_arch(result["arch"])
         pmatrix, pops, digest = nb101_space.canonical(matrix, ops)
@@ -256,60 +269,39 @@ def _nb101_arch_id(conn, result: dict, path) -> int:
         raise CorruptInput(path, f"arch is not an NB-101 cell: {exc}") from None
     if result.get("arch_hash") not in (None, digest):
         raise CorruptInput(path, f"arch_hash {result['arch_hash']} does not match the arch (hashes to {digest})")
-    row = conn.execute("SELECT id FROM nb101_arch WHERE hash = ?", (digest,)).fetchone()
-    if row:
-        return row[0]
-    next_id = (conn.execute("SELECT MAX(id) FROM nb101_arch").fetchone()[0] or 0) + 1
-    conn.execute("INSERT INTO nb101_arch (id, hash, num_vertices, adjacency, operations, parameters) "
-                 "VALUES (?,?,?,?,?,?)", (next_id, digest, len(pmatrix), nb101_space.matrix_to_adjacency(pmatrix),
-                                          ",".join(pops), int(result["parameters"])))
-    return next_id
-
-
-def _nb101_config_id(conn, arch_id: int, epochs: int, path) -> int:
-    low = arch_id * NB101_CONFIG_ID_FACTOR
-    rows = conn.execute("SELECT id, num_epochs FROM nb101_config WHERE id BETWEEN ? AND ?",
-                        (low, low + NB101_CONFIG_ID_FACTOR - 1)).fetchall()
-    for config_id, num_epochs in rows:
-        if num_epochs == epochs:
-            return config_id
-    if len(rows) >= NB101_CONFIG_ID_FACTOR:
-        raise CorruptInput(path, f"too many epoch budgets for this cell: max {NB101_CONFIG_ID_FACTOR}")
-    config_id = low + max((r[0] - low for r in rows), default=-1) + 1
-    conn.execute("INSERT INTO nb101_config (id, arch_id, num_epochs) VALUES (?,?,?)", (config_id, arch_id, epochs))
-    return config_id
+    return add_cell(conn, digest, nb101_space.matrix_to_adjacency(pmatrix), ",".join(pops), len(pmatrix),
+                    int(result["parameters"]), path)
 
 
 def _insert_source(conn, benchmark: str, result: dict, file_name: str, file_size, row_counts: dict) -> int:
     cursor = conn.execute(
         "INSERT INTO nasbench_source (benchmark, kind, file_name, file_size, sha256, converter, created_at, "
-        "row_counts, device, details) VALUES (?, 'trained', ?, ?, ?, ?, ?, ?, ?, ?)",
+        "row_counts, device, details, device_kind) VALUES (?, 'trained', ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (benchmark, file_name, file_size, result["result_key"], f"{CONVERTER_NAME} nasbench_db {__version__}",
          utc_now(), json.dumps(row_counts, sort_keys=True),
-         result["device"].get("name") or result["device"].get("type"), _schema.canonical_json(result)))
+         result["device"].get("name") or result["device"].get("type"), _schema.canonical_json(result),
+         result["device"].get("type")))
     return cursor.lastrowid
 
 
 def _ingest_nb101(conn, result: dict, path, file_name: str, file_size) -> None:
+    from .nb101 import Evaluation, add_config, add_run, next_trial_id
+
     arch_id = _nb101_arch_id(conn, result, path)
     epochs = int(result["epochs"])
-    config_id = _nb101_config_id(conn, arch_id, epochs, path)
-    low = config_id * NB101_TRIAL_ID_FACTOR
-    last = conn.execute("SELECT MAX(id) FROM nb101_trial WHERE id BETWEEN ? AND ?",
-                        (low, low + NB101_TRIAL_ID_FACTOR - 1)).fetchone()[0]
-    trial_id = low if last is None else last + 1
-    if trial_id > low + NB101_TRIAL_ID_FACTOR - 1:
-        raise NasbenchDbError(f"{path}: this config already holds {NB101_TRIAL_ID_FACTOR} runs, the maximum")
-    source_id = _insert_source(conn, "nb101", result, file_name, file_size, {"nb101_trial": 1})
+    # keyed by dataset too: a Fashion-MNIST run is never a run of the cell's CIFAR-10 config
+    config_id = add_config(conn, arch_id, epochs, str(result["dataset"]).lower(), path)
+    trial_id = next_trial_id(conn, config_id, path)
+    source_id = _insert_source(conn, "nb101", result, file_name, file_size,
+                               {"nb101_trial": 1, "nb101_trial_halfway": 1})
     half = _evaluation_at(result, epochs / 2)
     final = _evaluation_at(result, float(epochs)) or result["evaluations"][-1]
     h = _sets(half) if half else {"train": None, "valid": None, "test": None}
     f = _sets(final)
-    conn.execute(
-        "INSERT INTO nb101_trial (id, source_id, halfway_training_time, halfway_train_acc, halfway_valid_acc, "
-        "halfway_test_acc, training_time, train_acc, valid_acc, test_acc, total_time) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-        (trial_id, source_id, half["training_time"] if half else None, h["train"], h["valid"], h["test"],
-         final["training_time"], f["train"], f["valid"], f["test"], result.get("total_time")))
+    add_run(conn, trial_id, source_id,
+            Evaluation(None, half["training_time"] if half else None, h["train"], h["valid"], h["test"]),
+            Evaluation(None, final["training_time"], f["train"], f["valid"], f["test"]), result.get("total_time"),
+            float(half["epoch"]) if half else epochs / 2, percent=False)
 
 
 # ----------------------------------------------------------------------------------------------------------------------
@@ -336,8 +328,8 @@ def _cell_rows(benchmark: str, result: dict, path):
                     "num_conv1x1, has_path) VALUES (?,?,?,?,?,?,?,?)")
         arch_row = (index, tss_space.arch_str(ops), arch_json, unique, tss_space.unique_str(ops), n3, n1,
                     tss_space.has_path(ops))
-        config_sql = ("INSERT INTO nb201trialconfig (id, arch, num_epochs, num_channels, num_cells, dataset, "
-                      "arch_index, unique_index) VALUES (?,?,?,?,?,?,?,?)")
+        config_sql = ("INSERT INTO nb201_trained_trialconfig (id, arch, num_epochs, num_channels, num_cells, "
+                      "dataset, arch_index, unique_index) VALUES (?,?,?,?,?,?,?,?)")
 
         def config_row(config_id, epochs, dataset):
             return (config_id, arch_json, epochs, tss_space.NUM_CHANNELS, tss_space.NUM_CELLS, dataset, index, unique)
@@ -345,7 +337,7 @@ def _cell_rows(benchmark: str, result: dict, path):
         text = sss_space.arch_str(channels)
         arch_sql = "INSERT OR IGNORE INTO nats_sss_arch (id, arch, c1, c2, c3, c4, c5) VALUES (?,?,?,?,?,?,?)"
         arch_row = (index, text, *channels)
-        config_sql = ("INSERT INTO nats_sss_trialconfig (id, arch, arch_index, num_epochs, dataset) "
+        config_sql = ("INSERT INTO nats_sss_trained_trialconfig (id, arch, arch_index, num_epochs, dataset) "
                       "VALUES (?,?,?,?,?)")
 
         def config_row(config_id, epochs, dataset):
@@ -365,24 +357,27 @@ def _ingest_cells(conn, result: dict, path, file_name: str, file_size, benchmark
     from .nb201 import SPLITS, SSS, TRIALS_PER_ARCH, TSS
 
     space = TSS if benchmark == "nb201" else SSS
+    # Runs of other sources live in tables of their own (models.Nb201TrainedTrialStats): NNI's tables stay the release.
+    config_table, trial_table = f"{space.prefix}_trained_trialconfig", f"{space.prefix}_trained_trialstats"
+    epoch_table = f"{space.prefix}_trained_epoch"
     index, arch_sql, arch_row, config_sql, config_row = _cell_rows(benchmark, result, path)
     conn.execute(arch_sql, arch_row)
     epochs, dataset = int(result["epochs"]), result["dataset"]
-    if epochs in space.epochs and dataset in SPLITS:
+    if epochs in space.epochs and dataset in SPLITS:  # the benchmark's own config id
         config_id = space.config_id(index, epochs, dataset)
-        if not conn.execute(f"SELECT 1 FROM {space.config_table} WHERE id = ?", (config_id,)).fetchone():
+        if not conn.execute(f"SELECT 1 FROM {config_table} WHERE id = ?", (config_id,)).fetchone():
             conn.execute(config_sql, config_row(config_id, epochs, dataset))
     else:  # a budget or dataset the benchmark never had: a config numbered after the benchmark's range
-        row = conn.execute(f"SELECT id FROM {space.config_table} WHERE arch_index = ? AND num_epochs = ? AND "
+        row = conn.execute(f"SELECT id FROM {config_table} WHERE arch_index = ? AND num_epochs = ? AND "
                            "dataset = ?", (index, epochs, dataset)).fetchone()
         if row:
             config_id = row[0]
         else:
             floor = space.config_id(space.num_archs, space.epochs[0], tss_space.DATASETS[0])
-            config_id = max(conn.execute(f"SELECT MAX(id) FROM {space.config_table}").fetchone()[0] or 0,
+            config_id = max(conn.execute(f"SELECT MAX(id) FROM {config_table}").fetchone()[0] or 0,
                             floor - 1) + 1
             conn.execute(config_sql, config_row(config_id, epochs, dataset))
-    trial_id = max(conn.execute(f"SELECT MAX(id) FROM {space.trial_table}").fetchone()[0] or 0,
+    trial_id = max(conn.execute(f"SELECT MAX(id) FROM {trial_table}").fetchone()[0] or 0,
                    TRIALS_PER_ARCH * space.num_archs) + 1  # after every id the original converter can use
     names = SPLITS.get(dataset, SPLITS["cifar10-valid"])
     evaluations = {int(round(float(e["epoch"]))): e["sets"] for e in result["evaluations"]
@@ -400,16 +395,16 @@ def _ingest_cells(conn, result: dict, path, file_name: str, file_size, benchmark
     final = _split_values(final_sets, names)
     last = stats.get(epochs) or (result["epoch_stats"][-1] if result["epoch_stats"] else {})
     source_id = _insert_source(conn, benchmark, result, file_name, file_size,
-                               {space.trial_table: 1, space.epoch_table: len(epoch_rows)})
+                               {trial_table: 1, epoch_table: len(epoch_rows)})
     conn.execute(
-        f"INSERT INTO {space.trial_table} (id, config_id, seed, train_acc, valid_acc, test_acc, ori_test_acc, "
+        f"INSERT INTO {trial_table} (id, config_id, seed, train_acc, valid_acc, test_acc, ori_test_acc, "
         "train_loss, valid_loss, test_loss, ori_test_loss, parameters, latency, flops, training_time, "
         "valid_evaluation_time, test_evaluation_time, ori_test_evaluation_time, source_id, result_key, "
         "file_parameters, file_flops) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,NULL,?,?,NULL,NULL,NULL,?,?,NULL,NULL)",
         (trial_id, config_id, int(result["seed"]), last.get("train_acc"), final[0][0], final[1][0], final[2][0],
          last.get("train_loss"), final[0][1], final[1][1], final[2][1], int(result["parameters"]) / 1e6,
          float(result["flops"]), result.get("training_time"), source_id, result["result_key"]))
-    conn.executemany(f"INSERT INTO {space.epoch_table} (trial_id, current_epoch, train_acc, valid_acc, test_acc, "
+    conn.executemany(f"INSERT INTO {epoch_table} (trial_id, current_epoch, train_acc, valid_acc, test_acc, "
                      "ori_test_acc, train_loss, valid_loss, test_loss, ori_test_loss) VALUES (?,?,?,?,?,?,?,?,?,?)",
                      epoch_rows)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from .. import db as _db
 from ..errors import InvalidArgument
 
@@ -37,24 +39,97 @@ def check_int(name: str, value, allowed=None):
 
 
 def check_bool(name: str, value) -> bool:
-    if not isinstance(value, bool):
-        try:
-            import numpy
+    """A flag, read as NNI reads it where NNI's reading is unambiguous.
 
-            if isinstance(value, numpy.bool_):
-                return bool(value)
-        except ImportError:
-            pass
-        raise InvalidArgument(f"{name} must be True or False: got {value!r}")
-    return value
+    NNI tests flags for truth (``if include_intermediates:``), so it takes ``1``, ``0`` and ``None`` too. Accepted
+    here: bools (and numpy bools), integers (numpy too; 0 is False, any other is True) and None (False). Refused,
+    because NNI answers them wrongly: strings (``'False'`` is true in NNI), floats, containers and other objects.
+    """
+    if value is None:
+        return False
+    if isinstance(value, (bool, int)):
+        return bool(value)
+    try:
+        import numpy
+
+        if isinstance(value, (numpy.bool_, numpy.integer)):
+            return bool(value)
+    except ImportError:
+        pass
+    hint = " (a string is not a flag: NNI would read any non-empty one, 'False' too, as True)" \
+        if isinstance(value, str) else ""
+    raise InvalidArgument(f"{name} must be True or False (or 1 / 0): got {value!r}{hint}")
+
+
+#: Text SQLite's numeric affinity turns into a number (surrounding whitespace allowed, no '_' or non-ASCII digits).
+_NUMERIC_TEXT = re.compile(r"^[ \t\n\r\f\v]*[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?[ \t\n\r\f\v]*$")
+
+
+def _is_float(value) -> bool:
+    if isinstance(value, float):
+        return True
+    try:
+        import numpy
+
+        return isinstance(value, numpy.floating)
+    except ImportError:
+        return False
+
+
+def check_epochs(name: str, value, allowed=None):
+    """An epoch count as NNI's SQL comparison reads it: None (wildcard), an int, an integral float (``108.0``) or a
+    numeric string (``'108'``, ``' 108 '``, ``'108.0'``), all normalised to an int.
+
+    NNI passes the value to ``num_epochs == value`` and SQLite's numeric affinity makes those match. Refused, because
+    NNI silently answers them wrongly (with nothing, or with the wrong rows): bools (``True`` is epoch 1),
+    non-integral or non-finite floats, strings that are not a number, and anything else. ``allowed``: the budgets
+    the caller knows (checked after normalising).
+    """
+    if value is None:
+        return None
+    original = value
+    if isinstance(value, str):
+        if not _NUMERIC_TEXT.match(value):
+            raise InvalidArgument(f"{name} must be an integer or None: got {original!r}")
+        text = value.strip()
+        # Long digit strings go through float (Python refuses int() beyond 4,300 digits); they end as 'not whole'.
+        value = int(text) if text.lstrip("+-").isdigit() and len(text) < 20 else float(text)
+    if _is_float(value):
+        as_float = float(value)
+        if not as_float.is_integer():
+            raise InvalidArgument(f"{name} must be a whole number of epochs: got {original!r}")
+        value = int(as_float)
+    return check_int(name, value, allowed)
+
+
+#: Source kinds (``nasbench_source.kind``): the released benchmark, ``nasbench-db train`` results, EC-NAS-Bench files.
+SOURCE_KINDS = ("original", "trained", "ecnas")
+#: Device kinds a ``source`` may name (``nasbench_source.device_kind``); 'gpu' is taken as 'cuda'.
+DEVICE_KINDS = ("cpu", "cuda")
+DEVICE_KIND_ALIASES = {"gpu": "cuda"}
 
 
 def check_source(source):
-    """``'original'`` (default: the released benchmark rows), ``None`` (every row) or a source name / id."""
-    if source is None or isinstance(source, (str, int)) and not isinstance(source, bool):
+    """``'original'`` (default: the released benchmark rows), ``None`` (every row), a source id, or a name: a source
+    kind ('trained', 'ecnas'), a device kind ('cpu', 'cuda' / 'gpu'), a device name (case-insensitive) or a file
+    name."""
+    if source is None or isinstance(source, int) and not isinstance(source, bool):
         return source
-    raise InvalidArgument(f"source must be 'original', None (all rows), a source id or a device/file name: "
-                          f"got {source!r}")
+    if isinstance(source, str) and source.strip():
+        source = source.strip()
+        known = source.lower()  # kinds and device kinds in any case ('CPU', 'Original')
+        return known if known in SOURCE_KINDS + DEVICE_KINDS or known in DEVICE_KIND_ALIASES else source
+    raise InvalidArgument(f"source must be 'original', None (all rows), a source id or a name (a kind such as "
+                          f"'trained', a device kind 'cpu' / 'cuda', a device or file name): got {source!r}")
+
+
+#: Which ``nasbench_source`` rows a source name selects (parameters: :func:`_match_params`).
+_SOURCE_MATCH = "kind = ? OR file_name = ? OR LOWER(device) = ? OR device_kind = ?"
+
+
+def _match_params(source: str) -> list:
+    low = source.lower()
+    return [source, source, low, DEVICE_KIND_ALIASES.get(low, low)]
 
 
 def placeholders(database, sql: str) -> str:
@@ -71,5 +146,49 @@ def source_filter(source, params: list, column: str = "t.source_id") -> str:
     if isinstance(source, int):
         params.append(source)
         return f" AND {column} = ?"
-    params.extend([source, source, source])
-    return f" AND {column} IN (SELECT id FROM nasbench_source WHERE kind = ? OR device = ? OR file_name = ?)"
+    params.extend(_match_params(source))
+    return f" AND {column} IN (SELECT id FROM nasbench_source WHERE {_SOURCE_MATCH})"
+
+
+def check_source_exists(database, benchmark: str, source) -> None:
+    """Raise :class:`InvalidArgument` listing the installed sources when ``source`` names none of them.
+
+    'original', None, the source kinds and device kinds are always accepted (a query for them may find nothing);
+    any other name or id must match a provenance row of ``benchmark``. One small query, run only for such names.
+    """
+    if source is None or source == "original":
+        return
+    if isinstance(source, str) and (source.lower() in SOURCE_KINDS + DEVICE_KINDS or
+                                    source.lower() in DEVICE_KIND_ALIASES):
+        return
+    if isinstance(source, int):
+        sql, params = "SELECT 1 FROM nasbench_source WHERE benchmark = ? AND id = ?", [benchmark, source]
+    else:
+        sql, params = (f"SELECT 1 FROM nasbench_source WHERE benchmark = ? AND ({_SOURCE_MATCH})",
+                       [benchmark, *_match_params(source)])
+    if database.execute_sql(placeholders(database, sql + " LIMIT 1"), params).fetchone():
+        return
+    raise InvalidArgument(f"no {benchmark} source matches {source!r}: {describe_sources(database, benchmark)}")
+
+
+def describe_sources(database, benchmark: str) -> str:
+    """One line naming the installed sources of ``benchmark`` and how to select them (for error messages)."""
+    # One entry per file, but one per device for training results (each result is a source of its own).
+    name = "CASE WHEN kind = 'trained' THEN NULL ELSE file_name END"
+    sql = (f"SELECT kind, device, device_kind, {name}, COUNT(*) FROM nasbench_source WHERE benchmark = ? "
+           f"GROUP BY kind, device, device_kind, {name} ORDER BY MIN(id)")
+    rows = database.execute_sql(placeholders(database, sql), [benchmark]).fetchall()
+    if not rows:
+        return "none is installed"
+    parts = []
+    for kind, device, device_kind, file_name, count in rows:
+        if kind == "trained":
+            parts.append(f"'trained' ({count} results on {device_kind or '?'} device {device!r})")
+        elif kind == "original":
+            parts.append(f"'original' ({file_name})")
+        else:
+            parts.append(f"{kind!r} ({file_name}" + (f" on {device!r}, {device_kind})" if device else ")"))
+    return ("installed: " + "; ".join(parts) + ". Name a kind, a device kind (cpu, cuda), a device or file name, "
+            "a source id, or None for every source")
+
+

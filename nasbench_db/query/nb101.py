@@ -22,7 +22,14 @@ key                                 meaning
 
 With ``reduction='mean'`` the stats (and, unlike NNI, the intermediates per epoch) are averaged over the runs of each
 config. Intermediates never cost a query per trial: they come from the same statement (our layout) or from one
-more statement (NNI's layout).
+more statement (NNI's layout, and means of intermediates on ours).
+
+Sources: by default only the released runs are read, exactly NNI's data. ``source=None`` reads every source,
+``source='ecnas'`` / ``'trained'`` / a device kind (``'cpu'``, ``'cuda'``) / a device or file name / a source id
+one of them, at its own budgets (``num_epochs=2``) and datasets (``dataset='fashion-mnist'``). Rows read with a
+``source`` other than ``'original'`` carry two more keys: ``config['dataset']`` and ``source`` (``{'id', 'kind',
+'device'}`` of the run; None for means). A halfway evaluation is reported at the epoch its source recorded it
+(EC-NAS-Bench: epoch 1 or 2; the released runs: E/2).
 """
 
 from __future__ import annotations
@@ -31,12 +38,14 @@ import json
 from functools import lru_cache
 
 from .. import db as _db
+from ..errors import InvalidArgument
 from ..spaces import nb101 as space
-from ._common import check_bool, check_int, check_reduction, check_source, placeholders, source_filter
+from ._common import (check_bool, check_epochs, check_reduction, check_source, check_source_exists, placeholders,
+                      source_filter)
 
 BENCHMARK = "nb101"
 #: NNI's prebuilt NB-101 file multiplies the final training_time by 60 (its db_gen bug); we undo it on read.
-NNI_TIME_FACTOR = 60.0
+NNI_TIME_FACTOR = _db.NNI_NB101_TIME_FACTOR
 
 
 @lru_cache(maxsize=65536)
@@ -60,40 +69,80 @@ def resolve_arch(arch):
     return digest, space.matrix_to_adjacency(pmatrix), ",".join(pops), pmatrix, pops
 
 
+def _exact_key(arch, key):
+    """For ``isomorphism=False``: the key with ``arch`` exactly as written (NNI's JSON equality: not pruned, input
+    lists in the given order), or None when no stored cell can equal it."""
+    exact = space.exact_form(arch)
+    if exact is None:
+        return None
+    matrix, ops = exact
+    return key[0], space.matrix_to_adjacency(matrix), ",".join(ops), matrix, ops
+
+
+#: The config's dataset in a WHERE clause, wrapped so that SQLite never builds an automatic index on it.
+DATASET_EXPR = "c.dataset || ''"
+#: Epoch budgets and dataset of the released runs.
+RELEASED_EPOCHS = (4, 12, 36, 108)
+RELEASED_DATASET = "cifar10"
+
+
+def check_dataset(dataset, source):
+    """None (every dataset) or a lower-cased name; the released runs are CIFAR-10 only."""
+    if dataset is None:
+        return None
+    if not isinstance(dataset, str) or not dataset.strip():
+        raise InvalidArgument(f"dataset must be a dataset name or None: got {dataset!r}")
+    dataset = dataset.strip().lower()
+    if source == "original" and dataset != RELEASED_DATASET:
+        raise InvalidArgument(f"the released NB-101 runs are {RELEASED_DATASET} only: got dataset {dataset!r}. Runs "
+                              "on other datasets come from other sources: pass source=None (every source), "
+                              "'trained' or a device / source name")
+    return dataset
 
 
 def query_nb101_trial_stats(arch, num_epochs, isomorphism=True, reduction=None, include_intermediates=False,
-                            *, source="original", db_dir=None):
+                            *, source="original", dataset=None, db_dir=None):
     """Query NB-101 runs, as NNI's ``query_nb101_trial_stats`` (a generator of dicts; see the module docstring).
 
     :param arch: NNI arch dict, ``{'matrix': [[...]], 'ops': [...]}``, or None for every cell. The cell is pruned
         like the original ``ModelSpec`` before hashing; an invalid cell raises ValueError naming the limit.
-    :param num_epochs: 4, 12, 36, 108 (or any budget of self-trained runs), or None for all.
-    :param isomorphism: match any cell isomorphic to ``arch`` (by graph hash); False matches the stored cell's exact
-        (pruned) matrix and ops only.
+    :param num_epochs: 4, 12, 36, 108 (or any budget of another source's runs), or None for all.
+    :param isomorphism: match any cell isomorphic to ``arch`` (by graph hash); False is NNI's exact match: the
+        stored cell must equal ``arch`` as written (not pruned; NNI dict input lists in the stored, ascending order).
+        Flags accept what NNI accepts (bools, ints, None); strings are refused.
     :param reduction: None/'none' for one dict per run, 'mean' to average the runs of each config.
     :param include_intermediates: add the halfway and final evaluations as ``intermediates``.
-    :param source: 'original' (the released runs, default), None (every row, self-trained included), a source id,
-        or a source kind / device / file name.
+    :param source: 'original' (the released runs, default), None (every source), a source id, or a name: a kind
+        ('trained', 'ecnas'), a device kind ('cpu', 'cuda'), a device name (case-insensitive) or a file name.
+    :param dataset: None (every dataset of the selected sources) or a dataset name ('cifar10', 'fashion-mnist',
+        ...): runs on different datasets are never runs of one config.
     :param db_dir: read this directory instead of ``NASBENCHMARK_DIR``.
     """
     mean = check_reduction(reduction)
-    num_epochs = check_int("num_epochs", num_epochs)
+    num_epochs = check_epochs("num_epochs", num_epochs)
     isomorphism = check_bool("isomorphism", isomorphism)
     include_intermediates = check_bool("include_intermediates", include_intermediates)
     source = check_source(source)
+    dataset = check_dataset(dataset, source)
     key = resolve_arch(arch) if arch is not None else None
+    if key is not None and not isomorphism:
+        key = _exact_key(arch, key)
+        if key is None:
+            return iter(())
     handle = _db.open_benchmark(BENCHMARK, db_dir)
     if handle.location.layout == "nni":
+        if dataset not in (None, RELEASED_DATASET):
+            return iter(())
         return _query_nni_layout(handle.database, key, num_epochs, isomorphism, mean, include_intermediates, source)
-    return _query_ours(handle.database, key, num_epochs, isomorphism, mean, include_intermediates, source)
+    check_source_exists(handle.database, BENCHMARK, source)
+    return _query_ours(handle.database, key, num_epochs, isomorphism, mean, include_intermediates, source, dataset)
 
 
 # ----------------------------------------------------------------------------------------------------------------------
 # nasbench_db layout: one statement, intermediates read from the same row
 
 
-def _where_ours(key, num_epochs, isomorphism, source):
+def _where_ours(key, num_epochs, isomorphism, source, dataset=None):
     clauses, params = [_JOIN_OURS], []
     if key is not None:
         clauses.append("a.hash = ?")
@@ -106,6 +155,10 @@ def _where_ours(key, num_epochs, isomorphism, source):
         # into a scan of every matching config per cell (quadratic over the full file).
         clauses.append("+c.num_epochs = ?")
         params.append(num_epochs)
+    if dataset is not None:
+        # As '+' above, for a text column ('+' on text is an error on PostgreSQL).
+        clauses.append(f"{DATASET_EXPR} = ?")
+        params.append(dataset)
     where = " AND ".join(clauses)
     where += source_filter(source, params)
     return where, params
@@ -116,50 +169,112 @@ def _where_ours(key, num_epochs, isomorphism, source):
 # sort); the rows then come out in id order without an ORDER BY. PostgreSQL plans it as a plain join.
 _FROM_OURS = " FROM nb101_arch a CROSS JOIN nb101_config c CROSS JOIN nb101_trial t "
 _JOIN_OURS = "c.id BETWEEN a.id * 16 AND a.id * 16 + 15 AND t.id BETWEEN c.id * 1024 AND c.id * 1024 + 1023"
+# Runs of other sources have their halfway epoch here (released runs: none, epoch E/2).
+_HALFWAY_JOIN = "LEFT JOIN nb101_trial_halfway h ON h.trial_id = t.id "
+# LEFT JOIN (every run has a source): SQLite never moves its right side before its left, so the plan keeps the
+# cell -> config -> run order above, and PostgreSQL takes it too (it rejects CROSS JOIN ... ON).
+_SOURCE_JOIN = "LEFT JOIN nasbench_source s ON s.id = t.source_id "
 
 
-def _query_ours(database, key, num_epochs, isomorphism, mean, include_intermediates, source):
-    where, params = _where_ours(key, num_epochs, isomorphism, source)
+def _query_ours(database, key, num_epochs, isomorphism, mean, include_intermediates, source, dataset=None):
+    where, params = _where_ours(key, num_epochs, isomorphism, source, dataset)
+    tagged = source != "original"  # rows of other sources say which source and dataset they are
     if mean:
         sql = ("SELECT c.id, a.adjacency, a.operations, a.num_vertices, a.hash, c.num_epochs, AVG(t.train_acc), "
-               "AVG(t.valid_acc), AVG(t.test_acc), a.parameters, AVG(t.training_time), "
-               "AVG(t.halfway_train_acc), AVG(t.halfway_valid_acc), AVG(t.halfway_test_acc), "
-               "AVG(t.halfway_training_time)" + _FROM_OURS + "WHERE " + where +
-               " GROUP BY c.id, a.adjacency, a.operations, a.num_vertices, a.hash, c.num_epochs, a.parameters")
-    else:
-        sql = ("SELECT t.id, c.id, a.adjacency, a.operations, a.num_vertices, a.hash, "
-               "c.num_epochs, t.train_acc, t.valid_acc, t.test_acc, a.parameters, t.training_time, t.halfway_train_acc, t.halfway_valid_acc, "
-               "t.halfway_test_acc, t.halfway_training_time" + _FROM_OURS + "WHERE " + where)
-    cursor = database.execute_sql(placeholders(database, sql), params)
-    return _rows_ours(cursor, mean, include_intermediates)
+               "AVG(t.valid_acc), AVG(t.test_acc), a.parameters, AVG(t.training_time), c.dataset" + _FROM_OURS +
+               "WHERE " + where +
+               " GROUP BY c.id, a.adjacency, a.operations, a.num_vertices, a.hash, c.num_epochs, a.parameters, "
+               "c.dataset ORDER BY c.id")
+        cursor = database.execute_sql(placeholders(database, sql), params)
+        halfway = None
+        if include_intermediates:
+            # Runs of different sources may be evaluated halfway at different epochs: one mean per epoch.
+            epoch = "COALESCE(h.halfway_epoch, c.num_epochs / 2.0)"
+            inter_sql = (f"SELECT c.id, {epoch}, AVG(t.halfway_train_acc), AVG(t.halfway_valid_acc), "
+                         f"AVG(t.halfway_test_acc), AVG(t.halfway_training_time)" + _FROM_OURS + _HALFWAY_JOIN +
+                         "WHERE " + where + f" GROUP BY c.id, {epoch} ORDER BY c.id, {epoch}")
+            halfway = iter(database.execute_sql(placeholders(database, inter_sql), params))
+        return _rows_mean(cursor, halfway, tagged)
+    sql = ("SELECT t.id, c.id, a.adjacency, a.operations, a.num_vertices, a.hash, c.num_epochs, t.train_acc, "
+           "t.valid_acc, t.test_acc, a.parameters, t.training_time, t.halfway_train_acc, t.halfway_valid_acc, "
+           "t.halfway_test_acc, t.halfway_training_time")
+    joins = _FROM_OURS
+    if include_intermediates:
+        sql += ", h.halfway_epoch"
+        joins += _HALFWAY_JOIN
+    if tagged:
+        sql += ", c.dataset, s.id, s.kind, s.device"
+        joins += _SOURCE_JOIN
+    cursor = database.execute_sql(placeholders(database, sql + joins + "WHERE " + where), params)
+    return _rows_ours(cursor, include_intermediates, tagged)
 
 
-def _rows_ours(cursor, mean, include_intermediates):
+def _epoch(value, num_epochs):
+    """The halfway evaluation's epoch: the stored one (an int when whole), else the released protocol's E/2."""
+    if value is None:
+        return num_epochs // 2 if num_epochs % 2 == 0 else num_epochs / 2
+    return int(value) if float(value).is_integer() else value
+
+
+def _config(config_id, adjacency, operations, num_vertices, digest, epochs):
+    return {"id": config_id, "arch": _fresh_arch(_arch_from_strings(adjacency, operations)),
+            "num_vertices": num_vertices, "hash": digest, "num_epochs": epochs}
+
+
+def _rows_ours(cursor, include_intermediates, tagged):
     for row in cursor:
-        if mean:
-            trial_id = None
-            (config_id, adjacency, operations, num_vertices, digest, epochs, train, valid, test, params, ttime,
-             h_train, h_valid, h_test, h_time) = row
-        else:
-            (trial_id, config_id, adjacency, operations, num_vertices, digest, epochs, train, valid, test, params,
-             ttime, h_train, h_valid, h_test, h_time) = row
+        (trial_id, config_id, adjacency, operations, num_vertices, digest, epochs, train, valid, test, params,
+         ttime, h_train, h_valid, h_test, h_time) = row[:16]
         record = {
             "id": trial_id,
-            "config": {"id": config_id, "arch": _fresh_arch(_arch_from_strings(adjacency, operations)),
-                       "num_vertices": num_vertices, "hash": digest, "num_epochs": epochs},
+            "config": _config(config_id, adjacency, operations, num_vertices, digest, epochs),
             "train_acc": train,
             "valid_acc": valid,
             "test_acc": test,
             "parameters": params / 1e6,
             "training_time": ttime,
         }
+        extra = row[16:]
         if include_intermediates:
             record["intermediates"] = [
-                {"id": None if mean else 2 * trial_id, "current_epoch": epochs // 2, "train_acc": h_train,
+                {"id": 2 * trial_id, "current_epoch": _epoch(extra[0], epochs), "train_acc": h_train,
                  "valid_acc": h_valid, "test_acc": h_test, "training_time": h_time},
-                {"id": None if mean else 2 * trial_id + 1, "current_epoch": epochs, "train_acc": train,
+                {"id": 2 * trial_id + 1, "current_epoch": epochs, "train_acc": train,
                  "valid_acc": valid, "test_acc": test, "training_time": ttime},
             ]
+            extra = extra[1:]
+        if tagged:
+            record["config"]["dataset"] = extra[0]
+            record["source"] = {"id": extra[1], "kind": extra[2], "device": extra[3]}
+        yield record
+
+
+def _rows_mean(cursor, halfway, tagged):
+    pending = next(halfway, None) if halfway is not None else None
+    for (config_id, adjacency, operations, num_vertices, digest, epochs, train, valid, test, params, ttime,
+         dataset) in cursor:
+        record = {
+            "id": None,
+            "config": _config(config_id, adjacency, operations, num_vertices, digest, epochs),
+            "train_acc": train, "valid_acc": valid, "test_acc": test, "parameters": params / 1e6,
+            "training_time": ttime,
+        }
+        if halfway is not None:
+            intermediates = []
+            # Both statements are ordered by config id: one forward merge.
+            while pending is not None and pending[0] < config_id:
+                pending = next(halfway, None)
+            while pending is not None and pending[0] == config_id:
+                _, epoch, h_train, h_valid, h_test, h_time = pending
+                intermediates.append({"id": None, "current_epoch": _epoch(epoch, epochs), "train_acc": h_train,
+                                      "valid_acc": h_valid, "test_acc": h_test, "training_time": h_time})
+                pending = next(halfway, None)
+            intermediates.append({"id": None, "current_epoch": epochs, "train_acc": train, "valid_acc": valid,
+                                  "test_acc": test, "training_time": ttime})
+            record["intermediates"] = intermediates
+        if tagged:
+            record["config"]["dataset"] = dataset
+            record["source"] = None
         yield record
 
 
@@ -189,8 +304,10 @@ def _query_nni_layout(database, key, num_epochs, isomorphism, mean, include_inte
     where = " AND ".join(clauses) if clauses else "1 = 1"
     join = " FROM nb101trialstats t JOIN nb101trialconfig c ON c.id = t.config_id "
     if mean:
+        # Each run's x60 time is divided before averaging: the mean of the runs' real seconds, as on our layout.
         sql = ("SELECT NULL, c.id, c.arch, c.num_vertices, c.hash, c.num_epochs, AVG(t.train_acc), "
-               "AVG(t.valid_acc), AVG(t.test_acc), AVG(t.parameters), AVG(t.training_time)" + join + "WHERE " +
+               "AVG(t.valid_acc), AVG(t.test_acc), AVG(t.parameters), "
+               f"AVG(t.training_time / {NNI_TIME_FACTOR!r})" + join + "WHERE " +
                where + " GROUP BY c.id, c.arch, c.num_vertices, c.hash, c.num_epochs ORDER BY c.id")
         inter_sql = ("SELECT c.id, i.current_epoch, AVG(i.train_acc), AVG(i.valid_acc), AVG(i.test_acc), "
                      "AVG(i.training_time) FROM nb101intermediatestats i JOIN nb101trialstats t ON t.id = i.trial_id "
@@ -217,7 +334,7 @@ def _rows_nni(cursor, inter_rows, mean):
             "config": {"id": config_id, "arch": _fresh_arch(_arch_from_json(arch)), "num_vertices": num_vertices,
                        "hash": digest, "num_epochs": epochs},
             "train_acc": train, "valid_acc": valid, "test_acc": test, "parameters": params,
-            "training_time": None if ttime is None else ttime / NNI_TIME_FACTOR,
+            "training_time": ttime if ttime is None or mean else ttime / NNI_TIME_FACTOR,
         }
         if inter_rows is not None:
             owner = config_id if mean else trial_id

@@ -30,6 +30,12 @@ key                             meaning
 
 With ``reduction='mean'`` every stats field (and, unlike NNI, every intermediate per epoch) is averaged over the
 trials of each config. Intermediates never cost a query per trial: one more statement in total.
+
+Sources: by default only the released runs (NNI's tables, exactly NNI's data). Runs of other sources (``nasbench-db
+train`` results) are kept in tables of their own (``nb201_trained_*``, ``nats_sss_trained_*``) and read with
+``source=None`` (every source) or a source name (``'trained'``, a device kind ``'cpu'`` / ``'cuda'``, a device or
+file name, a source id), at their own budgets and datasets (``num_epochs=1``, ``dataset='fashion-mnist'``). Rows
+read with such a ``source`` carry one more key, ``source`` (``{'id', 'kind', 'device'}``; None for means).
 """
 
 from __future__ import annotations
@@ -41,7 +47,8 @@ from .. import db as _db
 from ..errors import InvalidArgument, OutOfSearchSpace
 from ..spaces import nats_sss as sss_space
 from ..spaces import nb201 as tss_space
-from ._common import check_bool, check_int, check_reduction, check_source, placeholders, source_filter
+from ._common import (check_bool, check_epochs, check_reduction, check_source, check_source_exists, placeholders,
+                      source_filter)
 
 #: Stats fields in NNI's order (after id, config, seed).
 STATS_FIELDS = ("train_acc", "valid_acc", "test_acc", "ori_test_acc", "train_loss", "valid_loss", "test_loss",
@@ -56,7 +63,7 @@ EPOCH_ID_BASE = 1000
 class _Bench:
     """Table names and argument rules of one benchmark."""
 
-    def __init__(self, key, config, trial, epoch, intermediate, epochs, nni_config_fields):
+    def __init__(self, key, config, trial, epoch, intermediate, epochs, nni_config_fields, prefix):
         self.key = key
         self.config = config
         self.trial = trial
@@ -64,12 +71,19 @@ class _Bench:
         self.intermediate = intermediate
         self.epochs = epochs
         self.config_fields = nni_config_fields
+        # runs of other sources: tables of their own with the same columns (models.Nb201TrainedTrialStats)
+        self.trained = (f"{prefix}_trained_trialconfig", f"{prefix}_trained_trialstats", f"{prefix}_trained_epoch")
 
 
 NB201 = _Bench("nb201", "nb201trialconfig", "nb201trialstats", "nb201_epoch", "nb201intermediatestats",
-               tss_space.EPOCHS, ("arch", "num_epochs", "num_channels", "num_cells", "dataset"))
+               tss_space.EPOCHS, ("arch", "num_epochs", "num_channels", "num_cells", "dataset"), "nb201")
 NATS_SSS = _Bench("nats_sss", "nats_sss_trialconfig", "nats_sss_trialstats", "nats_sss_epoch",
-                  "nats_sss_intermediatestats", sss_space.EPOCHS, ("arch", "num_epochs", "dataset"))
+                  "nats_sss_intermediatestats", sss_space.EPOCHS, ("arch", "num_epochs", "dataset"), "nats_sss")
+
+
+#: How to reach runs the released benchmark does not have (appended to argument errors).
+OTHER_SOURCES_HINT = ("runs at other budgets or on other datasets come from other sources: pass source=None (every "
+                      "source), 'trained', a device kind ('cpu', 'cuda') or a device / source name")
 
 
 def _check_dataset(dataset, source):
@@ -79,13 +93,19 @@ def _check_dataset(dataset, source):
         raise InvalidArgument(f"dataset must be a string or None: got {dataset!r}")
     if dataset.lower() not in tss_space.NUM_CLASSES and source == "original":
         raise InvalidArgument(f"unknown dataset {dataset!r}: expected one of {', '.join(tss_space.DATASETS)} "
-                              "(case-insensitive) or None")
+                              f"(case-insensitive) or None; {OTHER_SOURCES_HINT}")
     return dataset.lower()
 
 
 def _check_epochs(num_epochs, bench, source):
     """The released runs have the benchmark's budgets only; trained runs (``source`` other than 'original') any."""
-    return check_int("num_epochs", num_epochs, bench.epochs if source == "original" else None)
+    if source != "original":
+        return check_epochs("num_epochs", num_epochs)
+    value = check_epochs("num_epochs", num_epochs)
+    if value is not None and value not in bench.epochs:
+        raise InvalidArgument(f"num_epochs must be one of {', '.join(map(str, bench.epochs))} (or None) for the "
+                              f"released runs: got {value}; {OTHER_SOURCES_HINT}")
+    return value
 
 
 @lru_cache(maxsize=65536)
@@ -128,7 +148,7 @@ def query_nb201_trial_stats(arch, num_epochs, dataset, reduction=None, include_i
         arch_clause = ("c.arch = ?", _nni_json(ops))
     else:
         arch_clause = ("c.arch_index = ?", tss_space.index_of(ops))
-    return _run(NB201, handle.database, nni, arch_clause, num_epochs, dataset, mean, include_intermediates, source)
+    return _run(NB201, handle, nni, arch_clause, num_epochs, dataset, mean, include_intermediates, source)
 
 
 def query_nats_sss_trial_stats(arch, num_epochs, dataset, reduction=None, include_intermediates=False, *,
@@ -148,11 +168,19 @@ def query_nats_sss_trial_stats(arch, num_epochs, dataset, reduction=None, includ
     handle = _db.open_benchmark("nats_sss", db_dir)
     if handle.location.layout == "nni":  # NNI has no size-space file; nothing else can be found here
         raise InvalidArgument("NNI publishes no NATS size-space database")
-    return _run(NATS_SSS, handle.database, False, arch_clause, num_epochs, dataset, mean, include_intermediates,
-                source)
+    return _run(NATS_SSS, handle, False, arch_clause, num_epochs, dataset, mean, include_intermediates, source)
 
 
-def _run(bench: _Bench, database, nni: bool, arch_clause, num_epochs, dataset, mean, include_intermediates, source):
+def trained_tables(handle, bench: _Bench) -> bool:
+    """Whether the database has the tables of other sources' runs (files from before they existed have not)."""
+    found = handle.schema_cache.get(("trained", bench.key))
+    if found is None:
+        found = handle.schema_cache[("trained", bench.key)] = bench.trained[1] in _db.table_names(handle.database)
+    return found
+
+
+def _run(bench: _Bench, handle, nni: bool, arch_clause, num_epochs, dataset, mean, include_intermediates, source):
+    database = handle.database
     clauses, params = [], []
     if arch_clause is not None:
         clauses.append(arch_clause[0])
@@ -168,8 +196,15 @@ def _run(bench: _Bench, database, nni: bool, arch_clause, num_epochs, dataset, m
         if source not in ("original", None):
             return iter(())
     else:
+        check_source_exists(database, bench.key, source)
         where += source_filter(source, params)
     config_cols = ", ".join(f"c.{name}" for name in bench.config_fields)
+    fix_cost = nni and bench is NB201
+    if source != "original" and not nni:
+        arms = [(bench.config, bench.trial, bench.epoch)]
+        if trained_tables(handle, bench):
+            arms.append(bench.trained)
+        return _run_arms(bench, database, arms, where, params, mean, include_intermediates)
     joins = f" FROM {bench.trial} t JOIN {bench.config} c ON c.id = t.config_id WHERE {where}"
     if mean:
         stats = ", ".join(f"AVG(t.{name})" for name in STATS_FIELDS)
@@ -177,7 +212,10 @@ def _run(bench: _Bench, database, nni: bool, arch_clause, num_epochs, dataset, m
                "ORDER BY c.id")
     else:
         stats = ", ".join(f"t.{name}" for name in STATS_FIELDS)
-        sql = f"SELECT t.id, c.id, {config_cols}, t.seed, {stats}{joins} ORDER BY t.id"
+        # NNI's order: SQLite walks the filtered configs (by id), then each config's trials (by id); with no filter
+        # at all it walks the trials.
+        order = "c.id, t.id" if clauses else "t.id"
+        sql = f"SELECT t.id, c.id, {config_cols}, t.seed, {stats}{joins} ORDER BY {order}"
     cursor = database.execute_sql(placeholders(database, sql), params)
     inter_rows = None
     if include_intermediates:
@@ -192,20 +230,66 @@ def _run(bench: _Bench, database, nni: bool, arch_clause, num_epochs, dataset, m
         inter_join = (f" FROM {source_table} i JOIN {bench.trial} t ON t.id = i.trial_id "
                       f"JOIN {bench.config} c ON c.id = t.config_id WHERE {where}")
         if mean:
-            inter_sql = (f"SELECT c.id, NULL, i.current_epoch, {averages}{inter_join} "
+            inter_sql = (f"SELECT c.id, NULL, NULL, i.current_epoch, {averages}{inter_join} "
                          "GROUP BY c.id, i.current_epoch ORDER BY c.id, i.current_epoch")
         else:
-            inter_sql = (f"SELECT i.trial_id, {inter_id}, i.current_epoch, {values}{inter_join} "
-                         f"ORDER BY i.trial_id, {order_id}")
+            inter_order = f"c.id, i.trial_id, {order_id}" if clauses else f"i.trial_id, {order_id}"
+            inter_sql = (f"SELECT c.id, i.trial_id, {inter_id}, i.current_epoch, {values}{inter_join} "
+                         f"ORDER BY {inter_order}")
         inter_rows = iter(database.execute_sql(placeholders(database, inter_sql), params))
-    fix_cost = nni and bench is NB201
-    return _rows(cursor, inter_rows, bench, fix_cost)
+    # Rows of both statements come in the same order of (config, trial) keys: 'mean' by config id, filtered
+    # queries by config then trial id, unfiltered ones by trial id.
+    key_of = (lambda c, t: (c,)) if mean else (lambda c, t: (c, t)) if clauses else (lambda c, t: (t,))
+    return _rows(cursor, inter_rows, bench, fix_cost, key_of)
 
 
-def _rows(cursor, inter_rows, bench: _Bench, fix_cost: bool):
+def _run_arms(bench: _Bench, database, arms, where, params, mean, include_intermediates):
+    """The query over several sources: each arm (config, trial, epoch tables: the released runs', then the other
+    sources') is its own indexed join with the same filters, and the arms are combined with UNION ALL."""
+    names = bench.config_fields
+    config_cols = ", ".join(f"c.{name} AS c_{name}" for name in names)
+    stats_cols = ", ".join(f"t.{name} AS {name}" for name in STATS_FIELDS)
+
+    def union(select, tables_of):
+        return " UNION ALL ".join(select + tables_of(*arm) + f" WHERE {where}" for arm in arms)
+
+    per_run = (f"SELECT t.id AS id, c.id AS cid, {config_cols}, t.seed AS seed, {stats_cols}, s.id AS sid, "
+               "s.kind AS skind, s.device AS sdevice")
+    runs = union(per_run, lambda config, trial, epoch: (f" FROM {trial} t JOIN {config} c ON c.id = t.config_id "
+                                                         "LEFT JOIN nasbench_source s ON s.id = t.source_id"))
+    grouped = ", ".join(f"c_{name}" for name in names)
+    if mean:
+        stats = ", ".join(f"AVG({name})" for name in STATS_FIELDS)
+        sql = (f"SELECT NULL, cid, {grouped}, NULL, {stats}, NULL, NULL, NULL FROM ({runs}) u "
+               f"GROUP BY cid, {grouped} ORDER BY cid")
+    else:
+        sql = f"{runs} ORDER BY 1"
+    cursor = database.execute_sql(placeholders(database, sql), params * len(arms))
+    inter_rows = None
+    if include_intermediates:
+        values = ", ".join(f"i.{name} AS {name}" for name in INTERMEDIATE_FIELDS)
+        epochs = union(f"SELECT i.trial_id AS tid, c.id AS cid, i.current_epoch AS epoch, {values}",
+                       lambda config, trial, epoch: (f" FROM {epoch} i JOIN {trial} t ON t.id = i.trial_id "
+                                                     f"JOIN {config} c ON c.id = t.config_id"))
+        if mean:
+            averages = ", ".join(f"AVG({name})" for name in INTERMEDIATE_FIELDS)
+            inter_sql = (f"SELECT cid, NULL, NULL, epoch, {averages} FROM ({epochs}) u GROUP BY cid, epoch "
+                         "ORDER BY cid, epoch")
+        else:
+            plain = ", ".join(INTERMEDIATE_FIELDS)
+            inter_sql = (f"SELECT cid, tid, {EPOCH_ID_BASE} * tid + epoch, epoch, {plain} FROM ({epochs}) u "
+                         "ORDER BY tid, epoch")
+        inter_rows = iter(database.execute_sql(placeholders(database, inter_sql), params * len(arms)))
+    # Runs come by trial id ('mean': by config id), and so do their epochs.
+    key_of = (lambda c, t: (c,)) if mean else (lambda c, t: (t,))
+    return _rows(cursor, inter_rows, bench, False, key_of, tagged=True)
+
+
+def _rows(cursor, inter_rows, bench: _Bench, fix_cost: bool, key_of, tagged: bool = False):
     config_fields = bench.config_fields
     width = len(config_fields)
     is_nb201 = bench is NB201
+    end = 3 + width + len(STATS_FIELDS)
     pending = next(inter_rows, None) if inter_rows is not None else None
     for row in cursor:
         config = {"id": row[1]}
@@ -214,21 +298,24 @@ def _rows(cursor, inter_rows, bench: _Bench, fix_cost: bool):
         if is_nb201:
             config["arch"] = dict(_arch_json(config["arch"]))
         record = {"id": row[0], "config": config, "seed": row[2 + width]}
-        record.update(zip(STATS_FIELDS, row[3 + width:]))
+        record.update(zip(STATS_FIELDS, row[3 + width:end]))
+        if tagged:
+            record["source"] = None if row[end] is None else {"id": row[end], "kind": row[end + 1],
+                                                              "device": row[end + 2]}
         if fix_cost and config["num_channels"] == tss_space.NUM_CHANNELS and \
                 config["num_cells"] == tss_space.NUM_CELLS:
             cost = _cost(tuple(sorted(config["arch"].items())), config["dataset"])
             if cost is not None:
                 record["parameters"], record["flops"] = cost
         if inter_rows is not None:
-            owner = row[0] if row[0] is not None else row[1]
+            owner = key_of(row[1], row[0])
             intermediates = []
-            # Both statements are ordered by the owner (trial id, or config id for 'mean'): one forward merge.
-            while pending is not None and pending[0] < owner:
+            # Both statements are ordered by the same key: one forward merge, no query per trial.
+            while pending is not None and key_of(pending[0], pending[1]) < owner:
                 pending = next(inter_rows, None)
-            while pending is not None and pending[0] == owner:
-                entry = {"id": pending[1], "current_epoch": pending[2]}
-                entry.update(zip(INTERMEDIATE_FIELDS, pending[3:]))
+            while pending is not None and key_of(pending[0], pending[1]) == owner:
+                entry = {"id": pending[2], "current_epoch": pending[3]}
+                entry.update(zip(INTERMEDIATE_FIELDS, pending[4:]))
                 intermediates.append(entry)
                 pending = next(inter_rows, None)
             record["intermediates"] = intermediates

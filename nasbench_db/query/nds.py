@@ -45,7 +45,8 @@ import json
 
 from .. import db as _db
 from ..spaces import nds as space
-from ._common import check_bool, check_int, check_reduction, placeholders
+from ._common import (check_bool, check_epochs, check_reduction, check_source, check_source_exists, placeholders,
+                      source_filter)
 
 BENCHMARK = "nds"
 STATS = ("final_train_acc", "final_train_loss", "final_test_acc", "best_train_acc", "best_train_loss",
@@ -61,7 +62,7 @@ _CONFIG_SELECT = "c.id, " + ", ".join("c." + k for k in CONFIG_COLUMNS)
 
 
 def query_nds_trial_stats(model_family, proposer, generator, model_spec, cell_spec, dataset, num_epochs=None,
-                          reduction=None, include_intermediates=False, *, db_dir=None):
+                          reduction=None, include_intermediates=False, *, source="original", db_dir=None):
     """Query NDS trials, as NNI's ``query_nds_trial_stats`` (a generator of dicts; see the module docstring).
 
     The first six arguments are required positionally, as in NNI; None is a wildcard for every argument.
@@ -75,6 +76,8 @@ def query_nds_trial_stats(model_family, proposer, generator, model_spec, cell_sp
     :param num_epochs: epochs of the schedule.
     :param reduction: None/'none' for one dict per trial, 'mean' to average the trials of each config.
     :param include_intermediates: add the per-epoch rows as ``intermediates``.
+    :param source: 'original' (the released sweeps, default), None (every source) or a source id / kind / file
+        name (NDS holds only its released sweeps: a name that is not one of them raises ValueError).
     :param db_dir: read this directory instead of ``NASBENCHMARK_DIR``.
 
     Names are matched case-insensitively; a value outside the known ones raises ValueError (NNI would silently
@@ -88,12 +91,20 @@ def query_nds_trial_stats(model_family, proposer, generator, model_spec, cell_sp
         "model_spec": space.check_spec("model_spec", model_spec),
         "cell_spec": space.check_spec("cell_spec", cell_spec),
         "dataset": space.check_dataset(dataset),
-        "num_epochs": check_int("num_epochs", num_epochs),
+        "num_epochs": check_epochs("num_epochs", num_epochs),
     }
     include_intermediates = check_bool("include_intermediates", include_intermediates)
+    source = check_source(source)
     handle = _db.open_benchmark(BENCHMARK, db_dir)
     database = handle.database
-    where, params = _where(filters, nni_layout=handle.location.layout == "nni")
+    nni_layout = handle.location.layout == "nni"
+    where, params = _where(filters, nni_layout=nni_layout)
+    if source not in ("original", None):  # every NDS row is a released one: only a name of that release matches
+        if nni_layout:
+            return iter(())
+        check_source_exists(database, BENCHMARK, source)
+        where += (" AND t.id IN (SELECT o.trial_id FROM nds_trial_origin o WHERE 1 = 1" +
+                  source_filter(source, params, "o.source_id") + ")")
     if mean:
         sql = ("SELECT NULL, " + _CONFIG_SELECT + ", NULL, " + ", ".join(f"AVG(t.{k})" for k in STATS) + _FROM +
                "WHERE " + where + " GROUP BY " + _CONFIG_SELECT + " ORDER BY c.id")
@@ -101,15 +112,20 @@ def query_nds_trial_stats(model_family, proposer, generator, model_spec, cell_sp
                      ", ".join(f"AVG(i.{k})" for k in EPOCH_COLUMNS) + _FROM_EPOCHS + "WHERE " + where +
                      " GROUP BY t.config_id, i.current_epoch ORDER BY t.config_id, i.current_epoch")
     else:
+        # NNI's order: SQLite walks the filtered configs (by id), then each config's trials; unfiltered, the trials.
+        filtered = bool(params)
+        order = "c.id, t.id" if filtered else "t.id"
         sql = ("SELECT t.id, " + _CONFIG_SELECT + ", t.seed, " + ", ".join("t." + k for k in STATS) + _FROM +
-               "WHERE " + where + " ORDER BY t.id")
-        epoch_sql = ("SELECT i.trial_id, i.id, i.current_epoch, " + ", ".join("i." + k for k in EPOCH_COLUMNS) +
-                     _FROM_EPOCHS + "WHERE " + where + " ORDER BY i.trial_id, i.current_epoch")
+               "WHERE " + where + " ORDER BY " + order)
+        epoch_order = "t.config_id, i.trial_id, i.current_epoch" if filtered else "i.trial_id, i.current_epoch"
+        epoch_sql = ("SELECT " + ("t.config_id, " if filtered else "") + "i.trial_id, i.id, i.current_epoch, " +
+                     ", ".join("i." + k for k in EPOCH_COLUMNS) + _FROM_EPOCHS + "WHERE " + where +
+                     " ORDER BY " + epoch_order)
     cursor = database.execute_sql(placeholders(database, sql), params)
     epoch_rows = None
     if include_intermediates:
         epoch_rows = iter(database.execute_sql(placeholders(database, epoch_sql), params))
-    return _records(cursor, epoch_rows, mean)
+    return _records(cursor, epoch_rows, mean, not mean and bool(params))
 
 
 def _where(filters: dict, nni_layout: bool):
@@ -132,8 +148,12 @@ def _spec(text):
     return json.loads(text)
 
 
-def _records(cursor, epoch_rows, mean: bool):
+def _records(cursor, epoch_rows, mean: bool, config_order: bool = False):
+    """Rows as NNI's dicts. ``config_order``: trials come by (config, trial) and epoch rows start with the config id."""
     pending = next(epoch_rows, None) if epoch_rows is not None else None
+    if config_order:
+        pending = _split(pending)
+        epoch_rows = map(_split, epoch_rows) if epoch_rows is not None else None
     for row in cursor:
         trial_id, config_id = row[0], row[1]
         record = {
@@ -147,9 +167,9 @@ def _records(cursor, epoch_rows, mean: bool):
         }
         record.update(zip(STATS, row[12:]))
         if epoch_rows is not None:
-            owner = config_id if mean else trial_id
+            owner = config_id if mean else (config_id, trial_id) if config_order else trial_id
             intermediates = []
-            # Both statements are ordered by the owner id, so one forward merge pairs them.
+            # Both statements are ordered by the owner key, so one forward merge pairs them.
             while pending is not None and pending[0] < owner:
                 pending = next(epoch_rows, None)
             while pending is not None and pending[0] == owner:
@@ -158,3 +178,8 @@ def _records(cursor, epoch_rows, mean: bool):
                 pending = next(epoch_rows, None)
             record["intermediates"] = intermediates
         yield record
+
+
+def _split(row):
+    """``(config_id, trial_id, rest...)`` -> ``((config_id, trial_id), rest...)``: the merge key of config order."""
+    return None if row is None else ((row[0], row[1]), *row[2:])

@@ -273,8 +273,10 @@ class NB101Simulator(Simulator):
         random upper-triangular matrix, each edge with probability 1/2, and random ops, redrawn until valid; cells
         with many labelled forms, i.e. small or symmetric ones, come up more often) or ``'uniform'`` (every
         installed cell equally likely: uniform over the 423,624 unique cells of the full database).
-    :param source: which runs: ``'original'`` (the released file, default), None (every run) or a source
-        id / kind / device / file name.
+    :param source: which runs: ``'original'`` (the released file, default), None (every source) or a source
+        id / kind / device kind / device / file name.
+    :param dataset: the dataset of the runs (default 'cifar10', the released runs'); runs on other datasets are
+        never mixed in.
 
     Everything is bulk-loaded: the cells in one statement, each epoch budget's runs in one more.
     """
@@ -282,7 +284,7 @@ class NB101Simulator(Simulator):
     benchmark = "nb101"
 
     def __init__(self, epochs: int = 108, seed=0, db_dir=None, *, num_vertices: int = space.MAX_VERTICES,
-                 sampling: str = "rejection", source="original"):
+                 sampling: str = "rejection", source="original", dataset: str = "cifar10"):
         super().__init__(seed)
         self.epochs = check_int("epochs", epochs)
         if self.epochs is None:
@@ -291,6 +293,11 @@ class NB101Simulator(Simulator):
             raise InvalidArgument(f"sampling must be one of {', '.join(SAMPLINGS)}: got {sampling!r}")
         self.sampling = sampling
         self.source = check_source(source)
+        from ..query.nb101 import check_dataset
+
+        self.dataset = check_dataset(dataset, self.source)
+        if self.dataset is None:
+            raise InvalidArgument("dataset must name the dataset of the runs (e.g. 'cifar10'): got None")
         self.db_dir = db_dir
         self.genotypes = Genotypes(num_vertices)
         handle = _db.open_benchmark("nb101", db_dir)
@@ -341,11 +348,11 @@ class NB101Simulator(Simulator):
             raise InvalidArgument(f"epoch budget {epochs} was not loaded from NNI's file: create the simulator "
                                   f"with epochs={epochs}")
         runs = _Runs(len(self.hashes))
-        params = [epochs]
+        params = [epochs, self.dataset]
         sql = ("SELECT t.id, t.valid_acc, t.train_acc, t.test_acc, t.training_time, t.halfway_valid_acc, "
                "t.halfway_train_acc, t.halfway_test_acc, t.halfway_training_time "
                "FROM nb101_config c CROSS JOIN nb101_trial t "
-               "WHERE c.num_epochs = ? AND t.id BETWEEN c.id * 1024 AND c.id * 1024 + 1023")
+               "WHERE c.num_epochs = ? AND c.dataset = ? AND t.id BETWEEN c.id * 1024 AND c.id * 1024 + 1023")
         sql += self._source_clause(params)
         self._fill_runs(runs, ((self._index_of_arch[row[0] >> _CONFIG_BITS],) + row[1:]
                                for row in self._execute(sql, params)))
@@ -388,7 +395,7 @@ class NB101Simulator(Simulator):
         self.index_of_hash = {}
         rows = []
         for record in query_nb101_trial_stats(None, self.epochs, include_intermediates=True, source=self.source,
-                                              db_dir=self.db_dir):
+                                              dataset=self.dataset, db_dir=self.db_dir):
             config = record["config"]
             cell = self.index_of_hash.get(config["hash"])
             if cell is None:
@@ -594,7 +601,7 @@ class NB101Simulator(Simulator):
     def settings(self) -> dict:
         """The simulator's settings, for reports."""
         return {"benchmark": self.benchmark, "epochs": self.epochs, "num_vertices": self.genotypes.num_vertices,
-                "sampling": self.sampling, "source": self.source, "cells": sum(1 for c in self._runs[self.epochs].count
+                "sampling": self.sampling, "source": self.source, "dataset": self.dataset, "cells": sum(1 for c in self._runs[self.epochs].count
                                                                               if c)}
 
     # ------------------------------------------------------------------------------------------------ analysis
@@ -632,7 +639,7 @@ class NB101Simulator(Simulator):
         computed: dict = {}
         for record in query_nb101_trial_stats({"matrix": fixed["module_adjacency"], "ops": fixed["module_operations"]},
                                               None, include_intermediates=True, source=self.source,
-                                              db_dir=self.db_dir):
+                                              dataset=self.dataset, db_dir=self.db_dir):
             halfway = record["intermediates"][0]
             computed.setdefault(record["config"]["num_epochs"], []).append({
                 "valid_acc": record["valid_acc"], "train_acc": record["train_acc"], "test_acc": record["test_acc"],

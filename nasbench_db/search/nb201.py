@@ -20,10 +20,12 @@ from .base import Simulator
 SAMPLINGS = ("uniform", "unique")
 
 
-def _check_dataset(name) -> str:
-    if not isinstance(name, str) or name.lower() not in space.DATASETS:
-        raise InvalidArgument(f"unknown dataset {name!r}: expected one of {', '.join(space.DATASETS)}")
-    return name.lower()
+def _check_dataset(name, source="original") -> str:
+    """One of the benchmark's datasets; with another source any dataset its runs used."""
+    if not isinstance(name, str) or not name.strip() or source == "original" and name.lower() not in space.DATASETS:
+        raise InvalidArgument(f"unknown dataset {name!r}: expected one of {', '.join(space.DATASETS)} (runs of other "
+                              "sources on other datasets: pass source=None or a source name)")
+    return name.strip().lower()
 
 
 class NB201Simulator(Simulator):
@@ -50,15 +52,15 @@ class NB201Simulator(Simulator):
     def __init__(self, dataset: str = "cifar10-valid", epochs: int = 200, seed=0, db_dir=None, *,
                  test_dataset: str | None = None, sampling: str = "uniform", source="original"):
         super().__init__(seed)
-        self.dataset = _check_dataset(dataset)
-        self.test_dataset = _check_dataset(test_dataset) if test_dataset is not None else self.dataset
-        self.epochs = check_int("epochs", epochs, space.EPOCHS)
+        self.source = check_source(source)
+        self.dataset = _check_dataset(dataset, self.source)
+        self.test_dataset = _check_dataset(test_dataset, self.source) if test_dataset is not None else self.dataset
+        self.epochs = check_int("epochs", epochs, space.EPOCHS if self.source == "original" else None)
         if self.epochs is None:
             raise InvalidArgument("epochs must be 12 or 200: got None")
         if sampling not in SAMPLINGS:
             raise InvalidArgument(f"sampling must be one of {', '.join(SAMPLINGS)}: got {sampling!r}")
         self.sampling = sampling
-        self.source = check_source(source)
         self.db_dir = db_dir
         self.unique = space.unique_indices()
         self._classes = sorted(set(self.unique))
@@ -73,21 +75,29 @@ class NB201Simulator(Simulator):
         datasets = sorted({self.dataset, self.test_dataset})
         marks = ", ".join("?" for _ in datasets)
         key = "c.arch" if nni else "c.arch_index"
-        sql = (f"SELECT {key}, c.dataset, t.valid_acc, t.train_acc, t.test_acc, t.training_time, "
-               "t.valid_evaluation_time FROM nb201trialstats t JOIN nb201trialconfig c ON c.id = t.config_id "
-               f"WHERE c.num_epochs = ? AND c.dataset IN ({marks})")
-        params = [self.epochs, *datasets]
-        if not nni:
-            from ..query._common import source_filter
+        tables = [("nb201trialstats", "nb201trialconfig")]
+        if not nni and self.source != "original":
+            from ..query.nb201 import NB201, trained_tables
 
-            sql += source_filter(self.source, params)
-        elif self.source not in ("original", None):
-            raise InvalidArgument("NNI's prebuilt file holds only the released runs: use source='original'")
-        sql += " ORDER BY t.id"
+            if trained_tables(handle, NB201):  # other sources' runs live in tables of their own
+                tables.append(NB201.trained[1::-1])
+        params, arms = [], []
+        for trial, config in tables:
+            arms.append(f"SELECT t.id, {key}, c.dataset, t.valid_acc, t.train_acc, t.test_acc, t.training_time, "
+                        f"t.valid_evaluation_time FROM {trial} t JOIN {config} c ON c.id = t.config_id "
+                        f"WHERE c.num_epochs = ? AND c.dataset IN ({marks})")
+            params += [self.epochs, *datasets]
+            if not nni:
+                from ..query._common import source_filter
+
+                arms[-1] += source_filter(self.source, params)
+            elif self.source not in ("original", None):
+                raise InvalidArgument("NNI's prebuilt file holds only the released runs: use source='original'")
+        sql = " UNION ALL ".join(arms) + " ORDER BY 1"
         search: dict = {}
         tests: dict = {}
         index_of_json: dict = {}
-        for arch, dataset, valid, train, test, seconds, eval_seconds in database.execute_sql(
+        for _, arch, dataset, valid, train, test, seconds, eval_seconds in database.execute_sql(
                 placeholders(database, sql), params):
             if nni:
                 index = index_of_json.get(arch)

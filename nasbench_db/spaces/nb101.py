@@ -8,7 +8,9 @@ vertex is one of :data:`OPS`. Encodings handled here:
 * ``(matrix, ops)``: a V x V upper-triangular 0/1 matrix (``matrix[i][j] == 1`` is an edge i -> j) and V op names,
   the form of the original ``ModelSpec``;
 * NNI's arch dict: ``{'op1'..'op{V-2}': op, 'input1'..'input{V-1}': [predecessor vertices]}``;
-* the TFRecord strings: ``adjacency`` (V*V '0'/'1' characters, row-major) and ``operations`` (ops joined by ',').
+* the TFRecord strings: ``adjacency`` (V*V '0'/'1' characters, row-major) and ``operations`` (ops joined by ',');
+* NASLib's tuple (the keys of NAS-Bench-Suite-Zero's ``zc_nasbench101.json``): the V*V matrix entries row-major, then
+  V op indices into :data:`NASLIB_OPS` (``convert_spec_to_tuple``); :func:`from_naslib_tuple`, :func:`to_naslib_tuple`.
 
 Pruning and validation follow the original ``ModelSpec`` (google-research/nasbench ``lib/model_spec.py``): vertices
 not on an input->output path are removed first, then the pruned cell is checked. :func:`graph_hash` is byte-identical
@@ -146,6 +148,42 @@ def arch_to_matrix(arch: dict) -> tuple[Matrix, list[str]]:
     return check_matrix(matrix, ops)
 
 
+#: NASLib's op list for this space (``all_ops`` of its ``nasbench101/conversions.py``): NASLib tuples index into it.
+NASLIB_OPS = (INPUT, OUTPUT, MAXPOOL3X3, CONV1X1, CONV3X3)
+
+
+def from_naslib_tuple(values) -> tuple[Matrix, list[str]]:
+    """``(matrix, ops)`` (not pruned) of NASLib's tuple: V*V matrix entries row-major, then V op indices.
+
+    V follows from the length (V*V + V entries, V = 2..7). Raises OutOfSearchSpace naming the problem.
+    """
+    if isinstance(values, (str, bytes)) or not hasattr(values, "__len__"):
+        raise OutOfSearchSpace(f"a NASLib NB-101 tuple must be a sequence of ints: got {values!r}")
+    length = len(values)
+    num_vertices = next((v for v in range(2, MAX_VERTICES + 1) if v * v + v == length), None)
+    if num_vertices is None:
+        raise OutOfSearchSpace(f"a NASLib NB-101 tuple has V*V + V entries for V = 2..{MAX_VERTICES} "
+                               f"(6, 12, 20, 30, 42 or 56): got {length}")
+    for position, value in enumerate(values):
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise OutOfSearchSpace(f"NASLib NB-101 tuple entry {position} must be an int: got {value!r}")
+    square = num_vertices * num_vertices
+    matrix = [list(values[row * num_vertices:(row + 1) * num_vertices]) for row in range(num_vertices)]
+    ops = []
+    for position, code in enumerate(values[square:]):
+        if not 0 <= code < len(NASLIB_OPS):
+            raise OutOfSearchSpace(f"NASLib NB-101 op index of vertex {position} must be 0..{len(NASLIB_OPS) - 1} "
+                                   f"({', '.join(f'{i} {op}' for i, op in enumerate(NASLIB_OPS))}): got {code}")
+        ops.append(NASLIB_OPS[code])
+    return check_matrix(matrix, ops)
+
+
+def to_naslib_tuple(matrix, ops) -> tuple:
+    """NASLib's tuple of a cell as given (not pruned): matrix entries row-major, then op indices."""
+    matrix, ops = check_matrix(matrix, ops)
+    return tuple(e for row in matrix for e in row) + tuple(NASLIB_OPS.index(op) for op in ops)
+
+
 def matrix_to_arch(matrix: Sequence[Sequence[int]], ops: Sequence[str]) -> dict:
     """``(matrix, ops)`` -> NNI arch dict, predecessors listed in ascending order."""
     num_vertices = len(matrix)
@@ -164,6 +202,20 @@ def parse_arch(arch) -> tuple[Matrix, list[str]]:
                 f"a matrix arch has exactly the keys 'matrix' and 'ops': got {sorted(map(str, arch))}")
         return check_matrix(arch["matrix"], arch["ops"])
     return arch_to_matrix(arch)
+
+
+def exact_form(arch) -> tuple[Matrix, list[str]] | None:
+    """``(matrix, ops)`` of ``arch`` exactly as written (not pruned), or None when an NNI arch dict is not in the
+    form a stored cell has: NNI compares arch dicts as JSON, so ``'input5': [3, 0, 4]`` (or a repeated vertex) never
+    equals a stored ``[0, 3, 4]``. ``{'matrix', 'ops'}`` is exact as given. Raises OutOfSearchSpace for a malformed
+    arch."""
+    matrix, ops = parse_arch(arch)
+    if isinstance(arch, dict) and "matrix" not in arch:
+        for i in range(1, len(matrix)):
+            given = list(arch[f"input{i}"])
+            if given != [k for k in range(i) if matrix[k][i]]:
+                return None
+    return matrix, ops
 
 
 # --------------------------------------------------------------------------------------------------------------------

@@ -11,6 +11,10 @@ A cell is a DAG on 4 nodes: node 0 is the cell input, node ``j`` (1..3) is the s
 * **arch string** (NB-201 / NATS): ``|op~0|+|op~0|op~1|+|op~0|op~1|op~2|`` (``op~i`` is the edge from node i);
 * **NNI dict**: ``{'0_1': op, '0_2': op, '1_2': op, '0_3': op, '1_3': op, '2_3': op}`` with NNI's op names
   (:data:`NNI_OPS`: ``nor_conv_1x1`` and ``nor_conv_3x3`` become ``conv_1x1`` and ``conv_3x3``);
+* **NASLib op indices** (NAS-Bench-Suite-Zero's ``zc_nasbench201.json`` keys): 6 op codes into :data:`NASLIB_OPS`
+  (``0 skip_connect, 1 none, 2 nor_conv_3x3, 3 nor_conv_1x1, 4 avg_pool_3x3``) in NASLib's edge order
+  ``(1,2), (1,3), (1,4), (2,3), (2,4), (3,4)`` (NASLib numbers the nodes from 1), i.e. our edges
+  ``0->1, 0->2, 0->3, 1->2, 1->3, 2->3`` (:data:`NASLIB_EDGES`; :func:`from_naslib`, :func:`to_naslib`);
 * **index** 0..15,624: the position in the benchmark's ``meta_archs`` list. That list is
   ``itertools.product(OPS, repeat=6)`` (edge 0->1 outermost) shuffled by ``random.seed(88)``, as the original
   ``generate_meta_info`` builds it (:func:`meta_archs`; checked against the released ``meta.pickle.pbz2``).
@@ -151,6 +155,35 @@ def ops_of(arch) -> Ops:
             raise OutOfSearchSpace(f"an NB-201 cell has {NUM_EDGES} edges: got {len(arch)} ops")
         return tuple(_check_op(op, f"edge {i}->{j}") for op, (i, j) in zip(arch, EDGES))
     raise OutOfSearchSpace(f"arch must be an index, arch string, NNI dict or 6 ops: got {type(arch).__name__}")
+
+
+#: NASLib's op list for this space (``OP_NAMES_NB201`` in NASLib's ``conversions.py``): a NASLib op index points here.
+NASLIB_OPS = (SKIP_CONNECT, NONE, NOR_CONV_3X3, NOR_CONV_1X1, AVG_POOL_3X3)
+#: NASLib's edge order ``EDGE_LIST = (1,2), (1,3), (1,4), (2,3), (2,4), (3,4)`` in our 0-based node numbering.
+NASLIB_EDGES = ((0, 1), (0, 2), (0, 3), (1, 2), (1, 3), (2, 3))
+#: For each NASLib position, the position of the same edge in :data:`EDGES`.
+_NASLIB_POSITION = tuple(EDGES.index(edge) for edge in NASLIB_EDGES)
+
+
+def from_naslib(op_indices) -> Ops:
+    """Ops tuple of NASLib's 6 op indices (``convert_op_indices_to_str`` order; see :data:`NASLIB_OPS`)."""
+    if isinstance(op_indices, (str, bytes)) or not hasattr(op_indices, "__len__"):
+        raise OutOfSearchSpace(f"NASLib op indices must be a sequence of 6 ints: got {op_indices!r}")
+    if len(op_indices) != NUM_EDGES:
+        raise OutOfSearchSpace(f"NASLib op indices of an NB-201 cell are {NUM_EDGES} ints: got {len(op_indices)}")
+    ops = [None] * NUM_EDGES
+    for position, code in enumerate(op_indices):
+        if isinstance(code, bool) or not isinstance(code, int) or not 0 <= code < len(NASLIB_OPS):
+            raise OutOfSearchSpace(f"NASLib op index at position {position} must be 0..{len(NASLIB_OPS) - 1} "
+                                   f"({', '.join(f'{i} {op}' for i, op in enumerate(NASLIB_OPS))}): got {code!r}")
+        ops[_NASLIB_POSITION[position]] = NASLIB_OPS[code]
+    return tuple(ops)
+
+
+def to_naslib(arch) -> tuple:
+    """NASLib's 6 op indices of ``arch`` (any accepted form): the key NASLib's zero-cost files use."""
+    ops = ops_of(arch)
+    return tuple(NASLIB_OPS.index(ops[position]) for position in _NASLIB_POSITION)
 
 
 def codes(arch) -> tuple:

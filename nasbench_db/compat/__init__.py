@@ -1,0 +1,1 @@
+"""Drop-in facades for the original benchmark APIs."""
