@@ -9,7 +9,8 @@ input would cost a reader without the limits.
 Usage::
 
     python bench/hostile_bench.py                      # all families (about 2 minutes; ~1.6 GB of scratch files)
-    python bench/hostile_bench.py --family pickle      # pickle, compressed, tfrecord, nds, json, sql, download
+    python bench/hostile_bench.py --family pickle      # pickle, compressed, tfrecord, nds, nlp, zc, hw, ecnas,
+                                                       # json, sql, download
     python bench/hostile_bench.py --small              # small sizes (a quick look)
 """
 
@@ -198,11 +199,64 @@ def cases(work: Path, small: bool):
             name = case.name
         yield "nds", name, f"{big >> 20:,} MB parsed" if "MB list" in name else "", \
             convert_cli("convert", "nds", directory, "--db-dir", work / "db_nds")
+    # NAS-Bench-NLP logs ---------------------------------------------------------------------------------------------------
+    import zipfile as _zipfile
+
+    nlp_zip = ROOT / "tests" / "data" / "nas-bench-nlp" / "train_logs_wikitext-2_logs.zip"
+    with _zipfile.ZipFile(nlp_zip) as archive:
+        log_member = next(n for n in archive.namelist() if "log_stats_model_" in n)
+        log = json.loads(archive.read(log_member))
+    log_name = log_member.rsplit("/", 1)[-1]
+    for case in H.nlp_logs(log):
+        path = file(log_name, case.data)
+        yield "nlp", case.name, "", convert_cli("convert", "nlp", path, "--db-dir", work / "db_nlp")
+    nlp_bomb = file("logs.zip", H.nlp_zip_bomb((8 << 20) if small else (60 << 20)))
+    yield "nlp", f"logs.zip: {nlp_bomb.stat().st_size:,} B deflated -> {(8 if small else 60)} MB member", \
+        "reads the member whole", convert_cli("convert", "nlp", nlp_bomb, "--db-dir", work / "db_nlp")
+    # zero-cost proxy JSON -------------------------------------------------------------------------------------------------
+    for case in H.zc_files(bomb_bytes=(8 << 20) if small else (60 << 20)):
+        path = file("zc_nasbench201.json", case.data)
+        unbounded = f"~{case.extra['unbounded_bytes'] >> 30} GB of dicts" if "unbounded_bytes" in case.extra else ""
+        yield "zc", case.name, unbounded, convert_cli("convert", "zc", path, "--db-dir", work / "db_zc")
+    # HW-NAS-Bench pickles ---------------------------------------------------------------------------------------------------
+    import hw_nasbench_fixture as HF
+
+    for case in H.payload_pickles(str(marker)):
+        path = file("HW-NAS-Bench-v1_0.pickle", case.data)
+        yield "hw", f"{case.name}: convert hw-nasbench", "runs `touch` (code execution)", \
+            convert_cli("convert", "hw-nasbench", path, "--db-dir", work / "db_hw") + \
+            f"\n        OUTCOME += ' | payload ran: ' + str(os.path.exists({str(marker)!r}))"
+    for case in H.hw_pickles(HF.hw_dict(num_archs=3)):
+        path = file("HW-NAS-Bench-v1_0.pickle", case.data)
+        yield "hw", case.name, "", convert_cli("convert", "hw-nasbench", path, "--db-dir", work / "db_hw")
+    flood = file("HW-NAS-Bench-v1_0.pickle", H.hw_array_flood((8 << 20) if small else (60 << 20)))
+    yield "hw", f"bool arrays of 10**7 elements, {flood.stat().st_size >> 20} MB of pickle", \
+        f"~{flood.stat().st_size * 40 >> 20:,} MB of list slots and numbers", \
+        convert_cli("convert", "hw-nasbench", flood, "--db-dir", work / "db_hw")
+    # EC-NAS-Bench TFRecord rows ---------------------------------------------------------------------------------------------
+    ecnas = ROOT / "tests" / "data" / "ecnas" / "energy_5V9E.tfrecord"
+    ecnas_rows = [data for _, data in zip(range(8), (d for _, _, d in iter_records(ecnas)))]
+    for case in H.nb101_rows(json.loads(ecnas_rows[0])):
+        changed = list(ecnas_rows)
+        changed[5] = case.data
+        path = file("energy_5V9E.tfrecord", b"".join(encode_record(r) for r in changed))
+        yield "ecnas", case.name, "", convert_cli("convert", "ecnas", path, "--db-dir", work / "db_ecnas")
     # json ---------------------------------------------------------------------------------------------------------------
     bomb = file("bomb.json", b"[" + b"{}," * ((60 << 20) // 3) + b"{}]")
     yield "json", "60 MB of [{},{},...] read whole", "~1.5 GB of dicts", f"""
         from nasbench_db import limits
         limits.loads_json(open({str(bomb)!r}, "rb").read(), {str(bomb)!r})
+    """
+    # the largest document of the worst shape that the build estimate lets through: parsed, then its nesting checked
+    from nasbench_db import limits
+
+    count = limits.MAX_JSON_BUILD_BYTES // 108 - 1000  # 12 * 3 + 72 estimated bytes per "{},"
+    edge = file("edge.json", b"[" + b"{}," * count + b"{}]")
+    yield "json", f"{edge.stat().st_size >> 20} MB of [{{}},...]: just under the build limit", \
+        f"{count:,} dicts", f"""
+        from nasbench_db import limits
+        value = limits.loads_json(open({str(edge)!r}, "rb").read(), {str(edge)!r})
+        OUTCOME = "parsed, nesting checked: %d dicts" % len(value)
     """
     # sql ------------------------------------------------------------------------------------------------------------------
     yield "sql", "SELECT zeroblob(400000000)", "5 GB RSS", convert_cli(

@@ -17,6 +17,7 @@ import json
 import math
 import reprlib
 import zipfile
+import zlib
 
 from .errors import CorruptInput
 
@@ -153,6 +154,26 @@ def nesting_error(value, max_depth: int = MAX_NESTING) -> str | None:
     return None
 
 
+def json_nesting_error(value, max_depth: int = MAX_NESTING) -> str | None:
+    """:func:`nesting_error` for what ``json.loads`` returns: a tree of dicts and lists (no sharing, no cycle), walked
+    one level at a time. Memory: one level's references (8 bytes a container), time: a type check per value; the
+    general walk's bookkeeping (a dict entry per container) would double the memory of a document of small objects."""
+    level = [value] if type(value) is dict or type(value) is list else []
+    depth = 0
+    while level:
+        depth += 1
+        if depth > max_depth:
+            return f"containers nested deeper than {max_depth} levels: not a benchmark file"
+        below = []
+        push = below.append
+        for item in level:
+            for child in (item.values() if type(item) is dict else item):
+                if type(child) is dict or type(child) is list:
+                    push(child)
+        level = below
+    return None
+
+
 def check_nesting(value, path, position=None, max_depth: int = MAX_NESTING) -> None:
     """Refuse ``value`` (dicts, lists, tuples, sets) nesting deeper than ``max_depth``, as a CorruptInput."""
     problem = nesting_error(value, max_depth)
@@ -231,8 +252,14 @@ def loads_json(data, path, position=None, max_bytes: int = MAX_JSON_BYTES, max_d
         raise CorruptInput(path, f"JSON nested deeper than {max_depth} levels: not a benchmark file",
                            record, offset) from None
     except (ValueError, TypeError) as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
-        raise CorruptInput(path, f"not valid JSON ({exc})", record, offset) from None
-    check_nesting(value, path, position, max_depth)
+        head = data[:LFS_POINTER_MAX_BYTES]
+        lfs = lfs_pointer_error(head.encode("utf-8", "replace") if isinstance(head, str) else head, path)
+        if lfs is not None:
+            raise lfs from None
+        raise CorruptInput(path, f"not valid JSON ({str(exc)[:300]})", record, offset) from None
+    problem = json_nesting_error(value, max_depth)
+    if problem is not None:
+        raise CorruptInput(path, problem, record, offset)
     return value
 
 
@@ -318,6 +345,12 @@ class ExpansionGuard:
                                           f"{self.consumed:,}): a decompression bomb or not a benchmark file")
 
 
+#: What reading a damaged or hostile zip archive raises besides BadZipFile: corrupt deflate data (zlib.error), an
+#: unsupported compression method (NotImplementedError), an encrypted member (RuntimeError), a bad header field
+#: (ValueError, EOFError, OSError). Catch these around zip reads only.
+ZIP_ERRORS = (zipfile.BadZipFile, zlib.error, OSError, EOFError, ValueError, NotImplementedError, RuntimeError)
+
+
 def check_zip_member(info: zipfile.ZipInfo, path) -> None:
     """Refuse a zip member to be streamed whose declared expansion is a bomb's (over :data:`MAX_EXPANSION_RATIO`),
     before reading it. (zipfile itself never decompresses more than the declared size.)"""
@@ -328,13 +361,16 @@ def check_zip_member(info: zipfile.ZipInfo, path) -> None:
 
 
 def read_zip_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, path, limit: int = MAX_MEMBER_BYTES) -> bytes:
-    """Read one zip member whole: its declared size is checked first and the actual output is capped too."""
+    """Read one zip member whole: its declared size and expansion are checked first (:func:`check_zip_member`: many
+    small bombs cost no more than their own size) and the actual output is capped too."""
     check_declared_length(path, info.file_size, limit, f"zip member {info.filename}", info.filename)
+    check_zip_member(info, path)
     try:
         with archive.open(info) as member:
             return read_limited(member, limit, path, f"zip member {info.filename}", info.filename)
-    except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError) as exc:
-        raise CorruptInput(path, f"zip member {info.filename} cannot be read ({exc})", info.filename) from None
+    except ZIP_ERRORS as exc:
+        raise CorruptInput(path, f"zip member {info.filename} cannot be read ({str(exc)[:200]})", info.filename) \
+            from None
 
 
 # ---------------------------------------------------------------------------------------------------------------------

@@ -5,7 +5,8 @@ Each generator yields :class:`Case` objects: a name, the bytes (or a function wr
 the tests use small ones, the bench the sizes of the issue (a 6 GB bz2 bomb, 2**60 declared lengths...).
 
 Families: pickle (code execution, nesting, declared lengths, memo ids, text opcodes, amplifiers, object floods),
-compressed members (bz2 / zip bombs, lying sizes), TFRecord JSON rows, NDS JSON jobs, Git LFS pointers.
+compressed members (bz2 / zip bombs, lying sizes), TFRecord JSON rows (NB-101 and EC-NAS-Bench), NDS JSON jobs,
+NAS-Bench-NLP logs and archives, HW-NAS-Bench pickles, zero-cost proxy JSON (NAS-Bench-Suite-Zero), Git LFS pointers.
 """
 
 from __future__ import annotations
@@ -191,7 +192,7 @@ def nb101_rows(valid_row: list, nesting: int = 100_000):
     yield Case("a 2 MB row", row(module_hash, epochs, adjacency, operations, "A" * (2 << 20)),
                r"over the limit of 1,048,576")
     yield Case("metrics not base64", row(module_hash, epochs, adjacency, operations, "@@@"),
-               r"base64|expected 3 evaluations")
+               r"base64|expected 3 evaluations|no trainable_parameters")
     yield Case("metrics protobuf garbage", row(module_hash, epochs, adjacency, operations, "////////"),
                r"runs past|wire type|truncated|varint|expected 3 evaluations")
     yield Case("an object instead of the array", json.dumps({"hash": module_hash}).encode(), r"NB-101 array")
@@ -234,6 +235,134 @@ def nds_jobs(valid_job: dict, nesting: int = 100_000, big_list_bytes: int = 20 <
     yield Case("a list as the job", sweep([1, 2]), r"the job is a list")
     yield Case("an unhashable op", sweep(changed(net__genotype__normal=[[["x"], 0]] * 4)) if "genotype" in
                valid_job.get("net", {}) else sweep(changed(net__block_type=["x"])), r"bad 'net'|unexpected shape")
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# NAS-Bench-NLP logs (convert nlp)
+
+
+def nlp_logs(valid_log: dict, nesting: int = 100_000):
+    """Log files (``log_stats_model_*.json``) with one hostile field each, from a real ``valid_log``."""
+
+    def changed(**updates) -> bytes:
+        log = json.loads(json.dumps(valid_log))
+        log.update(updates)
+        return json.dumps(log).encode()
+
+    epochs = len(valid_log["train_losses"])
+    yield Case("num_params 10**30", changed(num_params=10 ** 30), r"'num_params' = .* is out of range")
+    yield Case("recepie_id 2**70", changed(recepie_id=2 ** 70), r"'recepie_id' = .* is out of range")
+    yield Case("a loss of 10**400 (no double holds it)",
+               changed(train_losses=[1.0] * epochs).replace(b'"train_losses": [1.0',
+                                                            b'"train_losses": [1' + b"0" * 400),
+               r"train_losses\[0\] must be a number that fits a double")
+    yield Case("a loss of 10**30 (an int)", changed(val_losses=[10 ** 30] * epochs), None,
+               note="accepted: stored as the double 1e30, bit for bit what float() gives")
+    yield Case("a string in a loss list", changed(test_losses=["x"] * epochs),
+               r"test_losses\[0\] = 'x' is not a number")
+    yield Case("lists of different lengths", changed(wall_times=[1.0]), r"'wall_times' has 1 epochs")
+    yield Case("1,000 epochs logged", changed(**{k: [1.0] * 1000 for k in
+                                                 ("train_losses", "val_losses", "test_losses", "wall_times")}),
+               r"1000 epochs logged, over the limit of 999")
+    yield Case("an op that is a list (unhashable)",
+               changed(recepie=json.dumps({"h_new_0": {"op": [], "input": ["x"]}})), r"bad 'recepie'.*unknown op")
+    yield Case(f"a recipe (JSON text in the log) nested {nesting:,} deep",
+               changed(recepie="[" * nesting + "]" * nesting),
+               r"'recepie'.*nested deeper than 64")
+    yield Case(f"a log nested {nesting:,} deep", b"[" * nesting + b"]" * nesting, r"nested deeper than 64")
+    yield Case("status as a list", changed(status=[1]), r"'status' = \[1\] is not a string")
+    yield Case("data as a number", changed(data=5), r"the log's 'data' must be the dataset path")
+    yield Case("a list instead of the log object", b"[1, 2]", r"a log is a JSON object, not a list")
+    yield Case("not UTF-8", b"\xff\xfe{}", r"not valid JSON")
+
+
+def nlp_zip_bomb(member_bytes: int) -> bytes:
+    """A logs.zip whose one log member expands ~1000x (whitespace): refused from its header before reading."""
+    return zip_with("log_stats_model_1_2020-01-01_00-00-00_1.json", b"{" + b" " * member_bytes + b"}")
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Zero-cost proxy JSON (convert zc)
+
+ZC_KEY = "(0, 2, 3, 2, 3, 1)"  # a NASLib NB-201 key
+
+
+def zc_files(nesting: int = 100_000, bomb_bytes: int = 60 << 20):
+    """Zero-cost proxy files (``zc_nasbench201.json`` layout) with one hostile part each."""
+
+    def doc(record) -> bytes:
+        return json.dumps({"cifar10": {ZC_KEY: record}}).encode()
+
+    yield Case("a score of 10**400 (no double holds it)",
+               doc({"synflow": 7}).replace(b": 7}", b": 1" + b"0" * 400 + b"}"),
+               r"\['synflow'\] must be a number that fits a double")
+    yield Case("a key of 5,000 digits", json.dumps({"cifar10": {"(" + "9" * 5000 + ",)": {"idx": 1}}}).encode(),
+               r"an arch key of 5,003 characters")
+    yield Case("a key of 100,000 numbers", json.dumps({"cifar10": {"(1" + ",1" * 99_999 + ")": {"idx": 1}}}).encode(),
+               r"an arch key of 200,001 characters")
+    yield Case(f"{nesting:,}-level nesting", b"[" * nesting + b"]" * nesting, r"nested deeper than 64")
+    yield Case("a score as a list", doc({"synflow": [1]}), r"expected a number, got list")
+    yield Case("a score object with other keys", doc({"synflow": {"score": 1, "run": "rm -rf"}}),
+               r"expected \{'score': \.\.\., 'time': \.\.\.\}")
+    yield Case("a proxy name that is SQL", doc({"x') OR 1=1 --": 1.0}), r"is not a proxy name")
+    yield Case("a 1 MB dataset name", json.dumps({"d" * (1 << 20): {ZC_KEY: 5}}).encode(),
+               r"expected a record object")
+    yield Case(f"{bomb_bytes >> 20} MB of [{{}},{{}},...] (a JSON bomb read whole)",
+               b"[" + b"{}," * (bomb_bytes // 3) + b"{}]", r"would build ~[0-9,]+ MB of objects",
+               extra={"unbounded_bytes": bomb_bytes * 25})
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# HW-NAS-Bench pickles (convert hw-nasbench)
+
+
+def hw_pickles(valid: dict):
+    """HW-NAS-Bench pickles (``{'nasbench201': ..., 'fbnet': ...}``) with one hostile part each, from ``valid`` (a
+    small well-formed dict, see tests/hw_nasbench_fixture.py). Every family of :func:`hostile_pickles` and
+    :func:`payload_pickles` applies too (the reader is the same)."""
+    import copy
+    import pickle
+
+    import numpy
+
+    def changed(edit) -> bytes:
+        data = copy.deepcopy(valid)
+        edit(data)
+        return pickle.dumps(data, protocol=3)
+
+    def metric(value):
+        return lambda d: d["nasbench201"]["cifar10"].__setitem__("edgegpu_latency", value)
+
+    yield Case("a latency of 10**30 (a 13-byte LONG1)", changed(metric([10 ** 30] * 3)), r"LONG1 integer of 13 bytes")
+    yield Case("a 2-D latency array", changed(metric(numpy.zeros((2, 3)))), r"expected a 1-D array, got shape \(2, 3\)")
+    yield Case("a string array", changed(metric(numpy.array(["a", "b"]))),
+               r"numpy array of dtype 'U1' is not supported")
+    yield Case("a config holding NaN", changed(
+        lambda d: d["nasbench201"]["cifar10"].__setitem__("config", [{"C": float("nan")}] * 3)),
+        r"\['config'\]\[0\]: a config value is NaN or infinite")
+    yield Case("a config arch_str of another cell", changed(
+        lambda d: d["nasbench201"]["cifar10"].__setitem__("config", [{"arch_str": "|none~0|+|none~0|none~1|+|none~0|"
+                                                                                   "none~1|none~2|"}] * 3)),
+        r"is not NB-201 architecture 0")
+    yield Case("an architecture key that is a tuple", changed(metric({(1, 2): 3.0})),
+               r"architecture keys must be NB-201 indices, got \(1, 2\)")
+    array = pickle.dumps({"nasbench201": {"cifar10": {"edgegpu_latency": numpy.zeros(3)}}}, protocol=2)
+    shape = b"K\x03\x85"  # the shape (3,) as pickled: BININT1 3, TUPLE1
+    assert array.count(shape) == 1
+    yield Case("an array declaring 10**9 elements", array.replace(shape, b"J" + struct.pack("<i", 10 ** 9) + b"\x85"),
+               r"holds more than 10,000,000 elements")
+
+
+def hw_array_flood(total_bytes: int) -> bytes:
+    """An HW-NAS-Bench-shaped pickle whose metrics are bool arrays of 10,000,000 elements each (a 1-byte dtype: the
+    most Python objects per input byte an array can make), ``total_bytes`` of them in all."""
+    import pickle
+
+    import numpy
+
+    count = max(1, total_bytes // 10_000_000)
+    metrics = {f"m{i}": numpy.zeros(10_000_000, dtype=bool) for i in range(count)}
+    return pickle.dumps({"nasbench201": {"cifar10": metrics}}, protocol=4)
 
 
 # ---------------------------------------------------------------------------------------------------------------------

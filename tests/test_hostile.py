@@ -11,6 +11,7 @@ import bz2
 import contextlib
 import hashlib
 import io
+import itertools
 import json
 import os
 import pickle
@@ -42,6 +43,9 @@ from nasbench_db.errors import CorruptInput, NasbenchDbError
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 RSS_LIMIT_KB = 1 << 20  # 1 GB: the issue's bound on any bomb
+NLP_ZIP = HERE / "data" / "nas-bench-nlp" / "train_logs_wikitext-2_logs.zip"
+ZC_NB201 = HERE / "data" / "zc" / "zc_nasbench201_6639fd15.json"
+ECNAS = HERE / "data" / "ecnas" / "energy_5V9E.tfrecord"
 
 
 @contextlib.contextmanager
@@ -280,8 +284,13 @@ def test_no_converter_calls_torch_load_without_the_opt_in(tmp_path, monkeypatch)
         path.write_bytes(make(pth.read_bytes()))
         result = CliRunner().invoke(cli, ["convert", "nb201", str(path), "--db-dir", str(tmp_path / layout)])
         assert result.exit_code == 0, result.output
+    import hw_nasbench_fixture as HF
+
+    hw = tmp_path / "HW-NAS-Bench-v1_0.pickle"
+    HF.write_pickle(hw, HF.hw_dict(num_archs=50))  # numpy arrays, numpy 1.x names: as the released file
     for args in (["nb101", SAMPLE_TFRECORD], ["nats-tss", TSS_DIR], ["nats-tss", pbz2], ["nats-sss", sss_dir],
-                 ["nds", write_dir(tmp_path / "nds_data", build_sweeps({"Amoeba": 3, "ResNet": 3}))]):
+                 ["nds", write_dir(tmp_path / "nds_data", build_sweeps({"Amoeba": 3, "ResNet": 3}))],
+                 ["nlp", NLP_ZIP], ["zc", ZC_NB201], ["hw-nasbench", hw], ["ecnas", ECNAS]):
         result = CliRunner().invoke(cli, ["convert", *map(str, args), "--db-dir", str(tmp_path / "other")])
         assert result.exit_code == 0, (args, result.output)
 
@@ -406,6 +415,157 @@ def test_nds_zip_bombs_are_refused_before_reading(tmp_path):
 
 
 # ---------------------------------------------------------------------------------------------------------------------
+# The joined-data and NLP readers: NAS-Bench-NLP logs, zero-cost proxy JSON, HW-NAS-Bench pickles, EC-NAS TFRecords
+
+
+
+def _first_nlp_log() -> tuple[str, dict]:
+    with zipfile.ZipFile(NLP_ZIP) as archive:
+        name = next(n for n in archive.namelist() if n.rsplit("/", 1)[-1].startswith("log_stats_model_"))
+        return name.rsplit("/", 1)[-1], json.loads(archive.read(name))
+
+
+def _dump_db(path: Path) -> list:
+    """Every row of every table (a database changed in place, WAL mode: bytes on disk are not the measure)."""
+    with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as conn:
+        tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")]
+        return [(t, sorted(map(repr, conn.execute(f'SELECT * FROM "{t}"')))) for t in tables]
+
+
+@pytest.fixture(scope="module")
+def nlp_database(tmp_path_factory) -> Path:
+    from nasbench_db.convert.nlp import convert_nlp
+
+    directory = tmp_path_factory.mktemp("nlp")
+    convert_nlp(NLP_ZIP, directory / "db", progress=False)
+    return directory / "db"
+
+
+@pytest.mark.parametrize("case", list(H.nlp_logs(_first_nlp_log()[1])), ids=lambda c: c.name)
+def test_convert_nlp_refuses_hostile_logs(case, nlp_database, tmp_path):
+    db_dir = tmp_path / "db"
+    shutil.copytree(nlp_database, db_dir)
+    before = (db_dir / "nlp.db").read_bytes()
+    path = tmp_path / _first_nlp_log()[0]
+    path.write_bytes(case.data)
+    if case.expect is None:  # accepted: converted as a value of its own (a new database)
+        result = CliRunner().invoke(cli, ["convert", "nlp", str(path), "--db-dir", str(tmp_path / "other")])
+        assert result.exit_code == 0, result.output
+        return
+    with time_limit(60):
+        output = cli_fails(["convert", "nlp", path, "--db-dir", db_dir], str(path))
+    assert __import__("re").search(case.expect, output), (case.name, output)
+    assert (db_dir / "nlp.db").read_bytes() == before
+    # the same log inside a logs.zip: the member is named
+    archive = tmp_path / "logs.zip"
+    archive.write_bytes(H.zip_with(path.name, case.data))
+    output = cli_fails(["convert", "nlp", archive, "--db-dir", db_dir], f"{archive}:{path.name}")
+    assert __import__("re").search(case.expect, output), (case.name, output)
+    assert (db_dir / "nlp.db").read_bytes() == before
+
+
+def test_nlp_zip_bombs_are_refused_from_their_headers(tmp_path):
+    bomb = tmp_path / "logs.zip"
+    bomb.write_bytes(H.nlp_zip_bomb(60 << 20))  # under the 64 MB member limit, but ~1000x: many would cost hours
+    cli_fails(["convert", "nlp", bomb, "--db-dir", tmp_path / "db"], str(bomb), "zip bomb")
+    lying = tmp_path / "lying.zip"
+    lying.write_bytes(H.zip_lying_size("log_stats_model_1_2020-01-01_00-00-00_1.json", 4 << 30))
+    cli_fails(["convert", "nlp", lying, "--db-dir", tmp_path / "db"], "declares 4,294,967,295 bytes")
+    assert not (tmp_path / "db" / "nlp.db").exists()
+
+
+@pytest.fixture(scope="module")
+def zc_database(tmp_path_factory) -> Path:
+    from nasbench_db.convert.zc import convert_zc
+
+    directory = tmp_path_factory.mktemp("zc")
+    convert_zc(ZC_NB201, directory / "db")
+    return directory / "db"
+
+
+@pytest.mark.parametrize("case", list(H.zc_files(bomb_bytes=60 << 20)), ids=lambda c: c.name)
+def test_convert_zc_refuses_hostile_files(case, zc_database, tmp_path):
+    db_dir = tmp_path / "db"
+    shutil.copytree(zc_database, db_dir)
+    before = _dump_db(db_dir / "nasbench201.db")
+    path = tmp_path / "zc_nasbench201.json"
+    path.write_bytes(case.data)
+    with time_limit(60):
+        output = cli_fails(["convert", "zc", path, "--db-dir", db_dir], str(path))
+    assert __import__("re").search(case.expect, output), (case.name, output)
+    assert len(output) < 2000  # a 1 MB name or a 200,000-character key is quoted short
+    assert _dump_db(db_dir / "nasbench201.db") == before
+
+
+@pytest.fixture(scope="module")
+def hw_valid() -> dict:
+    import hw_nasbench_fixture as HF
+
+    return HF.hw_dict(num_archs=3)
+
+
+@pytest.fixture(scope="module")
+def hw_database(tmp_path_factory, hw_valid) -> Path:
+    from nasbench_db.convert.hw_nasbench import convert_hw_nasbench
+
+    directory = tmp_path_factory.mktemp("hw")
+    path = directory / "HW-NAS-Bench-v1_0.pickle"
+    path.write_bytes(pickle.dumps(hw_valid, protocol=3))
+    convert_hw_nasbench(path, directory / "db")
+    return directory / "db"
+
+
+def _hw_cases():
+    import hw_nasbench_fixture as HF
+
+    hostile = [c for c in H.hostile_pickles(nesting=100_000, flood_bytes=1 << 20)
+               if any(key in c.name for key in CONVERTER_CASES)]
+    return hostile + list(H.hw_pickles(HF.hw_dict(num_archs=3)))
+
+
+@pytest.mark.parametrize("case", _hw_cases(), ids=lambda c: c.name)
+def test_convert_hw_nasbench_refuses_hostile_pickles(case, hw_database, tmp_path, small_live_limit):
+    db_dir = tmp_path / "db"
+    shutil.copytree(hw_database, db_dir)
+    before = _dump_db(db_dir / "nasbench201.db")
+    path = tmp_path / "HW-NAS-Bench-v1_0.pickle"
+    path.write_bytes(case.data if case.data.startswith(b"\x80") else b"\x80\x02" + case.data)
+    with time_limit(60):
+        output = cli_fails(["convert", "hw-nasbench", path, "--db-dir", db_dir], str(path))
+    if case.expect is not None:
+        assert __import__("re").search(case.expect, output), (case.name, output)
+    assert _dump_db(db_dir / "nasbench201.db") == before
+
+
+def test_convert_hw_nasbench_never_runs_a_payload(hw_database, tmp_path, monkeypatch):
+    db_dir = tmp_path / "db"
+    shutil.copytree(hw_database, db_dir)
+    before = _dump_db(db_dir / "nasbench201.db")
+    forbid_unrestricted_unpickling(monkeypatch)
+    marker = tmp_path / H.PAYLOAD_MARKER
+    for case in H.payload_pickles(str(marker)):
+        path = tmp_path / "HW-NAS-Bench-v1_0.pickle"
+        path.write_bytes(case.data)
+        cli_fails(["convert", "hw-nasbench", path, "--db-dir", db_dir], str(path), "unexpected class")
+        assert not marker.exists(), case.name
+    assert _dump_db(db_dir / "nasbench201.db") == before
+
+
+@pytest.mark.parametrize("case", list(H.nb101_rows(json.loads(next(iter_records(ECNAS))[2]))), ids=lambda c: c.name)
+def test_convert_ecnas_refuses_hostile_rows_with_a_valid_crc(case, nb101_sample_db, tmp_path):
+    db_dir = tmp_path / "db"
+    shutil.copytree(nb101_sample_db, db_dir)
+    before = _dump_db(db_dir / "nasbench101.db")
+    rows = [data for _, _, data in itertools.islice(iter_records(ECNAS), 8)]
+    rows[5] = case.data
+    path = tmp_path / "energy_5V9E.tfrecord"
+    path.write_bytes(b"".join(encode_record(r) for r in rows))
+    output = cli_fails(["convert", "ecnas", path, "--db-dir", db_dir], str(path), "record 5")
+    assert __import__("re").search(case.expect, output), output
+    assert _dump_db(db_dir / "nasbench101.db") == before
+
+
+# ---------------------------------------------------------------------------------------------------------------------
 # Git LFS pointers: every converter names them
 
 
@@ -413,7 +573,8 @@ def test_every_converter_names_a_git_lfs_pointer(tmp_path):
     pointer = H.lfs_pointer()
     single = {"nb101": "nasbench_full.tfrecord", "nb201": "NAS-Bench-201-v1_1-096897.pth",
               "nats-tss": "NATS-tss-v1_0-3ffb9.pickle.pbz2", "nats-sss": "NATS-sss-v1_0-50262.pickle.pbz2",
-              "nds": "data.zip"}
+              "nds": "data.zip", "nlp": "logs.zip", "zc": "zc_nasbench201.json",
+              "hw-nasbench": "HW-NAS-Bench-v1_0.pickle", "ecnas": "energy_5V9E.tfrecord"}
     for command, name in single.items():
         path = tmp_path / name
         path.write_bytes(pointer)
@@ -428,6 +589,13 @@ def test_every_converter_names_a_git_lfs_pointer(tmp_path):
               "git lfs pull")
     meta = _tss_dir(tmp_path / "meta", meta=pointer)
     cli_fails(["convert", "nats-tss", meta, "--db-dir", tmp_path / "db"], "meta.pickle.pbz2", "git lfs pull")
+    logs = tmp_path / "logs"  # a folder of NLP logs, one of them a pointer; and a pointer inside a logs.zip
+    logs.mkdir()
+    (logs / "log_stats_model_1_2020-01-01_00-00-00_1.json").write_bytes(pointer)
+    cli_fails(["convert", "nlp", logs, "--db-dir", tmp_path / "db"], "log_stats_model_1_2020", "git lfs pull")
+    zipped = tmp_path / "pointer-inside.zip"
+    zipped.write_bytes(H.zip_with("log_stats_model_1_2020-01-01_00-00-00_1.json", pointer))
+    cli_fails(["convert", "nlp", zipped, "--db-dir", tmp_path / "db"], "log_stats_model_1_2020", "git lfs pull")
     assert not (tmp_path / "db").exists() or not any((tmp_path / "db").glob("*.db"))
 
 
@@ -640,7 +808,7 @@ def test_download_fails_fast_when_the_host_does_not_resolve(tmp_path):
 
 
 @pytest.mark.parametrize("bomb", ["pickle-set-flood", "pickle-amplifier", "nats-member-bz2", "pbz2-stream",
-                                  "json-list-bomb"])
+                                  "json-list-bomb", "hw-array-flood"])
 def test_bombs_stay_under_one_gigabyte(bomb):
     code = {
         "pickle-set-flood": """
@@ -679,6 +847,17 @@ def test_bombs_stay_under_one_gigabyte(bomb):
             path.write_bytes(H.pickle_stream_bomb(2 << 30, unit=8 << 20))
             try:
                 convert_nats_tss(path, path.parent / "db", progress=False)
+            except CorruptInput as exc:
+                print("REFUSED", exc)
+        """,
+        "hw-array-flood": """
+            import hostile_inputs as H, tempfile, pathlib
+            from nasbench_db.convert.hw_nasbench import convert_hw_nasbench
+            from nasbench_db.errors import CorruptInput
+            path = pathlib.Path(tempfile.mkdtemp()) / "HW-NAS-Bench-v1_0.pickle"
+            path.write_bytes(H.hw_array_flood(60 << 20))   # 57 MB of bool arrays: ~2.3 GB as Python lists
+            try:
+                convert_hw_nasbench(path, path.parent / "db")
             except CorruptInput as exc:
                 print("REFUSED", exc)
         """,
@@ -826,6 +1005,155 @@ def test_fuzz_nds_converter(edits, tmp_path_factory):
         try:
             convert_nds(directory / "nds_data", directory / "db", progress=False)
         except (CorruptInput, NasbenchDbError):
+            pass
+
+
+@FUZZ
+@given(edits=EDITS)
+def test_fuzz_zip_layouts(edits, tmp_path_factory):
+    """NDS's data.zip and NB-201's torch zip .pth with deflated members: damaged headers, CRCs and deflate streams
+    give CorruptInput (zlib.error, BadZipFile...), never a traceback."""
+    from nb201_fixture import load_simple, nb201_dict
+    from nds_fixture import build_sweeps, dump
+
+    from nasbench_db.convert.nb201 import convert_nb201
+    from nasbench_db.convert.nds import convert_nds
+
+    if "zips" not in _PTH_CACHE:
+        meta, records = load_simple()
+        pth = pickle.dumps(nb201_dict(dict(list(records.items())[:2]), meta), protocol=2)
+        _PTH_CACHE["zips"] = (_zip_of({"nds_data/ENAS.json": dump(build_sweeps({"ENAS": 2}, seed=1)["ENAS"])}),
+                              _zip_of({"archive/data.pkl": pth, "archive/version": "3\n"}))
+    nds_zip, pth_zip = _PTH_CACHE["zips"]
+    directory = tmp_path_factory.mktemp("fuzz")
+    for name, raw, convert in (("data.zip", nds_zip, lambda p: convert_nds(p, directory / "db1", progress=False)),
+                               ("v1_1.pth", pth_zip, lambda p: convert_nb201(p, directory / "db2", progress=False))):
+        path = directory / name
+        path.write_bytes(_mutate(raw, edits))
+        with time_limit(30):
+            try:
+                convert(path)
+            except (CorruptInput, NasbenchDbError):
+                pass
+
+
+@pytest.fixture(scope="module")
+def zc_sample() -> bytes:
+    doc = json.loads(ZC_NB201.read_bytes())
+    return json.dumps({"cifar10": dict(itertools.islice(doc["cifar10"].items(), 6))}).encode()
+
+
+@FUZZ
+@given(edits=EDITS)
+def test_fuzz_zc_reader(zc_sample, edits):
+    """The whole read of convert_zc (JSON, layouts, keys, numbers) before anything is written."""
+    from nasbench_db.convert import zc
+
+    with time_limit(30):
+        try:
+            doc = limits.loads_json(_mutate(zc_sample, edits), "zc.json")
+            spaces, _ = zc.split_spaces(Path("zc.json"), doc, None)
+            for benchmark, datasets in spaces.items():
+                zc.parse_space(Path("zc.json"), benchmark, datasets)
+        except CorruptInput:
+            pass
+
+
+@pytest.fixture(scope="module")
+def nlp_sample() -> bytes:
+    with zipfile.ZipFile(NLP_ZIP) as archive:
+        names = sorted(n for n in archive.namelist() if "log_stats_model_" in n)[:2]
+        return H.zip_with(names[0].rsplit("/", 1)[-1], archive.read(names[0])) if len(names) == 1 else \
+            _zip_of({n.rsplit("/", 1)[-1]: archive.read(n) for n in names})
+
+
+def _zip_of(members: dict) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    return buffer.getvalue()
+
+
+@FUZZ
+@given(edits=EDITS)
+def test_fuzz_nlp_converter(nlp_sample, edits, tmp_path_factory):
+    """convert nlp over a mutated logs.zip (zip framing, deflate, JSON, logs): a database or CorruptInput."""
+    from nasbench_db.convert.nlp import convert_nlp
+
+    directory = tmp_path_factory.mktemp("fuzz")
+    path = directory / "logs.zip"
+    path.write_bytes(_mutate(nlp_sample, edits))
+    with time_limit(30):
+        try:
+            convert_nlp(path, directory / "db", progress=False)
+        except CorruptInput:
+            pass
+
+
+@FUZZ
+@given(edits=EDITS)
+def test_fuzz_nlp_log(edits):
+    from nasbench_db.convert.nlp import parse_log
+
+    name, log = _first_nlp_log()
+    try:
+        parse_log(limits.loads_json(_mutate(json.dumps(log).encode(), edits), name), name)
+    except CorruptInput:
+        pass
+
+
+@pytest.fixture(scope="module")
+def hw_sample(hw_valid) -> bytes:
+    return pickle.dumps(hw_valid, protocol=3)
+
+
+@FUZZ
+@given(edits=EDITS)
+def test_fuzz_hw_nasbench_reader(hw_sample, edits, small_live_limit):
+    """The whole read of convert hw-nasbench (restricted pickle with numpy arrays, layout, values)."""
+    from nasbench_db.convert import hw_nasbench
+
+    with time_limit(30):
+        try:
+            hw_nasbench.parse(Path("hw.pickle"), _mutate(hw_sample, edits))
+        except CorruptInput:
+            pass
+
+
+@pytest.fixture(scope="module")
+def ecnas_sample() -> bytes:
+    return b"".join(encode_record(data) for _, _, data in itertools.islice(iter_records(ECNAS), 6))
+
+
+@FUZZ
+@given(edits=EDITS)
+def test_fuzz_ecnas_reader(ecnas_sample, edits, tmp_path_factory):
+    """The whole read of convert ecnas (framing, CRC, JSON rows, ModelMetricsEnergy messages, cells)."""
+    from nasbench_db.convert.ecnas import read_ecnas
+
+    path = tmp_path_factory.mktemp("fuzz") / "energy_5V9E.tfrecord"
+    path.write_bytes(_mutate(ecnas_sample, edits))
+    with time_limit(30):
+        try:
+            read_ecnas(path)
+        except CorruptInput:
+            pass
+
+
+@FUZZ
+@given(edits=EDITS)
+def test_fuzz_ecnas_rows_with_valid_crc(ecnas_sample, edits, tmp_path_factory):
+    from nasbench_db.convert.ecnas import read_ecnas
+
+    rows = [data for _, _, data in itertools.islice(iter_records(ECNAS), 6)]
+    rows[3] = _mutate(rows[3], edits)
+    path = tmp_path_factory.mktemp("fuzz") / "energy_5V9E.tfrecord"
+    path.write_bytes(b"".join(encode_record(r) for r in rows))
+    with time_limit(30):
+        try:
+            read_ecnas(path)
+        except CorruptInput:
             pass
 
 

@@ -43,7 +43,8 @@ from pathlib import Path
 from ..checksums import file_digest, recorded_sha256
 from ..errors import CorruptInput, NasbenchDbError
 from ..limits import (INT64_MAX, MAX_INT_BYTES, MAX_MEMBER_BYTES, ExpansionGuard, as_float, as_int64,
-                      bz2_decompress, check_lfs_pointer, check_zip_member, lfs_pointer_error, short_repr)
+                      ZIP_ERRORS, bz2_decompress, check_lfs_pointer, check_zip_member, lfs_pointer_error,
+                      short_repr)
 from ..models import NATS_SSS_TABLES, NATS_SSS_VIEWS, NB201_TABLES, NB201_VIEWS
 from ..spaces import nats_sss as sss_space
 from ..spaces import nb201 as tss_space
@@ -452,8 +453,8 @@ def _stream_errors(path: Path, what: str):
             if isinstance(exc, PickleDataError):
                 raise CorruptInput(path, f"{what} is not valid pickle data: {exc.reason}", offset=exc.offset) \
                     from None
-            if isinstance(exc, zipfile.BadZipFile):
-                raise CorruptInput(path, f"{what} is a damaged zip archive: {exc}") from None
+            if isinstance(exc, ZIP_ERRORS) and not isinstance(exc, RecursionError):
+                raise CorruptInput(path, f"{what} is a damaged zip archive: {str(exc)[:200]}") from None
             return False
 
     return _Ctx()

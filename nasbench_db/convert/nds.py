@@ -37,14 +37,15 @@ import re
 import sys
 import time
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from itertools import repeat
 from pathlib import Path
 
 from ..checksums import known_or_hashed_sha256
 from ..errors import CorruptInput, NasbenchDbError
-from ..limits import (MAX_EPOCHS, MAX_JSON_ITEM_BYTES, MAX_NESTING, as_float, as_int64, check_lfs_pointer,
-                      check_zip_member, lfs_pointer_error, nesting_error, short_repr)
+from ..limits import (MAX_EPOCHS, MAX_JSON_ITEM_BYTES, MAX_NESTING, ZIP_ERRORS, as_float, as_int64,
+                      check_lfs_pointer, check_zip_member, json_nesting_error, lfs_pointer_error, short_repr)
 from ..models import NdsIntermediateStats, NdsTrialConfig, NdsTrialOrigin, NdsTrialStats
 from ..spaces import nds as space
 from . import _build
@@ -158,7 +159,7 @@ class JsonStreamReader:
                     self._too_long(record)
                 # A number that ends exactly at the buffer's end may continue in the next chunk.
                 if end < len(self.buf) or self.eof:
-                    problem = nesting_error(value, MAX_NESTING)
+                    problem = json_nesting_error(value, MAX_NESTING)
                     if problem is not None:
                         self._fail(problem, record)
                     self.pos = end
@@ -531,8 +532,8 @@ def _open_input(path: Path):
                                  "nds_data/ directory")
     try:
         archive = zipfile.ZipFile(path)
-    except (zipfile.BadZipFile, OSError) as exc:
-        raise CorruptInput(path, f"unreadable zip archive: {exc}") from None
+    except ZIP_ERRORS as exc:
+        raise CorruptInput(path, f"unreadable zip archive: {str(exc)[:200]}") from None
     try:
         members, ignored = _zip_members(path, archive)
     except BaseException:
@@ -596,6 +597,10 @@ def convert_nds(path, db_dir=None, progress: bool | None = None) -> NdsReport:
                     raise CorruptInput(member.display, f"damaged zip member: {exc}") from None
                 except (OSError, EOFError) as exc:
                     raise CorruptInput(member.display, f"cannot read: {exc}") from None
+                except (zlib.error, NotImplementedError, RuntimeError) as exc:  # corrupt deflate data, an
+                    if isinstance(exc, RecursionError):                         # unsupported or encrypted member
+                        raise
+                    raise CorruptInput(member.display, f"damaged zip member: {str(exc)[:200]}") from None
                 if jobs == 0:
                     raise CorruptInput(member.display, "the sweep holds no jobs")
                 report.sweeps[member.sweep.name] = jobs

@@ -803,6 +803,8 @@ class StreamUnpickler:
                         memo[key] = array
                 else:
                     self._build(inst, state)
+                    if type(inst) is NumpyArray:
+                        extra += _cost(inst)
                 self.pos = pos + 1
             elif op == 0x8F:  # EMPTY_SET
                 append(set())
@@ -1111,6 +1113,8 @@ def _cost(value) -> int:
     """Estimated bytes of an object built by an allowed callable (beyond the input bytes it came from)."""
     if isinstance(value, (str, bytes, bytearray)):
         return len(value)
+    if isinstance(value, NumpyArray):  # a list of numbers decoded from raw bytes
+        return _CONTAINER_BYTES + (_SLOT_BYTES + _INT_BYTES) * len(value)
     if isinstance(value, (dict, set, frozenset)):
         return _CONTAINER_BYTES * 3 + _ENTRY_BYTES * len(value)
     if isinstance(value, (list, tuple)):
