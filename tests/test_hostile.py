@@ -1178,6 +1178,23 @@ def test_fuzz_stream_unpickler_raw_bytes(data, small_live_limit):
             pass
 
 
+@FUZZ
+@given(edits=EDITS)
+def test_fuzz_training_batch_reader(edits):
+    """The restricted reader of training batches (numpy arrays rebuilt from raw bytes): a dict or a named refusal."""
+    import numpy as np
+
+    from nasbench_db.convert.pickle_stream import load_data_pickle
+
+    batch = pickle.dumps({b"data": np.arange(2 * 3072, dtype=np.uint8).reshape(2, 3072), b"labels": [1, 2],
+                          b"filenames": [b"a.png", b"b.png"]}, protocol=2)
+    with time_limit(30):
+        try:
+            load_data_pickle(io.BytesIO(_mutate(batch, edits)).read, arrays=True)
+        except (PickleDataError, UnsupportedPickle, EOFError):
+            pass
+
+
 def test_cifar_batches_are_read_without_running_code(tmp_path):
     """Training data goes through the same restricted reader: a batch with a payload (read unverified) is refused."""
     import numpy as np
