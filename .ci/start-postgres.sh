@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Start a throwaway PostgreSQL server on 127.0.0.1 for the tests and print its URL on stdout.
+# Start a throwaway PostgreSQL server on 127.0.0.1 for the tests and print its (superuser) URL on stdout.
+# Also creates the SELECT-only role nasbench_reader: postgresql://nasbench_reader@127.0.0.1:$port/nasbench_test is the
+# URL for `nasbench-db sql` (which refuses a superuser).
 # Installs Debian's postgresql package when missing (root only). Data lives in $NASBENCH_PG_DATA (default
 # /tmp/nasbench-pg), trust authentication on loopback: a test server, never a shared one.
 set -euo pipefail
@@ -22,4 +24,17 @@ if ! as_pg "$bin/pg_ctl" -D "$data" status >/dev/null 2>&1; then
 fi
 "$bin/psql" -h 127.0.0.1 -p "$port" -U postgres -tAc "SELECT 1 FROM pg_database WHERE datname = 'nasbench_test'" \
   | grep -q 1 || "$bin/psql" -h 127.0.0.1 -p "$port" -U postgres -qc "CREATE DATABASE nasbench_test"
+# A SELECT-only role for `nasbench-db sql` and other readers (docs/postgres.md): it can read every table the
+# converters (run as postgres) create, now or later, and nothing else: no writes, no server files, no programs.
+"$bin/psql" -h 127.0.0.1 -p "$port" -U postgres -d nasbench_test -q -v ON_ERROR_STOP=1 >/dev/null <<'SQL'
+DO $$ BEGIN
+  IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'nasbench_reader') THEN
+    CREATE ROLE nasbench_reader LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOINHERIT;
+  END IF;
+END $$;
+GRANT CONNECT ON DATABASE nasbench_test TO nasbench_reader;
+GRANT USAGE ON SCHEMA public TO nasbench_reader;
+GRANT SELECT ON ALL TABLES IN SCHEMA public TO nasbench_reader;
+ALTER DEFAULT PRIVILEGES FOR ROLE postgres GRANT SELECT ON TABLES TO nasbench_reader;
+SQL
 echo "postgresql://postgres@127.0.0.1:$port/nasbench_test"

@@ -350,11 +350,23 @@ def is_sqlite(database: peewee.Database) -> bool:
     return isinstance(database, peewee.SqliteDatabase)
 
 
+def sqlite_readonly_uri(path) -> str:
+    """``file:`` URI of a read-only open that creates no file: ``mode=ro``, plus ``immutable=1`` when no ``-wal`` /
+    ``-journal`` lies beside the database (no writer is active: SQLite then takes no lock and creates no ``-wal`` /
+    ``-shm``, even for a WAL-mode file). With a writer active, ``mode=ro`` alone reads its committed data."""
+    path = os.path.abspath(os.fspath(path))
+    uri = sqlite_uri(path, mode="ro")
+    side = [path + suffix for suffix in ("-wal", "-journal")]
+    if not any(os.path.exists(p) and os.path.getsize(p) > 0 for p in side):
+        uri += "&immutable=1"
+    return uri
+
+
 def raw_sqlite_connect(path, readonly=True) -> sqlite3.Connection:
-    """A bare ``sqlite3`` connection (used by ``nasbench-db sql`` and bulk loaders)."""
+    """A bare ``sqlite3`` connection (used by bulk loaders and layout checks); a read-only one creates no side file
+    (:func:`sqlite_readonly_uri`)."""
     if readonly:
-        uri = sqlite_uri(path, mode="ro")
-        conn = sqlite3.connect(uri, uri=True, timeout=SQLITE_BUSY_TIMEOUT_S)
+        conn = sqlite3.connect(sqlite_readonly_uri(path), uri=True, timeout=SQLITE_BUSY_TIMEOUT_S)
         conn.execute("PRAGMA query_only = 1")
         return conn
     return sqlite3.connect(os.fspath(path), timeout=SQLITE_BUSY_TIMEOUT_S)

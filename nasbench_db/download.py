@@ -1,17 +1,22 @@
 """Verified, resumable downloads of the original benchmark files (and of NNI's prebuilt databases).
 
-:data:`BUILTIN_CATALOG` names every file this package knows how to fetch, with its URLs and the checksum its
-publisher gave:
+:data:`BUILTIN_CATALOG` names every file this package knows how to fetch, with its URLs and what is known of its
+content. Only a FULL digest verifies a file (``verified=True``); the trust model is in ``docs/download.md``:
 
-* NAS-Bench-101 ``nasbench_full.tfrecord`` / ``nasbench_only108.tfrecord``: sha256 published in the README;
+* NAS-Bench-101 ``nasbench_full.tfrecord`` / ``nasbench_only108.tfrecord``: the sha256 published in the README:
+  verified;
+* CIFAR-10/100 python tarballs: sha256 as Keras pins them, md5 as the dataset's page gives it: verified;
 * NAS-Bench-201 ``NAS-Bench-201-v1_{0,1}-<md5 suffix>.pth`` and NATS-Bench
-  ``NATS-{tss,sss}-v1_0-<md5 suffix>.pickle.pbz2``: the name ends with the last hex digits of the file's md5
-  (checked as a suffix of the md5);
-* NATS-Bench ``-simple.tar`` archives: their name carries the md5 suffix of the ``.pickle.pbz2`` benchmark file, not
-  of the tar, so nothing published checks them (a third-party pin of the topology tar is checked as advisory only);
-* NDS ``data.zip``: no published checksum (its sha256 is recorded, not checked);
-* CIFAR-10/100 python tarballs: md5 as torchvision pins it;
-* NNI's prebuilt databases: the name ends with the first 8 hex digits of the file's sha256 (checked as a prefix).
+  ``NATS-{tss,sss}-v1_0-<md5 suffix>.pickle.pbz2``: the name ends with the last 5-6 hex digits of the file's md5.
+  That is an identifier, not a checksum (a forged file with a matching suffix takes seconds to make): it is checked
+  (a mismatch is a wrong file) but the download is reported UNVERIFIED: no full digest is published anywhere we could
+  find. The restricted readers run no code whatever the bytes; a full digest would only prove they are the
+  published ones;
+* NATS-Bench ``-simple.tar`` archives: nothing published (their name carries the suffix of the ``.pickle.pbz2``, not
+  of the tar); a third-party pin of the topology tar is compared as advisory only: UNVERIFIED;
+* NDS ``data.zip``: no published checksum: UNVERIFIED (its sha256 is recorded);
+* NNI's prebuilt databases: the name ends with the first 8 hex digits of the file's sha256, an identifier checked as
+  a prefix: UNVERIFIED.
 
 How a download proceeds (:func:`fetch`):
 
@@ -23,8 +28,11 @@ How a download proceeds (:func:`fetch`):
    A ``.part`` left by an earlier, interrupted run is resumed too: its bytes are hashed once, then the rest is fetched.
 3. Google Drive's "can't scan this file for viruses" page is answered (the ``download-form`` with its ``confirm``
    and ``uuid`` fields, the older ``confirm=`` link or ``download_warning`` cookie); its quota page, or any other
-   HTML page where data was expected, is reported instead of being saved.
-4. The checksum is verified, the file fsync-ed and ``os.replace``-d into place, and its sha256 is recorded beside it
+   HTML page where data was expected, is reported instead of being saved. A host that does not resolve fails at
+   once (no retries: offline, or a wrong URL); an attempt slower than ``min_rate`` bytes/s over a minute counts as a
+   failure even though bytes arrive (a trickling server); ``deadline`` bounds the whole download.
+4. The checksum is verified (an empty body is never installed, whatever was expected), the file fsync-ed and
+   ``os.replace``-d into place, and its sha256 is recorded beside it
    as ``<file>.sha256`` holding ``<sha256hex> <size> <mtime_ns>`` (plus ``md5:<hex>`` for md5-checked files). The
    converters read that record (:mod:`nasbench_db.checksums`), so gigabytes are hashed once, at
    download time, and never again on later loads as NNI does.
@@ -69,6 +77,13 @@ DEFAULT_RETRIES = 8
 DEFAULT_BACKOFF_S = 1.0
 MAX_BACKOFF_S = 60.0
 DEFAULT_TIMEOUT_S = (20.0, 60.0)  # (connect, read between bytes)
+#: The whole download, retries included (seconds; None: no limit). 4.7 GB at 1 MB/s take 80 minutes.
+DEFAULT_DEADLINE_S = 12 * 3600.0
+#: Slowest transfer accepted, in bytes/s averaged over MIN_RATE_WINDOW_S; a slower attempt is a failed attempt.
+DEFAULT_MIN_RATE = 8 << 10
+MIN_RATE_WINDOW_S = 60.0
+#: Attempts at a host whose name does not resolve (then the URL fails: offline, or a wrong URL).
+DNS_ATTEMPTS = 2
 MAX_HTML_PAGES = 4  # Drive: landing page, confirm page, then data; more means a loop
 MAX_PAGE_BYTES = 1 << 20
 RETRY_STATUSES = {408, 425, 429, 500, 502, 503, 504}
@@ -95,7 +110,12 @@ def _hex(value, what: str, length: int | None = None, min_length: int = 1) -> st
 
 @dataclass(frozen=True)
 class Expected:
-    """What a file's digests must be. Empty = nothing published to check (the sha256 is still recorded)."""
+    """What a file's digests must be. Empty = nothing published to check (the sha256 is still recorded).
+
+    ``sha256`` and ``md5`` are full digests: they verify a file. ``sha256_prefix`` and ``md5_suffix`` are the short
+    identifiers some file names carry: checked (a mismatch means another file) but they verify nothing, since a
+    forged file matching a few hex digits takes seconds to make.
+    """
 
     sha256: str | None = None
     sha256_prefix: str | None = None  # NNI: the file name ends with the first 8 hex digits of the sha256
@@ -116,6 +136,11 @@ class Expected:
     def checks_anything(self) -> bool:
         return bool(self.sha256 or self.sha256_prefix or self.md5 or self.md5_suffix)
 
+    @property
+    def verifies(self) -> bool:
+        """True when a full digest is expected: a matching file is the published one."""
+        return bool(self.sha256 or self.md5)
+
     def key(self) -> str:
         """A stable text form (stored with a partial download: a partial for other expectations is not resumed)."""
         return json.dumps({f.name: getattr(self, f.name) for f in fields(self)}, sort_keys=True)
@@ -130,7 +155,8 @@ class Expected:
             parts.append(f"md5 {self.md5}")
         if self.md5_suffix:
             parts.append(f"md5 ending with {self.md5_suffix}")
-        return ", ".join(parts) or "no published checksum"
+        text = ", ".join(parts) or "no published checksum"
+        return text if self.verifies or not parts else text + " (an identifier, not a checksum)"
 
     def problems(self, sha256: str, md5: str | None) -> list[str]:
         """What does not match (empty when the digests satisfy every expectation)."""
@@ -198,21 +224,21 @@ BUILTIN_CATALOG: dict[str, CatalogEntry] = {e.name: e for e in [
                  "published in google-research/nasbench README", 499_000_000, benchmark="nb101"),
     CatalogEntry("nb201-v1_0", "NAS-Bench-201-v1_0-e61699.pth", _drive("1SKW0Cu0u8-gb18zDpaAGi0f74UdXeGKs"),
                  "NAS-Bench-201 v1.0 (12-epoch runs on cifar10-valid only)", Expected(md5_suffix="e61699"),
-                 "the name ends with the last 6 hex digits of the file's md5 (D-X-Y/NAS-Bench-201 README)",
-                 2_200_000_000, benchmark="nb201"),
+                 "none published: the name ends with the last 6 hex digits of the file's md5 (D-X-Y/NAS-Bench-201 "
+                 "README), an identifier, not a checksum", 2_200_000_000, benchmark="nb201"),
     CatalogEntry("nb201-v1_1", "NAS-Bench-201-v1_1-096897.pth", _drive("16Y0UwGisiouVRxW-W5hEtbxmcHw_0hF_"),
                  "NAS-Bench-201 v1.1 (recommended)", Expected(md5_suffix="096897"),
-                 "the name ends with the last 6 hex digits of the file's md5 (D-X-Y/NAS-Bench-201 README)",
-                 4_700_000_000, benchmark="nb201"),
+                 "none published: the name ends with the last 6 hex digits of the file's md5 (D-X-Y/NAS-Bench-201 "
+                 "README), an identifier, not a checksum", 4_700_000_000, benchmark="nb201"),
     CatalogEntry("nats-tss", "NATS-tss-v1_0-3ffb9.pickle.pbz2", _drive("1vzyK0UVH2D3fTpa1_dSWnp1gvGpAxRul"),
                  "NATS-Bench topology space, one bz2 pickle (loading it needs > 12 GB RAM)",
                  Expected(md5_suffix="3ffb9"),
-                 "the name ends with the last 5 hex digits of the file's md5 (AutoDL-Projects tss-collect.py)",
-                 1_000_000_000, benchmark="nb201"),
+                 "none published: the name ends with the last 5 hex digits of the file's md5 (AutoDL-Projects "
+                 "tss-collect.py), an identifier, not a checksum", 1_000_000_000, benchmark="nb201"),
     CatalogEntry("nats-sss", "NATS-sss-v1_0-50262.pickle.pbz2", _drive("1IabIvzWeDdDAWICBzFtTCMXxYWPIOIOX"),
                  "NATS-Bench size space, one bz2 pickle", Expected(md5_suffix="50262"),
-                 "the name ends with the last 5 hex digits of the file's md5 (AutoDL-Projects sss-collect.py)",
-                 None, benchmark="nats_sss"),
+                 "none published: the name ends with the last 5 hex digits of the file's md5 (AutoDL-Projects "
+                 "sss-collect.py), an identifier, not a checksum", None, benchmark="nats_sss"),
     CatalogEntry("nats-tss-simple", "NATS-tss-v1_0-3ffb9-simple.tar", _drive("17_saCsj_krKjlCBLOJEpNtzPXArMCqxU"),
                  "NATS-Bench topology space, one small pickle per architecture (tar)", Expected(),
                  "none published: 3ffb9 is the md5 suffix of the .pickle.pbz2, not of the tar",
@@ -261,23 +287,30 @@ BUILTIN_CATALOG: dict[str, CatalogEntry] = {e.name: e for e in [
                  Expected(), "none published (the sha256 is recorded, not checked)", None, archive=True,
                  benchmark="nlp"),
     CatalogEntry("cifar10", "cifar-10-python.tar.gz", ("https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz",),
-                 "CIFAR-10 python batches (for training)", Expected(md5="c58f30108f718f92721af3b95e74349a"),
-                 "md5 as pinned by torchvision", 170_498_071, archive=True),
+                 "CIFAR-10 python batches (for training)",
+                 Expected(sha256="6d958be074577803d12ecdefd02955f39262c83c16fe9348329d7fe0b5c001ce",
+                          md5="c58f30108f718f92721af3b95e74349a"),
+                 "sha256 as Keras pins it (keras.datasets.cifar10), md5 as the CIFAR page and torchvision give it",
+                 170_498_071, archive=True),
     CatalogEntry("cifar100", "cifar-100-python.tar.gz", ("https://www.cs.toronto.edu/~kriz/cifar-100-python.tar.gz",),
-                 "CIFAR-100 python batches (for training)", Expected(md5="eb9058c3a382ffc7106e4002c42a8d85"),
-                 "md5 as pinned by torchvision", 169_001_437, archive=True),
+                 "CIFAR-100 python batches (for training)",
+                 Expected(sha256="85cd44d02ba6437773c5bbd22e183051d648de2e7d6b014e1ef29b855ba677a7",
+                          md5="eb9058c3a382ffc7106e4002c42a8d85"),
+                 "sha256 as Keras pins it (keras.datasets.cifar100), md5 as the CIFAR page and torchvision give it",
+                 169_001_437, archive=True),
     CatalogEntry("nni-nb101", "nasbench101-209f5694.db", (_NNI_BLOB + "nasbench101-209f5694.db",),
                  "NNI's prebuilt NAS-Bench-101 database (opened as is when nasbench101.db is absent)",
-                 Expected(sha256_prefix="209f5694"), "the name ends with the first 8 hex digits of its sha256 (NNI)",
-                 None, location="databases", benchmark="nb101"),
+                 Expected(sha256_prefix="209f5694"),
+                 "none published: the name ends with the first 8 hex digits of its sha256 (NNI), an identifier, "
+                 "not a checksum", None, location="databases", benchmark="nb101"),
     CatalogEntry("nni-nb201", "nasbench201-b2b60732.db", (_NNI_BLOB + "nasbench201-b2b60732.db",),
                  "NNI's prebuilt NAS-Bench-201 database", Expected(sha256_prefix="b2b60732"),
-                 "the name ends with the first 8 hex digits of its sha256 (NNI)", None, location="databases",
-                 benchmark="nb201"),
+                 "none published: the name ends with the first 8 hex digits of its sha256 (NNI), an identifier, "
+                 "not a checksum", None, location="databases", benchmark="nb201"),
     CatalogEntry("nni-nds", "nds-5745c235.db", (_NNI_BLOB + "nds-5745c235.db",),
                  "NNI's prebuilt NDS database", Expected(sha256_prefix="5745c235"),
-                 "the name ends with the first 8 hex digits of its sha256 (NNI)", None, location="databases",
-                 benchmark="nds"),
+                 "none published: the name ends with the first 8 hex digits of its sha256 (NNI), an identifier, "
+                 "not a checksum", None, location="databases", benchmark="nds"),
 ]}
 
 _OVERRIDABLE = {"file_name", "urls", "description", "sha256", "sha256_prefix", "md5", "md5_suffix",
@@ -380,7 +413,8 @@ class DownloadResult:
     notes: list = field(default_factory=list)
 
     def summary(self) -> str:
-        check = "verified" if self.verified else "recorded (nothing published to check it against)"
+        check = "verified" if self.verified else ("recorded, UNVERIFIED: no full checksum is published for it (the "
+                                                  "restricted readers run no code whatever its bytes)")
         if self.status == "present":
             return f"{self.path}: already present, {human_bytes(self.size)}, sha256 {self.sha256} {check}"
         rate = self.bytes_transferred / self.seconds / (1 << 20) if self.seconds else 0.0
@@ -535,6 +569,10 @@ class _RestartNow(Exception):
     """The partial bytes are unusable; start over from byte 0 at once."""
 
 
+class _TooSlow(Exception):
+    """The attempt transferred less than the minimum rate: a failed attempt even though bytes arrived."""
+
+
 class _UrlFailed(Exception):
     """This URL cannot deliver the file (HTTP 404, an HTML page...): try the next one."""
 
@@ -551,6 +589,27 @@ def _network_errors():
 
     return (requests.exceptions.RequestException, urllib3.exceptions.HTTPError, http.client.HTTPException,
             ConnectionError, TimeoutError)
+
+
+def _is_dns_failure(exc: BaseException) -> bool:
+    """True when a network error is a host name that does not resolve (offline, or a wrong URL)."""
+    import socket
+
+    seen = set()
+    todo = [exc]
+    while todo:
+        item = todo.pop()
+        if item is None or id(item) in seen:
+            continue
+        seen.add(id(item))
+        if isinstance(item, socket.gaierror) or type(item).__name__ == "NameResolutionError":
+            return True
+        if isinstance(item, BaseException):
+            todo.extend([item.__cause__, item.__context__, getattr(item, "reason", None)])
+            todo.extend(arg for arg in item.args if isinstance(arg, BaseException))
+    text = str(exc)
+    return any(marker in text for marker in ("Name or service not known", "Temporary failure in name resolution",
+                                             "nodename nor servname", "getaddrinfo failed", "Failed to resolve"))
 
 
 def _network_reason(exc: Exception, url: str, offset: int) -> str:
@@ -581,7 +640,7 @@ def _parse_content_range(value: str | None):
 
 class _Transfer:
     def __init__(self, path: Path, expected: Expected, label: str, *, progress, retries, backoff, timeout, session,
-                 log):
+                 log, deadline=DEFAULT_DEADLINE_S, min_rate=DEFAULT_MIN_RATE):
         self.path = path
         self.directory = path.parent
         self.temp = self.directory / f".{path.name}{PART_SUFFIX}"
@@ -602,7 +661,11 @@ class _Transfer:
         self.bar = None
         self.sha = hashlib.sha256()
         self.md5 = hashlib.md5() if expected.needs_md5 else None
-        self.result = DownloadResult(path, "", None, 0, "downloaded", expected.checks_anything)
+        self.result = DownloadResult(path, "", None, 0, "downloaded", expected.verifies)
+        self.started = time.monotonic()
+        self.deadline_s = deadline or None
+        self.deadline = self.started + deadline if deadline else None
+        self.min_rate = min_rate or 0
 
     def _say(self, message: str) -> None:
         """Log a line without tearing the progress bar."""
@@ -713,6 +776,16 @@ class _Transfer:
             raise _UrlFailed(f"{current} answered {status}: {hint}")
         raise _UrlFailed(f"{url} answered more than {MAX_HTML_PAGES} HTML pages instead of the file")
 
+    def _past_deadline(self) -> bool:
+        return self.deadline is not None and time.monotonic() > self.deadline
+
+    def _deadline_error(self) -> DownloadError:
+        kept = (f" The partial download {self.temp} ({self.offset:,} bytes) is kept: run the command again to resume "
+                "it." if self.offset else "")
+        return DownloadError(f"{self.label}: not complete within the deadline of {self.deadline_s:g} s "
+                             f"({self.offset:,} bytes received); nothing was installed under {self.path.name}. Raise "
+                             f"--deadline, or try a mirror (--url, NASBENCH_MIRROR).{kept}")
+
     def _receive(self, response) -> bool:
         """Write the body of one response; True when the file is complete."""
         status = response.status_code
@@ -720,6 +793,10 @@ class _Transfer:
             content_range = _parse_content_range(response.headers.get("Content-Range"))
             response.close()
             total = content_range[2] if content_range else None
+            if self.offset == 0:
+                # No Range was asked: a 416 to a request from byte 0 has no body to install, whatever it claims.
+                raise _UrlFailed(f"{response.url} answered HTTP 416 (range not satisfiable) to a request for the "
+                                 "whole file: a broken server or no such file")
             if total is not None and total == self.offset:
                 self.total = total
                 return True  # an earlier run had received everything but was stopped before installing it
@@ -757,8 +834,17 @@ class _Transfer:
                 raise _disk_full_error(self.label, self.temp, None, needed, free)
         self._progress_start()
         write = self.handle.write
+        # read1: whatever one receive brings (at most a read timeout's wait), so that the deadline and the minimum
+        # rate are checked while a server trickles; urllib3 < 2 has no read1: fixed-size reads there.
+        raw = response.raw
+        read = (lambda: raw.read1(CHUNK_BYTES, decode_content=False)) if hasattr(raw, "read1") else \
+            (lambda: raw.read(64 << 10, decode_content=False))
+        window_start, window_bytes = time.monotonic(), 0
         try:
-            for chunk in response.raw.stream(CHUNK_BYTES, decode_content=False):
+            while True:
+                chunk = read()
+                if not chunk:
+                    break
                 try:
                     write(chunk)
                 except OSError as exc:
@@ -776,6 +862,16 @@ class _Transfer:
                     self._say(f"{self.label}: the server sent more than the {self.total:,} bytes it announced; "
                              "starting over")
                     raise _RestartNow()
+                now = time.monotonic()
+                window_bytes += len(chunk)
+                if self.deadline is not None and now > self.deadline:
+                    raise self._deadline_error()
+                if now - window_start >= MIN_RATE_WINDOW_S:
+                    rate = window_bytes / (now - window_start)
+                    if rate < self.min_rate:
+                        raise _TooSlow(f"{rate:,.0f} bytes/s over the last {now - window_start:.0f} s, under the "
+                                       f"minimum of {self.min_rate:,} bytes/s")
+                    window_start, window_bytes = now, 0
         finally:
             response.close()
         if self.total is None:
@@ -800,8 +896,12 @@ class _Transfer:
     def _from_url(self, url: str) -> None:
         network_errors = _network_errors()
         failures = 0
+        slow = 0
+        dns_failures = 0
         restarts_now = 0
         while True:
+            if self._past_deadline():
+                raise self._deadline_error()
             progress_mark = self.offset
             try:
                 response = self._request(url)
@@ -814,12 +914,26 @@ class _Transfer:
                 if self.offset:
                     self._reset_to_zero()
                 continue
-            except (_Retry, *network_errors) as exc:
-                reason = str(exc) if isinstance(exc, _Retry) else _network_reason(exc, url, self.offset)
-                failures = 1 if self.offset > progress_mark else failures + 1  # progress resets the backoff
+            except (_Retry, _TooSlow, *network_errors) as exc:
+                if isinstance(exc, (_Retry, _TooSlow)):
+                    reason = str(exc)
+                else:
+                    reason = _network_reason(exc, url, self.offset)
+                    if _is_dns_failure(exc):
+                        dns_failures += 1
+                        if dns_failures >= DNS_ATTEMPTS:
+                            raise _UrlFailed(f"{url}: the host {urlsplit(url).hostname} does not resolve (offline, "
+                                             "or a wrong URL / NASBENCH_MIRROR)") from None
+                if isinstance(exc, _TooSlow):
+                    slow += 1  # bytes arrived, but a trickle is no progress: these attempts are bounded too
+                    failures = max(failures, slow)
+                else:
+                    failures = 1 if self.offset > progress_mark else failures + 1  # progress resets the backoff
                 if failures > self.retries:
                     raise _UrlFailed(f"{url}: gave up after {self.retries} retries ({reason})") from None
                 delay = min(MAX_BACKOFF_S, self.backoff * 2 ** (failures - 1)) * (0.5 + random.random() / 2)
+                if self.deadline is not None:
+                    delay = max(0.0, min(delay, self.deadline - time.monotonic()))
                 self._say(f"{self.label}: {reason}; retry {failures}/{self.retries} in {delay:.1f} s "
                          f"from byte {self.offset:,}")
                 time.sleep(delay)
@@ -847,6 +961,10 @@ class _Transfer:
                         self._say(f"{self.label}: {exc}")
             else:
                 raise self._combined_failure(failures)
+            if self.offset == 0:
+                self._discard()
+                raise DownloadError(f"{self.label}: {self.url_used} sent an empty body; nothing was installed under "
+                                    f"{self.path.name}. Check the URL or try a mirror (--url, NASBENCH_MIRROR).")
             try:
                 self.handle.flush()
                 os.fsync(self.handle.fileno())
@@ -938,6 +1056,9 @@ def verify_existing(path, expected: Expected, log=None) -> DownloadResult | None
     path = Path(path)
     if not path.is_file():
         return None
+    if path.stat().st_size == 0:
+        log(f"{path}: present but empty: downloading it again")
+        return None
     record = read_record(path)
     if record is not None and (record[1] is not None or not expected.needs_md5):
         sha256, md5 = record
@@ -952,19 +1073,23 @@ def verify_existing(path, expected: Expected, log=None) -> DownloadResult | None
         return None
     if record is None or (expected.needs_md5 and record[1] is None):
         write_record(path, sha256, md5)
-    return DownloadResult(path, sha256, md5, path.stat().st_size, "present", expected.checks_anything,
+    return DownloadResult(path, sha256, md5, path.stat().st_size, "present", expected.verifies,
                           bytes_rehashed=rehashed)
 
 
 def fetch(urls, path, expected: Expected | None = None, *, progress: bool | None = None,
           retries: int = DEFAULT_RETRIES, backoff: float = DEFAULT_BACKOFF_S, timeout=DEFAULT_TIMEOUT_S,
-          session=None, log=None, label: str | None = None) -> DownloadResult:
+          session=None, log=None, label: str | None = None, deadline: float | None = DEFAULT_DEADLINE_S,
+          min_rate: int | None = DEFAULT_MIN_RATE) -> DownloadResult:
     """Download ``urls[0]`` (then the next URLs if one cannot serve the file) to ``path``, verified and atomically.
 
     ``expected`` holds the checksums to check (none: the sha256 is only recorded). ``progress``: a tqdm bar on
     stderr (None: when stderr is a terminal). ``retries``: attempts per URL after a failure without progress;
     ``backoff``: first delay in seconds, doubled per failure (capped at 60 s, jittered). ``log``: a callable
-    receiving one line per event (default: the ``nasbench_db.download`` logger).
+    receiving one line per event (default: the ``nasbench_db.download`` logger). ``deadline``: seconds for the whole
+    download, retries included (None/0: none); ``min_rate``: bytes/s under which an attempt (averaged over a minute)
+    fails, so that a trickling server cannot hold a download forever (None/0: none). A host that does not resolve
+    fails at once. An empty body is never installed.
     """
     if isinstance(urls, str):
         urls = [urls]
@@ -995,7 +1120,7 @@ def fetch(urls, path, expected: Expected | None = None, *, progress: bool | None
                         leftover.unlink()
                 return present
             transfer = _Transfer(path, expected, label, progress=progress, retries=retries, backoff=backoff,
-                                 timeout=timeout, session=session, log=log)
+                                 timeout=timeout, session=session, log=log, deadline=deadline, min_rate=min_rate)
             return transfer.run(urls)
     finally:
         if own_session:
@@ -1037,7 +1162,8 @@ def resolve(name: str, directory=None, *, url: str | None = None, sha256: str | 
 def download(name: str, directory=None, *, url: str | None = None, sha256: str | None = None, md5: str | None = None,
              mirror: str | None = None, progress: bool | None = None, retries: int = DEFAULT_RETRIES,
              backoff: float = DEFAULT_BACKOFF_S, timeout=DEFAULT_TIMEOUT_S, session=None, log=None,
-             db_dir=None) -> DownloadResult:
+             db_dir=None, deadline: float | None = DEFAULT_DEADLINE_S,
+             min_rate: int | None = DEFAULT_MIN_RATE) -> DownloadResult:
     """Download the catalog file ``name`` (see :data:`BUILTIN_CATALOG`, ``nasbench-db download --list``).
 
     ``directory`` defaults to ``$NASBENCHMARK_DIR/downloads`` (``$NASBENCHMARK_DIR`` for NNI's databases). See
@@ -1048,11 +1174,13 @@ def download(name: str, directory=None, *, url: str | None = None, sha256: str |
     log = log or _default_log
     entry, path, urls, expected = resolve(name, directory, url=url, sha256=sha256, md5=md5, mirror=mirror,
                                           db_dir=db_dir)
-    if not expected.checks_anything:
-        log(f"{entry.file_name}: no checksum to verify it against ({entry.checksum_source}); its sha256 is "
-            "recorded so that later runs can tell whether it changed")
+    if not expected.verifies:
+        checked = f"; only {expected.describe()} is checked" if expected.checks_anything else ""
+        log(f"{entry.file_name}: UNVERIFIED download: no full checksum is published for it "
+            f"({entry.checksum_source}){checked}. The converters' restricted readers run no code whatever its bytes; "
+            "its sha256 is recorded so that later runs can tell whether it changed")
     result = fetch(urls, path, expected, progress=progress, retries=retries, backoff=backoff, timeout=timeout,
-                   session=session, log=log, label=entry.file_name)
+                   session=session, log=log, label=entry.file_name, deadline=deadline, min_rate=min_rate)
     advisory = entry.advisory_sha256 if expected is entry.expected else None
     if advisory and result.sha256 != advisory:
         note = (f"{entry.file_name}: sha256 {result.sha256} differs from {advisory}, {entry.advisory_note}; kept "

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Download CIFAR-10 and CIFAR-100 (python batches, for `nasbench-db train --data-dir`) and unpack them.
 #
-# The tarballs come from www.cs.toronto.edu with resume after a cut, are checked against the md5 torchvision pins,
+# The tarballs come from www.cs.toronto.edu with resume after a cut, are verified against the sha256 Keras pins (and
+# the md5 of the CIFAR page),
 # and are unpacked into $CIFAR_DIR/cifar-10-batches-py and $CIFAR_DIR/cifar-100-python (a hidden folder renamed into
 # place when complete). Safe to run again: verified tarballs are neither fetched nor unpacked twice.
 #
@@ -24,6 +25,6 @@ for dataset in ${CIFAR_DATASETS:-cifar10 cifar100}; do
   esac
   archive="$(fetch "$dataset")"
   folder="$(fetch "$dataset" --extract)"
-  echo "$dataset: $folder (from $archive, md5-verified)"
+  echo "$dataset: $folder (from $archive, verified)"
 done
 echo "train with: nasbench-db train ... --data-dir $NASBENCH_DOWNLOAD_DIR"

@@ -5,9 +5,10 @@
 # "-simple" archives (one small pickle per architecture; 1.1 GB for tss) come from Google Drive with resume after a
 # cut, are unpacked beside the archive (into a hidden folder renamed into place when complete) and the folder is
 # converted. The authors publish no checksum of these archives (the 5 hex digits in their names are the md5 suffix of
-# the .pickle.pbz2 files), so their sha256 is recorded, not checked. NATS_FORMAT=pbz2 fetches the single
-# .pickle.pbz2 files instead, checked against their md5 suffix (loading one takes much more memory).
-# Safe to run again: verified files are not fetched twice, and databases that already hold them are not rebuilt.
+# the .pickle.pbz2 files), so the downloads are reported UNVERIFIED and their sha256 is recorded. NATS_FORMAT=pbz2
+# fetches the single .pickle.pbz2 files instead (their md5 suffix checked as an identifier, also UNVERIFIED). The
+# converters' restricted readers run no code whatever the files hold (docs/download.md).
+# Safe to run again: files already there are not fetched twice, and databases that already hold them are not rebuilt.
 #
 # Environment:
 #   NASBENCHMARK_DIR        where the databases go (default ~/.cache/nasbench_db)

@@ -95,3 +95,29 @@ def pg_url(monkeypatch):
         cursor.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (name,))
         cursor.execute(f"DROP DATABASE IF EXISTS {name}")
     admin.close()
+
+
+#: The SELECT-only role of the test server (.ci/start-postgres.sh creates it; the fixture below too if missing).
+PG_READER_ROLE = "nasbench_reader"
+
+
+@pytest.fixture
+def pg_reader_url(pg_url):
+    """The URL of ``pg_url``'s database as the SELECT-only role, which can read every table created there later
+    (the setup of .ci/start-postgres.sh and docs/postgres.md, applied to the test's fresh database)."""
+    import psycopg2
+
+    admin = psycopg2.connect(pg_url)
+    admin.autocommit = True
+    with admin.cursor() as cursor:
+        try:
+            cursor.execute(f"CREATE ROLE {PG_READER_ROLE} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOINHERIT")
+        except (psycopg2.errors.DuplicateObject, psycopg2.errors.UniqueViolation):
+            pass  # created earlier (or by a test running at the same time)
+        database = pg_url.rsplit("/", 1)[1]
+        cursor.execute(f"GRANT CONNECT ON DATABASE {database} TO {PG_READER_ROLE}")
+        cursor.execute(f"GRANT USAGE ON SCHEMA public TO {PG_READER_ROLE}")
+        cursor.execute(f"ALTER DEFAULT PRIVILEGES FOR ROLE postgres GRANT SELECT ON TABLES TO {PG_READER_ROLE}")
+    admin.close()
+    scheme, rest = pg_url.split("://", 1)
+    return f"{scheme}://{PG_READER_ROLE}@{rest.split('@', 1)[1]}"

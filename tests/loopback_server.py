@@ -1,7 +1,8 @@
 """A small HTTP server on 127.0.0.1 (ephemeral port) for the download tests and ``bench/download_bench.py``.
 
 Routes misbehave on purpose, the way real servers do: connections cut after given byte offsets, ``Range`` ignored,
-404, Google Drive's "can't scan for viruses" confirm form, Drive's quota page, throttled bodies.
+404, Google Drive's "can't scan for viruses" confirm form, Drive's quota page, throttled bodies, a server trickling a
+byte at a time, 416 to every request, an empty body.
 """
 
 from __future__ import annotations
@@ -132,6 +133,40 @@ class DataRoute:
             handler.drop()
 
 
+class TrickleRoute:
+    """A hostile or dying server: announces ``size`` bytes, then sends ``step`` bytes every ``every`` seconds, each in
+    time to beat a read timeout, forever if let. ``started`` counts requests."""
+
+    def __init__(self, size: int, step: int = 1, every: float = 0.2):
+        self.size = size
+        self.step = step
+        self.every = every
+        self.started = 0
+
+    def handle(self, handler, query):
+        self.started += 1
+        handler.send_response(200)
+        handler.send_header("Content-Type", "application/octet-stream")
+        handler.send_header("Content-Length", str(self.size))
+        handler.end_headers()
+        sent = 0
+        while sent < self.size and not handler.server.stopping:
+            handler.wfile.write(b"\0" * self.step)
+            handler.wfile.flush()
+            sent += self.step
+            time.sleep(self.every)
+
+
+class RangeNotSatisfiableRoute:
+    """Answers every request with HTTP 416 and ``Content-Range: bytes */0``, a Range header or not."""
+
+    def handle(self, handler, query):
+        handler.send_response(416)
+        handler.send_header("Content-Range", "bytes */0")
+        handler.send_header("Content-Length", "0")
+        handler.end_headers()
+
+
 class HtmlRoute:
     """An HTML page (e.g. Drive's quota page) with a status code."""
 
@@ -245,6 +280,7 @@ class LoopbackServer(ThreadingHTTPServer):
         self.routes: dict[str, object] = {}
         self.requests: list[tuple[str, str, str | None]] = []
         self.bytes_sent = 0
+        self.stopping = False  # set on exit: slow routes stop sending
         self._count_lock = threading.Lock()
         self._thread: threading.Thread | None = None
 
@@ -268,6 +304,7 @@ class LoopbackServer(ThreadingHTTPServer):
         return self
 
     def __exit__(self, *exc):
+        self.stopping = True
         self.shutdown()
         self.server_close()
         if self._thread is not None:

@@ -91,10 +91,13 @@ def test_wrong_checksum_installs_nothing_and_deletes_the_bad_bytes(server, tmp_p
     assert leftovers(tmp_path) == []
 
 
-def test_md5_suffix_and_sha256_prefix_checks(server, tmp_path):
+def test_md5_suffix_and_sha256_prefix_are_identifiers_not_checksums(server, tmp_path):
     server.routes["/f"] = DataRoute(DATA)
     result = dl.fetch(server.url("/f"), tmp_path / "a.pth", dl.Expected(md5_suffix=MD5[-6:]), **FAST)
-    assert result.md5 == MD5 and result.verified
+    # checked (a mismatch is another file), but a few hex digits verify nothing: forging them takes seconds
+    assert result.md5 == MD5 and not result.verified
+    assert "UNVERIFIED" in result.summary()
+    assert dl.fetch(server.url("/f"), tmp_path / "d.pth", dl.Expected(md5=MD5), **FAST).verified
     # md5-checked files get their sha256 recorded too (the converters read it), and the md5 beside it
     assert checksums.recorded_sha256(tmp_path / "a.pth") == SHA
     assert dl.read_record(tmp_path / "a.pth") == (SHA, MD5)
@@ -366,8 +369,10 @@ def test_catalog_entries_are_consistent():
         if entry.expected.sha256_prefix:
             assert stem.endswith("-" + entry.expected.sha256_prefix)
             assert entry.file_name == _db.NNI_FILE_NAMES[entry.benchmark]
-        if not entry.expected.checks_anything:
+        if not entry.expected.verifies:  # only full digests verify: the rest say so
             assert entry.checksum_source.startswith("none published")
+        if entry.expected.sha256 is None:
+            assert entry.name not in ("nb101-full", "nb101-only108", "cifar10", "cifar100")
     assert entries["nb101-full"].expected.sha256 == \
         "3d64db8180fb1b0207212f9032205064312b6907a3bbc81eabea10db2f5c7e9c"
     assert entries["nds"].urls == ("https://dl.fbaipublicfiles.com/nds/data.zip",)
@@ -537,5 +542,5 @@ def test_cli_list_and_extract(server, tmp_path):
                                  "--extract"])
     assert result.exit_code == 0, result.output
     assert result.stdout.strip() == str(out / "cifar-10-batches-py")
-    assert "no checksum to verify it against" in result.stderr
+    assert "UNVERIFIED download: no full checksum is published" in result.stderr
     assert (out / "cifar-10-batches-py" / "data_batch_1").read_bytes() == b"batch"

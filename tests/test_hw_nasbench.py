@@ -423,7 +423,7 @@ def test_download_script_fetches_loads_once_and_skips_on_rerun(tmp_path):
     import hashlib
 
     database = mirror.home / "nasbench201.db"
-    assert "150 NB-201 rows" in first.stderr and "no checksum to verify it against" in first.stderr
+    assert "150 NB-201 rows" in first.stderr and "UNVERIFIED download: no full checksum is published" in first.stderr
     assert sources(database) == [("hw-nasbench", "HW-NAS-Bench-v1_0.pickle", hashlib.sha256(data).hexdigest())]
     assert "skipping the conversion: yes" in second.stderr
     assert f"database: {database}" in first.stdout

@@ -50,12 +50,19 @@ def test_bz2_concatenated_streams_and_truncation():
 
 
 def test_zip_member_declared_and_actual_size_are_bounded():
+    import random
+
+    data = random.Random(0).randbytes(2 << 20)  # incompressible: a plausible expansion
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        archive.writestr("big.json", b" " * (2 << 20))
+        archive.writestr("big.json", data)
+        archive.writestr("bomb.json", b" " * (2 << 20))  # ~1000x
     with zipfile.ZipFile(buffer) as archive:
         info = archive.getinfo("big.json")
-        assert limits.read_zip_member(archive, info, "a.zip") == b" " * (2 << 20)
+        assert limits.read_zip_member(archive, info, "a.zip") == data
+        with pytest.raises(CorruptInput, match=r"a\.zip, record bomb\.json: zip member bomb\.json declares "
+                                               r"2,097,152 bytes from [0-9,]+ compressed \(over 200x\): a zip bomb"):
+            limits.read_zip_member(archive, archive.getinfo("bomb.json"), "a.zip")
         with pytest.raises(CorruptInput, match=r"a\.zip, record big\.json: zip member big\.json declares"):
             limits.read_zip_member(archive, info, "a.zip", limit=1 << 20)
         info.file_size = 10  # a lying header: the output is still capped
@@ -67,3 +74,25 @@ def test_check_declared_length():
     assert limits.check_declared_length("f", 5, 10, "value") == 5
     with pytest.raises(CorruptInput, match=r"f \(byte offset 3\): BINUNICODE8 declares 1,152,921,504,606,846,976"):
         limits.check_declared_length("f", 2 ** 60, limits.MAX_VALUE_BYTES, "BINUNICODE8", 3)
+
+
+def test_json_nesting_is_checked_level_by_level():
+    assert limits.json_nesting_error([[[]]], 3) is None
+    assert "deeper than 2 levels" in limits.json_nesting_error([[[]]], 2)
+    assert limits.json_nesting_error({"a": [{"b": 1}, 2.0, "x"]}, 3) is None
+    assert limits.json_nesting_error({"a": [{"b": {}}]}, 3) is not None
+    assert limits.json_nesting_error(5) is None
+    depth = limits.MAX_NESTING
+    assert limits.loads_json("[" * depth + "]" * depth, "f.json") is not None
+    with pytest.raises(CorruptInput, match=r"f\.json: containers nested deeper than 64 levels"):
+        limits.loads_json("[" * (depth + 1) + "]" * (depth + 1), "f.json")
+    with pytest.raises(CorruptInput, match=r"f\.json: JSON nested deeper than 64 levels"):
+        limits.loads_json(b"[" * 100_000 + b"]" * 100_000, "f.json")  # json's own recursion limit first
+
+
+def test_loads_json_names_a_git_lfs_pointer():
+    pointer = (b"version https://git-lfs.github.com/spec/v1\noid sha256:" + b"ab" * 32 + b"\nsize 1234\n")
+    for data in (pointer, pointer.decode()):
+        with pytest.raises(CorruptInput, match=r"log\.json: this is a Git LFS pointer file \(sha256:abab.*1,234 "
+                                               r"bytes\).*git lfs pull"):
+            limits.loads_json(data, "log.json")

@@ -25,7 +25,7 @@ from nasbench_db import db as _db
 from nasbench_db.cli import cli
 from nasbench_db.convert.nb201 import convert_nb201
 from nasbench_db.convert.pickle_stream import PickleDataError, StreamUnpickler, UnsupportedPickle
-from nasbench_db.errors import CorruptInput, OutOfSearchSpace
+from nasbench_db.errors import CorruptInput, NasbenchDbError, OutOfSearchSpace
 from nasbench_db.query import query_nb201_trial_stats
 from nasbench_db.spaces import nb201 as space
 
@@ -164,7 +164,8 @@ _float_dicts = st.one_of(st.dictionaries(_keys, st.floats(allow_nan=False), max_
                          st.dictionaries(st.integers(0, 255), st.floats(allow_nan=False), max_size=40))
 _objects = st.recursive(_leaf | _float_dicts, lambda children: st.one_of(
     st.lists(children, max_size=6), st.tuples(children, children),
-    st.dictionaries(st.one_of(st.text(max_size=8), st.integers()), children, max_size=6)), max_leaves=40)
+    st.dictionaries(st.one_of(st.text(max_size=8), st.integers(-2 ** 70, 2 ** 70)), children, max_size=6)),
+    max_leaves=40)  # integers within the reader's MAX_INT_BYTES (9 bytes), as every benchmark value is
 
 
 @settings(max_examples=150, deadline=None)
@@ -233,6 +234,7 @@ def test_stream_reader_refuses_code_and_tensors():
     buffer = io.BytesIO()
     torch.save({"w": torch.zeros(2)}, buffer, _use_new_zipfile_serialization=False)
     reader = StreamUnpickler(io.BytesIO(buffer.getvalue()).read)
+    reader.max_int_bytes = 10  # torch's legacy magic number is an 80-bit integer (nb201 allows it in the header)
     with pytest.raises(UnsupportedPickle):
         for _ in range(4):
             list(reader.load())
@@ -302,7 +304,7 @@ def test_other_layouts_give_the_same_database(layout, nb201_db, real, tmp_path):
     else:
         write_pth(path, data, legacy=True)
     report = convert_nb201(path, tmp_path / "db", progress=False,
-                           loader="torch" if layout == "torch-loader" else "auto")
+                           loader="unsafe-torch-load" if layout == "torch-loader" else "auto")
     assert report.fmt == {"legacy": "torch-legacy", "pickle": "pickle", "torch-loader": "torch.load"}[layout]
     assert report.sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
     assert _all(tmp_path / "db") == _all(nb201_db[0])
@@ -330,16 +332,28 @@ def test_v1_0_layout_and_the_params_defect(real, tmp_path):
                             (defect["id"],)).fetchone() == (0.6404, 0.802426)
 
 
-def test_auto_loader_falls_back_to_torch(real, tmp_path):
+def test_no_torch_fallback_only_the_explicit_unsafe_opt_in(real, tmp_path, capsys):
     meta, records = real
     data = nb201_dict(records, meta)
     data["arch2infos"][0]["less"]["extra"] = datetime.date(2020, 3, 1)  # a class the stream reader does not build
     path = write_pth(tmp_path / "odd.pth", data, legacy=True)
-    with pytest.raises(CorruptInput, match="unexpected class datetime.date.*--loader torch"):
-        convert_nb201(path, tmp_path / "db", progress=False, loader="stream")
+    for loader in ("stream", "auto"):  # 'auto' no longer hands a refused file to torch.load
+        with pytest.raises(CorruptInput, match="unexpected class datetime.date.*--unsafe-torch-load"):
+            convert_nb201(path, tmp_path / "db", progress=False, loader=loader)
     assert not (tmp_path / "db" / "nasbench201.db").exists()
-    report = convert_nb201(path, tmp_path / "db", progress=False)
-    assert report.loader == "torch" and report.trials == 51
+    with pytest.raises(NasbenchDbError, match="loader 'torch' was removed.*runs any code"):
+        convert_nb201(path, tmp_path / "db", progress=False, loader="torch")
+    report = convert_nb201(path, tmp_path / "db", progress=False, loader="unsafe-torch-load")
+    assert report.loader == "unsafe-torch-load" and report.trials == 51
+    assert "runs any code the file contains" in capsys.readouterr().err
+    result = CliRunner().invoke(cli, ["convert", "nb201", str(path), "--db-dir", str(tmp_path / "db2")])
+    assert result.exit_code == 1 and "--unsafe-torch-load" in result.output
+    result = CliRunner().invoke(cli, ["convert", "nb201", str(path), "--db-dir", str(tmp_path / "db2"),
+                                      "--loader", "torch"])
+    assert result.exit_code == 1 and "was removed" in result.output
+    result = CliRunner().invoke(cli, ["convert", "nb201", str(path), "--db-dir", str(tmp_path / "db2"),
+                                      "--unsafe-torch-load"])
+    assert result.exit_code == 0, result.output
 
 
 def test_wrong_files_fail_clearly_and_keep_the_old_database(nb201_db, tmp_path):

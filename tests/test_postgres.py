@@ -54,16 +54,22 @@ def test_postgres_reconversion_replaces_and_keeps_one_source(pg_url):
     assert len(_all_rows()) == 102
 
 
-def test_postgres_sql_is_read_only(pg_url):
+def test_postgres_sql_is_read_only(pg_url, pg_reader_url):
     convert_nb101(SAMPLE_TFRECORD, progress=False)
     runner = CliRunner()
+    # the test server's URL is a superuser: refused unless the flag says so; the SELECT-only role just works
     result = runner.invoke(cli, ["sql", "SELECT COUNT(*) AS n FROM nb101trialstats", "--format", "json"])
-    assert result.exit_code == 0, result.output
-    assert json.loads(result.output) == [{"n": 102}]
-    for statement in ("DELETE FROM nb101_arch", "DROP TABLE nb101_trial CASCADE", "CREATE TABLE x (a int)"):
-        result = runner.invoke(cli, ["sql", statement])
-        assert result.exit_code == 1 and result.output.startswith("Error: nasbench-db sql is read-only"), \
-            result.output
+    assert result.exit_code == 1 and "refusing to run nasbench-db sql as the role 'postgres' is a superuser" \
+        in result.output, result.output
+    for extra in (["--allow-superuser"], ["--url", pg_reader_url]):
+        result = runner.invoke(cli, ["sql", "SELECT COUNT(*) AS n FROM nb101trialstats", "--format", "json", *extra])
+        assert result.exit_code == 0, result.output
+        assert json.loads(result.output) == [{"n": 102}]
+    for statement in ("DELETE FROM nb101_arch", "DROP TABLE nb101_trial CASCADE", "CREATE TABLE x (a int)",
+                      "WITH d AS (DELETE FROM nb101_arch RETURNING 1) SELECT * FROM d", "SELECT 1 INTO TABLE y"):
+        for extra in (["--allow-superuser"], ["--url", pg_reader_url]):
+            result = runner.invoke(cli, ["sql", statement, *extra])
+            assert result.exit_code == 1 and result.output.startswith("Error: "), result.output
     assert len(_all_rows()) == 102
 
 

@@ -270,7 +270,7 @@ def test_nds_script(mirror, tmp_path):
     mirror.publish("nds", "data.zip", data, cuts=[len(data) // 2])
     mirror.catalog["nds"] = {}  # NDS publishes no checksum: keep it that way
     first, second = run_twice(mirror, "nds.sh")
-    assert "no checksum to verify it against" in first.stderr
+    assert "UNVERIFIED download: no full checksum is published" in first.stderr
     database = mirror.home / "nds.db"
     assert sources(database) == [("original", "data.zip", hashlib.sha256(data).hexdigest())]
     assert "skipping the conversion: yes" in second.stderr

@@ -132,24 +132,80 @@ def _query_nb101_by_hash(arch_hash, epochs, reduction, intermediates, source, db
 @click.argument("statement")
 @click.option("--db", "benchmark", type=click.Choice(sorted(_db.FILE_NAMES)), default="nb101", show_default=True,
               help="Which benchmark's database to read.")
+@click.option("--timeout", type=click.FloatRange(min=0), default=None,
+              help="Stop the statement after this many seconds, output included (default: 60; 0 = no limit).")
+@click.option("--url", default=None,
+              help="Database server URL for this statement instead of $NASBENCHMARK_DB_URL, e.g. a SELECT-only role: "
+                   "postgresql://nasbench_reader@host/nasbench.")
+@click.option("--allow-superuser", is_flag=True,
+              help="On PostgreSQL, run even when the role is a superuser (who can run programs and read files on "
+                   "the server through SQL). Refused without this flag.")
 @output_options
 @db_dir_option
 @handle_errors
-def sql_command(statement, benchmark, fmt, db_dir):
-    """Run one read-only SQL statement against a benchmark database.
+def sql_command(statement, benchmark, timeout, url, allow_superuser, fmt, db_dir):
+    """Run one read-only SQL statement against a benchmark database; rows are printed as they come.
 
-    Writes are refused. Tables: nb101_arch, nb101_config, nb101_trial, nasbench_source, and NNI's views
-    nb101trialconfig, nb101trialstats, nb101intermediatestats.
+    Writes are refused. On SQLite the file is opened immutable and read-only: no ATTACH, VACUUM, temporary objects or
+    side files; values are capped at 64 MB and SQLite's memory at 1 GB. On PostgreSQL only plain queries (SELECT,
+    WITH, VALUES, TABLE, EXPLAIN, SHOW) run, one per call, in a read-only transaction, and a superuser role is refused
+    (use a SELECT-only role, see docs/postgres.md). Ctrl-C stops a statement. Tables: nb101_arch, nb101_config,
+    nb101_trial, nasbench_source, and NNI's views nb101trialconfig, nb101trialstats, nb101intermediatestats.
 
     \b
     Example:
         nasbench-db sql "SELECT hash, parameters FROM nb101_arch ORDER BY parameters DESC LIMIT 5"
         nasbench-db sql "SELECT num_epochs, COUNT(*) FROM nb101trialconfig GROUP BY num_epochs" --format csv
+        nasbench-db sql "SELECT * FROM nb201trialstats" --db nb201 --csv --timeout 0 > all.csv
     """
-    from ..sql import run_sql
+    from ..sql import DEFAULT_TIMEOUT_S, stream_sql
 
-    columns, rows = run_sql(statement, benchmark, db_dir)
-    emit([dict(zip(columns, row)) for row in rows], fmt, columns)
+    with stream_sql(statement, benchmark, db_dir, timeout=DEFAULT_TIMEOUT_S if timeout is None else timeout,
+                    url=url, allow_superuser=allow_superuser) as (columns, rows):
+        try:
+            _emit_stream(columns, rows, fmt)
+        except BrokenPipeError:  # `| head`: the reader left, not an error
+            import os
+            import sys
+
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+
+
+#: Rows a table's column widths are computed from before the rest streams with those widths.
+TABLE_WIDTH_ROWS = 1000
+
+
+def _emit_stream(columns, rows, fmt: str) -> None:
+    """Print ``rows`` (tuples) as they come: the same text as ``emit`` for JSON and CSV; a table sizes its columns
+    on the first TABLE_WIDTH_ROWS rows (longer values later overflow their column)."""
+    import csv
+    import itertools
+    import sys
+
+    from ._common import _cell
+
+    out = sys.stdout
+    if fmt == "json":
+        first = True
+        for row in rows:
+            text = json.dumps(dict(zip(columns, row)), indent=2, default=str)
+            out.write(("[\n" if first else ",\n") + "\n".join("  " + line for line in text.splitlines()))
+            first = False
+        out.write("[]\n" if first else "\n]\n")
+        return
+    if fmt == "csv":
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(columns)
+        for row in rows:
+            writer.writerow(["" if v is None else v for v in row])
+        return
+    head = [[_cell(v) for v in row] for row in itertools.islice(rows, TABLE_WIDTH_ROWS)]
+    widths = [max([len(c)] + [len(row[i]) for row in head]) for i, c in enumerate(columns)]
+    out.write("  ".join(c.ljust(w) for c, w in zip(columns, widths)).rstrip() + "\n")
+    out.write("  ".join("-" * w for w in widths) + "\n")
+    for row in itertools.chain(head, ([_cell(v) for v in row] for row in rows)):
+        out.write("  ".join(v.ljust(w) for v, w in zip(row, widths)).rstrip() + "\n")
 
 
 @cli.command("info", context_settings=CONTEXT_SETTINGS)

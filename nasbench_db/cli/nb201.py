@@ -26,14 +26,17 @@ jobs_option = click.option("--jobs", type=click.IntRange(1, 64), default=None,
 
 @convert.command("nb201", context_settings=CONTEXT_SETTINGS)
 @click.argument("file", type=click.Path())
-@click.option("--loader", type=click.Choice(["auto", "stream", "torch"]), default="auto", show_default=True,
-              help="stream: read the pickle incrementally (no torch, memory of one architecture); torch: "
-                   "torch.load(weights_only=False) of the whole file (~28 GB RAM for v1_1); auto: stream, and torch "
-                   "for a file the stream reader cannot read.")
+@click.option("--loader", type=click.Choice(["stream", "auto", "torch"]), default="stream", show_default=True,
+              help="stream (alias auto): the restricted streaming reader (no torch, memory of one architecture, no "
+                   "code from the file runs). 'torch' was removed: see --unsafe-torch-load.")
+@click.option("--unsafe-torch-load", is_flag=True,
+              help="Read the file with torch.load(weights_only=False) instead, which RUNS ANY CODE THE FILE "
+                   "CONTAINS (and needs RAM for the whole file). Only for a file you made or verified byte for "
+                   "byte; never needed for the released files.")
 @progress_option
 @db_dir_option
 @handle_errors
-def convert_nb201_command(file, loader, progress, db_dir):
+def convert_nb201_command(file, loader, unsafe_torch_load, progress, db_dir):
     """Convert NAS-Bench-201-v1_0-e61699.pth or NAS-Bench-201-v1_1-096897.pth into nasbench201.db.
 
     'less' results become 12-epoch trials and 'full' results 200-epoch trials, with NNI's split mapping and one
@@ -44,11 +47,13 @@ def convert_nb201_command(file, loader, progress, db_dir):
     \b
     Example:
         nasbench-db convert nb201 NAS-Bench-201-v1_1-096897.pth
-        nasbench-db convert nb201 NAS-Bench-201-v1_0-e61699.pth --db-dir ~/nasbench --loader torch
+        nasbench-db convert nb201 NAS-Bench-201-v1_0-e61699.pth --db-dir ~/nasbench
     """
-    from ..convert.nb201 import convert_nb201
+    from ..convert.nb201 import UNSAFE_TORCH_LOADER, convert_nb201
 
-    report = convert_nb201(file, db_dir, progress=progress, loader=loader)
+    if unsafe_torch_load and loader == "torch":
+        loader = "stream"  # the flag says it: no need for the removed name too
+    report = convert_nb201(file, db_dir, progress=progress, loader=UNSAFE_TORCH_LOADER if unsafe_torch_load else loader)
     click.echo(report.summary())
 
 

@@ -21,6 +21,7 @@ from .. import __version__
 from .. import db as _db
 from .._process import pid_alive
 from ..errors import NasbenchDbError
+from ..limits import check_lfs_pointer
 from ..models import Source
 
 BUILD_PREFIX = "."
@@ -117,7 +118,11 @@ class DatabaseBuild:
 
     def add_source(self, kind: str, path: Path, converter: str, sha256: str | None, details: dict | None = None,
                    device: str | None = None) -> int:
-        """Insert the provenance row of this load and return its id."""
+        """Insert the provenance row of this load and return its id.
+
+        An original file that is a Git LFS pointer is refused here, for every converter (``git lfs pull``)."""
+        if kind == "original" and path.is_file():
+            check_lfs_pointer(path)
         try:
             size = path.stat().st_size if path.is_file() else sum(
                 p.stat().st_size for p in path.rglob("*") if p.is_file())

@@ -40,6 +40,7 @@ from .. import __version__
 from .. import db as _db
 from ..checksums import recorded_sha256
 from ..errors import CorruptInput, NasbenchDbError
+from ..limits import check_lfs_pointer
 from . import nb101 as _nb101
 from ._build import utc_now
 from .tfrecord import iter_records
@@ -48,8 +49,6 @@ CONVERTER_NAME = "ecnas-tfrecord"
 KIND = "ecnas"
 #: EC-NAS-Bench trained on CIFAR-10 with NB-101's splits.
 DATASET = "cifar10"
-#: No real budget is near this (EC-NAS-Bench: 4..108); a larger one is a damaged or hostile record.
-MAX_EPOCHS = 100_000
 
 LAYOUT = _nb101.ForeignLayout(
     "EC-NAS-Bench ModelMetricsEnergy",
@@ -152,6 +151,7 @@ def read_ecnas(path) -> tuple[list, dict]:
     parameters), plus ``{'sha256', 'devices' (Counter), 'skipped' (unknown fields), 'present' (layout fields seen)}``.
     Raises :class:`CorruptInput` naming the record and byte offset of the first bad record."""
     path = Path(path)
+    check_lfs_pointer(path)
     known_sha = recorded_sha256(path)
     digest = None if known_sha else hashlib.sha256()
     runs, devices, skipped, present = [], Counter(), {}, Counter()
@@ -164,8 +164,6 @@ def read_ecnas(path) -> tuple[list, dict]:
             raise CorruptInput(path, "payload nested too deeply: not an EC-NAS-Bench record", number, offset) from None
         except ValueError as exc:
             raise CorruptInput(path, str(exc), number, offset) from None
-        if epochs > MAX_EPOCHS:
-            raise CorruptInput(path, f"epochs must be at most {MAX_EPOCHS:,}: got {epochs:,}", number, offset)
         known = cells.get(module_hash)
         if known is None:
             num_vertices = _nb101.check_cell(path, number, offset, module_hash, adjacency, operations)

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import CorruptInput
-from ..limits import MAX_MEMBER_BYTES, check_nesting
+from ..limits import MAX_MEMBER_BYTES, as_float, check_nesting, short_repr
 from ..models import HW_NB201_METRICS, HwFbnetLookup, HwNb201Metric
 from ..spaces import nb201 as nb201_space
 from . import joined
@@ -97,7 +97,7 @@ def _items(path, container, where: str):
         pairs = list(container.items())
         for index, _ in pairs:
             if isinstance(index, bool) or not isinstance(index, int):
-                raise CorruptInput(path, f"{where}: architecture keys must be NB-201 indices, got {index!r}")
+                raise CorruptInput(path, f"{where}: architecture keys must be NB-201 indices, got {short_repr(index)}")
     else:
         pairs = list(enumerate(container))
     if len(pairs) > nb201_space.NUM_ARCHS:
@@ -112,8 +112,11 @@ def _items(path, container, where: str):
 def _number(path, value, where: str):
     """The file's value as a float (as the API's ``float(...)``); None for NaN, which SQL cannot hold."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise CorruptInput(path, f"{where}: expected a number, got {type(value).__name__} {value!r:.60}")
-    value = float(value)
+        raise CorruptInput(path, f"{where}: expected a number, got {type(value).__name__} {short_repr(value)}")
+    try:
+        value = as_float(value, where, allow_inf=True)  # an int too large for a double is refused
+    except ValueError as exc:
+        raise CorruptInput(path, str(exc)) from None
     return None if math.isnan(value) else value
 
 
@@ -122,12 +125,15 @@ def _config_json(path, config, index: int, where: str) -> str:
         raise CorruptInput(path, f"{where}: expected a config dict, got {type(config).__name__}")
     for key, value in config.items():
         if not isinstance(key, str) or not isinstance(value, _JSON_SCALARS):
-            raise CorruptInput(path, f"{where}: config entry {key!r} is not a plain name and value")
+            raise CorruptInput(path, f"{where}: config entry {short_repr(key)} is not a plain name and value")
     arch_str = config.get("arch_str")
     if arch_str is not None and arch_str != nb201_space.arch_str(index):
-        raise CorruptInput(path, f"{where}: arch_str {arch_str!r} is not NB-201 architecture {index} "
+        raise CorruptInput(path, f"{where}: arch_str {short_repr(arch_str)} is not NB-201 architecture {index} "
                                  f"({nb201_space.arch_str(index)}): the file is not in NB-201's index order")
-    return json.dumps(config, allow_nan=False, separators=(",", ":"))
+    try:
+        return json.dumps(config, allow_nan=False, separators=(",", ":"))
+    except ValueError:  # NaN or an infinity: JSON (and the API's configs) have none
+        raise CorruptInput(path, f"{where}: a config value is NaN or infinite") from None
 
 
 def read_pickle(path, data: bytes):
@@ -156,13 +162,13 @@ def parse(path, data: bytes):
     report.not_kept = details["not_kept"]
     for key in root:
         if key not in (NB201_KEY, FBNET_KEY):
-            report.not_kept.append(f"top-level {key!r}")
+            report.not_kept.append(f"top-level {short_repr(key)}")
     rows = {}
     space = root.get(NB201_KEY, {})
     if not isinstance(space, dict):
         raise CorruptInput(path, f"'{NB201_KEY}' must be a dict of datasets, got {type(space).__name__}")
     for file_dataset, entries in space.items():
-        where = f"{NB201_KEY}[{file_dataset!r}]"
+        where = f"{NB201_KEY}[{short_repr(file_dataset)}]"
         if not isinstance(file_dataset, str) or not isinstance(entries, dict):
             raise CorruptInput(path, f"{where}: expected a dataset name and a dict of metrics")
         dataset = DATASET_NAMES.get(file_dataset, file_dataset.lower())
@@ -171,9 +177,9 @@ def parse(path, data: bytes):
         archs = set()
         for metric, container in entries.items():
             if metric != CONFIG_KEY and metric not in HW_NB201_METRICS:
-                report.not_kept.append(f"{where}[{metric!r}]")
+                report.not_kept.append(f"{where}[{short_repr(metric)}]")
                 continue
-            kind, pairs = _items(path, container, f"{where}[{metric!r}]")
+            kind, pairs = _items(path, container, f"{where}[{short_repr(metric)}]")
             info["containers"][metric] = kind
             info["lengths"][metric] = len(pairs)
             if metric != CONFIG_KEY:
@@ -188,7 +194,7 @@ def parse(path, data: bytes):
                 if metric == CONFIG_KEY:
                     row[column] = _config_json(path, value, index, f"{where}['config'][{index}]")
                 else:
-                    row[column] = _number(path, value, f"{where}[{metric!r}][{index}]")
+                    row[column] = _number(path, value, f"{where}[{short_repr(metric)}][{index}]")
                 archs.add(index)
         report.datasets[file_dataset] = len(archs)
     nb201_rows = [(index, dataset, row[-1], *row[:-1], None) for (index, dataset), row in sorted(rows.items())]
@@ -198,14 +204,14 @@ def parse(path, data: bytes):
     if not isinstance(tables, dict):
         raise CorruptInput(path, f"'{FBNET_KEY}' must be a dict of lookup tables, got {type(tables).__name__}")
     for metric, table in tables.items():
-        where = f"{FBNET_KEY}[{metric!r}]"
+        where = f"{FBNET_KEY}[{short_repr(metric)}]"
         if not isinstance(metric, str) or not isinstance(table, dict):
             report.not_kept.append(where)
             continue
         for position, (op_key, value) in enumerate(table.items()):
             if not isinstance(op_key, str):
-                raise CorruptInput(path, f"{where}: layer keys must be strings, got {op_key!r}")
-            fbnet_rows.append((metric, position, op_key, _number(path, value, f"{where}[{op_key!r}]"), None))
+                raise CorruptInput(path, f"{where}: layer keys must be strings, got {short_repr(op_key)}")
+            fbnet_rows.append((metric, position, op_key, _number(path, value, f"{where}[{short_repr(op_key)}]"), None))
         report.fbnet_tables[metric] = len(table)
         details[FBNET_KEY][metric] = len(table)
     if not nb201_rows and not fbnet_rows:

@@ -139,7 +139,7 @@ def drop_unused_sources(conn, benchmark: str, kind: str, tables) -> int:
 def read_input(path, limit: int, what: str) -> tuple[bytes, str]:
     """``(bytes, sha256)`` of a whole input file no larger than ``limit`` (checked before reading it)."""
     from ..errors import CorruptInput, NasbenchDbError
-    from ..limits import check_declared_length, read_limited
+    from ..limits import LFS_POINTER_MAX_BYTES, check_declared_length, check_lfs_pointer, read_limited
 
     path = Path(path)
     if path.is_dir():
@@ -151,6 +151,7 @@ def read_input(path, limit: int, what: str) -> tuple[bytes, str]:
         data = read_limited(handle, limit, path, f"the {what}")
     if not data:
         raise CorruptInput(path, f"the file is empty: expected {what}")
+    check_lfs_pointer(path, data[:LFS_POINTER_MAX_BYTES])
     return data, hashlib.sha256(data).hexdigest()
 
 

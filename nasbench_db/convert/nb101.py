@@ -34,6 +34,7 @@ from typing import NamedTuple
 
 from ..checksums import recorded_sha256
 from ..errors import CorruptInput, NasbenchDbError
+from ..limits import MAX_EPOCHS, MAX_ROW_JSON_BYTES, check_lfs_pointer, short_repr
 from ..models import (NB101_CONFIG_ID_FACTOR, NB101_CONFIG_LATE_COLUMNS, NB101_MAX_RUNS_PER_CONFIG,
                       NB101_TRIAL_ID_FACTOR, NB101_VIEWS, Nb101Arch, Nb101Config, Nb101Trial, Nb101TrialEnergy,
                       Nb101TrialHalfway)
@@ -280,9 +281,18 @@ def encode_payload(module_hash: str, epochs: int, adjacency: str, operations: st
 
 
 def decode_payload(data: bytes):
-    """``(module_hash, epochs, adjacency, operations, metrics_bytes)`` of a record; ValueError names what is wrong."""
+    """``(module_hash, epochs, adjacency, operations, metrics_bytes)`` of a record; ValueError names what is wrong.
+
+    The JSON row is at most :data:`~nasbench_db.limits.MAX_ROW_JSON_BYTES`; deep nesting, wrong types and epochs
+    outside ``1..MAX_EPOCHS`` are refused.
+    """
+    if len(data) > MAX_ROW_JSON_BYTES:
+        raise ValueError(f"payload of {len(data):,} bytes, over the limit of {MAX_ROW_JSON_BYTES:,} for one record: "
+                         "not a NAS-Bench-101 record")
     try:
         value = json.loads(data)
+    except RecursionError:
+        raise ValueError("payload JSON nested too deeply: not a NAS-Bench-101 record") from None
     except (UnicodeDecodeError, ValueError):
         raise ValueError("payload is not JSON: not a NAS-Bench-101 record "
                          "(expected [hash, epochs, adjacency, operations, metrics])") from None
@@ -290,9 +300,9 @@ def decode_payload(data: bytes):
         raise ValueError("payload is not the NB-101 array [hash, epochs, adjacency, operations, metrics]")
     module_hash, epochs, adjacency, operations, raw_metrics = value
     if not (isinstance(module_hash, str) and len(module_hash) == 32):
-        raise ValueError(f"module hash must be 32 hex characters: got {module_hash!r}")
-    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs <= 0:
-        raise ValueError(f"epochs must be a positive integer: got {epochs!r}")
+        raise ValueError(f"module hash must be 32 hex characters: got {short_repr(module_hash)}")
+    if isinstance(epochs, bool) or not isinstance(epochs, int) or not 0 < epochs <= MAX_EPOCHS:
+        raise ValueError(f"epochs must be a positive integer (at most {MAX_EPOCHS:,}): got {short_repr(epochs)}")
     if not isinstance(adjacency, str) or not isinstance(operations, str) or not isinstance(raw_metrics, str):
         raise ValueError("adjacency, operations and metrics must be strings")
     try:
@@ -386,8 +396,9 @@ def _check_cell(path, number, offset, module_hash, adjacency, operations):
         matrix, ops = space.check_matrix(matrix, ops)
         space.validate(matrix, ops)
         digest = space.graph_hash(matrix, space.labeling(ops))
-    except (ValueError, KeyError) as exc:
-        raise CorruptInput(path, f"cell {module_hash} is not a valid NB-101 cell: {exc}", number, offset) from None
+    except (ValueError, KeyError, TypeError, IndexError) as exc:
+        raise CorruptInput(path, f"cell {module_hash} is not a valid NB-101 cell: {str(exc)[:300]}", number,
+                           offset) from None
     if digest != module_hash:
         raise CorruptInput(path, f"hash mismatch: the record says {module_hash}, its cell hashes to {digest}",
                            number, offset)
@@ -418,6 +429,7 @@ def convert_nb101(path, db_dir=None, progress: bool | None = None, verify_crc: b
         raise NasbenchDbError(f"no such file: {path} (expected nasbench_full.tfrecord or nasbench_only108.tfrecord)")
     if path.stat().st_size == 0:
         raise CorruptInput(path, "the file is empty: expected NB-101 TFRecord records")
+    check_lfs_pointer(path)
     started = time.perf_counter()
     known_sha = recorded_sha256(path)
     digest = None if known_sha else hashlib.sha256()
@@ -456,13 +468,18 @@ def convert_nb101(path, db_dir=None, progress: bool | None = None, verify_crc: b
             for number, offset, data in iter_records(path, verify_crc=verify_crc, digest=digest):
                 # Fast path for well-formed records; any surprise falls back to the checking decoder below.
                 try:
+                    if len(data) > MAX_ROW_JSON_BYTES:
+                        raise ValueError
                     module_hash, epochs, adjacency, operations, raw_metrics = loads(data)
+                    if type(module_hash) is not str or type(epochs) is not int or type(adjacency) is not str \
+                            or type(operations) is not str:
+                        raise ValueError
                     metrics = decode(b64decode(raw_metrics))
-                except Exception:
+                except Exception:  # the checking decoder below says what is wrong
                     try:
                         module_hash, epochs, adjacency, operations, raw = decode_payload(data)
                         metrics = decode(raw)
-                    except ValueError as exc:
+                    except (ValueError, struct.error, IndexError) as exc:
                         raise CorruptInput(path, str(exc), number, offset) from None
                 known = arch_by_hash.get(module_hash)
                 if known is None:
@@ -470,15 +487,17 @@ def convert_nb101(path, db_dir=None, progress: bool | None = None, verify_crc: b
                         raise CorruptInput(path, "payload is not the NB-101 array [hash, epochs, adjacency, "
                                                  "operations, metrics]", number, offset)
                     num_vertices = _check_cell(path, number, offset, module_hash, adjacency, operations)
-                    if metrics.trainable_parameters is None:
-                        raise CorruptInput(path, f"cell {module_hash} has no trainable_parameters", number, offset)
+                    if metrics.trainable_parameters is None or metrics.trainable_parameters < 0:
+                        raise CorruptInput(path, f"cell {module_hash} has no trainable_parameters count "
+                                                 f"(got {metrics.trainable_parameters})", number, offset)
                     known = (len(arch_by_hash) + 1, adjacency, operations)
                     arch_by_hash[module_hash] = known
                     archs.append((known[0], module_hash, num_vertices, adjacency, operations,
                                   metrics.trainable_parameters))
                 elif known[1] != adjacency or known[2] != operations:
                     raise CorruptInput(path, f"cell {module_hash} appears with two different graphs "
-                                             f"({known[1]}/{known[2]} and {adjacency}/{operations})", number, offset)
+                                             f"({known[1]}/{known[2]} and {short_repr(adjacency)}/"
+                                             f"{short_repr(operations)})", number, offset)
                 evaluations = metrics.evaluations
                 if len(evaluations) != 3:
                     raise CorruptInput(path, f"expected 3 evaluations (step 0, halfway, final): got "
@@ -486,8 +505,9 @@ def convert_nb101(path, db_dir=None, progress: bool | None = None, verify_crc: b
                 config_key = (known[0], epochs)
                 config_id = config_ids.get(config_key)
                 if config_id is None:
-                    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs <= 0:
-                        raise CorruptInput(path, f"epochs must be a positive integer: got {epochs!r}", number, offset)
+                    if isinstance(epochs, bool) or not isinstance(epochs, int) or not 0 < epochs <= MAX_EPOCHS:
+                        raise CorruptInput(path, f"epochs must be a positive integer (at most {MAX_EPOCHS:,}): got "
+                                                 f"{short_repr(epochs)}", number, offset)
                     slot = slots.get(known[0], 0)
                     if slot >= NB101_CONFIG_ID_FACTOR:
                         raise CorruptInput(path, f"too many epoch budgets for cell {module_hash}: got {slot + 1}, "

@@ -5,11 +5,14 @@ Inputs (see docs/nb201_nats.md for the layouts):
 * ``NAS-Bench-201-v1_0-e61699.pth`` / ``NAS-Bench-201-v1_1-096897.pth``: ``torch.save`` of
   ``{'meta_archs', 'total_archs', 'arch2infos': {index: {'less': ArchResults, 'full': ArchResults}},
   'evaluated_indexes'}``; ``less`` = 12 epochs, ``full`` = 200. Read by a streaming pickle reader
-  (:mod:`.pickle_stream`: no torch, memory bounded by one architecture) from torch's legacy layout, torch's zip
-  layout or a plain pickle; ``loader='torch'`` uses ``torch.load(weights_only=False)`` instead (whole file in RAM).
+  (:mod:`.pickle_stream`: no torch, memory bounded by one architecture, no code from the file ever runs) from torch's
+  legacy layout, torch's zip layout or a plain pickle. ``loader='unsafe-torch-load'`` uses
+  ``torch.load(weights_only=False)`` instead, which runs any code the file contains: an explicit opt-in for a file
+  the user made or verified byte for byte, never a fallback.
 * NATS ``<base>-simple/``: ``meta.pickle.pbz2`` plus one bz2 pickle per index (``000123.pickle.pbz2``), each
   ``OrderedDict{hp: ArchResults}`` with hp ``'12'``/``'200'`` (tss) or ``'01'``/``'12'``/``'90'`` (sss). Files are
-  read in parallel worker processes; a partial archive converts what is present.
+  read in parallel worker processes by the same restricted reader, each decompressed within
+  :data:`~nasbench_db.limits.MAX_MEMBER_BYTES`; a partial archive converts what is present.
 * NATS ``<base>.pickle.pbz2``: the same dict as the ``.pth`` with NATS hp keys, bz2-compressed; streamed.
 
 Every trial becomes one ``nb201trialstats`` (or ``nats_sss_trialstats``) row with NNI's split mapping
@@ -28,7 +31,6 @@ import hashlib
 import io
 import json
 import os
-import pickle
 import queue
 import re
 import struct
@@ -42,6 +44,9 @@ from pathlib import Path
 
 from ..checksums import file_digest, recorded_sha256
 from ..errors import CorruptInput, NasbenchDbError
+from ..limits import (INT64_MAX, MAX_INT_BYTES, MAX_MEMBER_BYTES, ExpansionGuard, as_float, as_int64,
+                      ZIP_ERRORS, bz2_decompress, check_lfs_pointer, check_zip_member, lfs_pointer_error,
+                      short_repr)
 from ..models import (DETAIL_DICT_FIELDS, EVAL_SET_COLUMN, NATS_SSS_TABLES, NATS_SSS_VIEWS, NB201_TABLES, NB201_VIEWS,
                       encode_detail_extra, pack_eval_times, pack_series)
 from ..spaces import nats_sss as sss_space
@@ -123,6 +128,8 @@ class RecordError(ValueError):
 
 
 _KEY_CACHE: dict = {}
+#: What a per-epoch value may be without a closer look (checked at C speed per trial).
+_EPOCH_VALUE_TYPES = {float, type(None)}
 
 
 def _eval_keys(split: str, epochs: int) -> list:
@@ -132,14 +139,27 @@ def _eval_keys(split: str, epochs: int) -> list:
     return found
 
 
-def _float(value):
-    """A Python float (numpy scalars included) or None; NaN stays NaN (SQLite stores it as NULL)."""
+def _float(value, what: str = "value"):
+    """A Python float (numpy scalars included) or None; NaN stays NaN (SQLite stores it as NULL), an infinite loss
+    stays infinite; anything else (a string, an int too large for a double) is a RecordError."""
     if value is None:
         return None
+    if type(value) is float:
+        return value
     try:
-        return float(value)
-    except (TypeError, ValueError):
-        raise RecordError(f"expected a number, got {type(value).__name__} {value!r}") from None
+        return as_float(value, what, allow_inf=True)
+    except ValueError as exc:
+        raise RecordError(f"expected a number: {exc}") from None
+
+
+def _int(value, what: str, minimum: int = -INT64_MAX, maximum: int = INT64_MAX) -> int:
+    """An int within range (an integral float such as ``200.0`` too); RecordError otherwise."""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    try:
+        return as_int64(value, what, minimum, maximum)
+    except ValueError as exc:
+        raise RecordError(str(exc)) from None
 
 
 def _as_dict(value, what: str) -> dict:
@@ -173,8 +193,8 @@ def hp_epochs(space: Space, hp) -> int:
 
 
 def is_arch_record(key, value) -> bool:
-    """The streaming reader's test for ``arch2infos[index]``: a dict of hp keys to ArchResults states."""
-    if not value or not isinstance(value, dict):
+    """The streaming reader's test for ``arch2infos[index]``: a dict of (at most 8) hp keys to ArchResults states."""
+    if not value or not isinstance(value, dict) or len(value) > 8:
         return False
     for hp, results in value.items():
         if not isinstance(hp, str) or not isinstance(results, dict) or "all_results" not in results:
@@ -347,25 +367,26 @@ def arch_rows(space: Space, index: int, record, source_id: int, check_str=None):
         notes["hp"].add(hp)
         state = _as_dict(state, f"hp {hp!r}")
         stored_index = state.get("arch_index")
-        if stored_index is not None and int(stored_index) != index:
+        if stored_index is not None and _int(stored_index, f"hp {hp!r} arch_index") != index:
             raise RecordError(f"hp {hp!r} says arch_index {stored_index}, expected {index}")
         stored_str = state.get("arch_str")
         if stored_str is not None and check_str is not None and stored_str != check_str:
-            raise RecordError(f"hp {hp!r} holds arch {stored_str!r}, but index {index} is {check_str!r}")
+            raise RecordError(f"hp {hp!r} holds arch {short_repr(stored_str)}, but index {index} is {check_str!r}")
         results = _as_dict(state.get("all_results"), f"hp {hp!r} all_results")
         for key, result in results.items():
             if not (isinstance(key, tuple) and len(key) == 2):
-                raise RecordError(f"hp {hp!r}: all_results key must be (dataset, seed), got {key!r}")
+                raise RecordError(f"hp {hp!r}: all_results key must be (dataset, seed), got {short_repr(key)}")
             dataset_name, seed = key
-            dataset = str(dataset_name).lower()
+            dataset = dataset_name.lower() if isinstance(dataset_name, str) else None
             if dataset not in SPLITS:
-                raise RecordError(f"hp {hp!r}: unknown dataset {dataset_name!r}: expected one of "
+                raise RecordError(f"hp {hp!r}: unknown dataset {short_repr(dataset_name)}: expected one of "
                                   f"cifar10-valid, cifar10, cifar100, ImageNet16-120")
-            result = _as_dict(result, f"result {key!r}")
+            seed = _int(seed, f"hp {hp!r} result {short_repr(key)} seed")
+            result = _as_dict(result, f"result {short_repr(key)}")
             record_epochs = result.get("epochs")
-            if record_epochs is not None and int(record_epochs) != epochs:
-                raise RecordError(f"hp {hp!r} maps to {epochs} epochs but result {key!r} has epochs="
-                                  f"{record_epochs}")
+            if record_epochs is not None and _int(record_epochs, f"result {short_repr(key)} epochs") != epochs:
+                raise RecordError(f"hp {hp!r} maps to {epochs} epochs but result {short_repr(key)} has epochs="
+                                  f"{short_repr(record_epochs)}")
             if ordinal >= TRIALS_PER_ARCH:
                 raise RecordError(f"more than {TRIALS_PER_ARCH} trials in one architecture")
             trial_id = TRIALS_PER_ARCH * index + ordinal + 1
@@ -380,13 +401,16 @@ def arch_rows(space: Space, index: int, record, source_id: int, check_str=None):
             train_times = result.get("train_times")
             if train_times:
                 try:
-                    training_time = sum(_float(train_times[e]) for e in range(epochs))
-                except KeyError:
+                    training_time = sum(_float(train_times[e], "train_times") for e in range(epochs))
+                except (KeyError, IndexError):
                     training_time = None
+                except TypeError:
+                    raise RecordError(f"result {short_repr(key)}: train_times must map epochs to seconds, got "
+                                      f"{type(train_times).__name__}") from None
             else:
                 training_time = None
-            file_params = _float(result.get("params"))
-            file_flops = _float(result.get("flop"))
+            file_params = _float(result.get("params"), "params")
+            file_flops = _float(result.get("flop"), "flop")
             if space is TSS:
                 parameters = tss_space.parameters(ops, dataset)
                 flops = tss_space.flops(ops, dataset)
@@ -399,7 +423,7 @@ def arch_rows(space: Space, index: int, record, source_id: int, check_str=None):
             vk, tk, ok = f"{valid_split}@{k}", f"{test_split}@{k}", f"{ori_split}@{k}"
             latency = _latency(result.get("latency"))
             trials.append((
-                trial_id, space.config_id(index, epochs, dataset), int(seed),
+                trial_id, space.config_id(index, epochs, dataset), seed,
                 _float(train_acc.get(k)), _float(eval_acc.get(vk)), _float(eval_acc.get(tk)),
                 _float(eval_acc.get(ok)), _float(train_loss.get(k)), _float(eval_loss.get(vk)),
                 _float(eval_loss.get(tk)), _float(eval_loss.get(ok)),
@@ -418,6 +442,10 @@ def arch_rows(space: Space, index: int, record, source_id: int, check_str=None):
                 list(map(eval_loss.get, _eval_keys(test_split, epochs))),
                 list(map(eval_loss.get, _eval_keys(ori_split, epochs))),
             )
+            if not set(map(type, chain.from_iterable(columns))) <= _EPOCH_VALUE_TYPES:
+                # rare: ints or numpy numbers are converted, anything else (a string, a list) is refused
+                columns = tuple([_float(v, f"result {short_repr(key)} per-epoch value") for v in column]
+                                for column in columns)
             details.append(_detail_row(trial_id, space, arch_text, dataset, int(seed), epochs, result, train_acc,
                                        train_loss, eval_acc, eval_loss, latency))
             if None in columns[0]:
@@ -559,7 +587,7 @@ def _in_background(items, work, depth: int = 8):
 
 def _sniff(path: Path) -> bytes:
     with open(path, "rb") as handle:
-        return handle.read(16)
+        return handle.read(1024)
 
 
 def _stream_errors(path: Path, what: str):
@@ -579,8 +607,8 @@ def _stream_errors(path: Path, what: str):
             if isinstance(exc, PickleDataError):
                 raise CorruptInput(path, f"{what} is not valid pickle data: {exc.reason}", offset=exc.offset) \
                     from None
-            if isinstance(exc, zipfile.BadZipFile):
-                raise CorruptInput(path, f"{what} is a damaged zip archive: {exc}") from None
+            if isinstance(exc, ZIP_ERRORS) and not isinstance(exc, RecursionError):
+                raise CorruptInput(path, f"{what} is a damaged zip archive: {str(exc)[:200]}") from None
             return False
 
     return _Ctx()
@@ -609,6 +637,9 @@ def _open_single(path: Path, expect: str, digest) -> _Input:
     head = _sniff(path)
     if not head:
         raise CorruptInput(path, "the file is empty")
+    lfs = lfs_pointer_error(head, path)
+    if lfs is not None:
+        raise lfs
     raw = open(path, "rb")
     hashing = _HashingReader(raw, digest)
     closers = [raw]
@@ -617,8 +648,17 @@ def _open_single(path: Path, expect: str, digest) -> _Input:
             raw.close()
             raise CorruptInput(path, "this is a bz2-compressed file, not a PyTorch .pth: a NATS archive? "
                                      "use `nasbench-db convert nats-tss` (or nats-sss)")
-        decompressed = bz2.BZ2File(hashing, "rb")
-        ahead = _ReadAhead(decompressed.read)
+        guard = ExpansionGuard(hashing, path, "the bz2 stream")
+        decompressed = bz2.BZ2File(guard, "rb")
+        produced = [0]
+
+        def read_guarded(n: int) -> bytes:
+            data = decompressed.read(n)
+            produced[0] += len(data)
+            guard.check(produced[0])
+            return data
+
+        ahead = _ReadAhead(read_guarded)
         closers[:0] = [ahead, decompressed]
         return _Input(ahead.read, False, "nats-pickle-bz2", closers, lambda: _drain(ahead.read))
     if expect == "pbz2" and head.startswith(b"\x80"):
@@ -634,6 +674,11 @@ def _open_single(path: Path, expect: str, digest) -> _Input:
         if not names:
             archive.close()
             raise CorruptInput(path, "a zip file without data.pkl: not a PyTorch .pth file")
+        try:
+            check_zip_member(archive.getinfo(names[0]), path)
+        except CorruptInput:
+            archive.close()
+            raise
         member = archive.open(names[0])
         digest_reader = _HashingReader(open(path, "rb"), digest) if digest is not None else None
         if digest_reader is not None:  # hash the whole file on the side (zip members are read out of order)
@@ -654,12 +699,14 @@ def _stream_records(path: Path, opened: _Input, stats: dict):
     """Yield ``(index, record)`` from a single-file archive with the streaming reader; top-level dict in stats."""
     reader = StreamUnpickler(opened.read, is_record=is_arch_record)
     if opened.legacy_header:
+        reader.max_int_bytes = 10  # the magic number is an 80-bit integer
         for name, check in (("magic number", lambda v: v == TORCH_LEGACY_MAGIC),
                             ("protocol version", lambda v: v == 1001), ("system info", lambda v: isinstance(v, dict))):
             for _ in reader.load():
                 pass
             if not check(reader.result):
-                raise CorruptInput(path, f"torch legacy header: unexpected {name} {reader.result!r}")
+                raise CorruptInput(path, f"torch legacy header: unexpected {name} {short_repr(reader.result)}")
+            reader.max_int_bytes = MAX_INT_BYTES
     yield from reader.load()
     top = reader.result
     stats["top"] = top
@@ -671,12 +718,12 @@ def _torch_records(path: Path, stats: dict):
     try:
         import torch
     except ImportError:
-        raise NasbenchDbError("loader 'torch' needs PyTorch (pip install torch), or use the default streaming "
-                              "loader") from None
+        raise NasbenchDbError("--unsafe-torch-load needs PyTorch (pip install torch); the default streaming "
+                              "loader does not") from None
     try:
-        data = torch.load(str(path), map_location="cpu", weights_only=False)
+        data = torch.load(str(path), map_location="cpu", weights_only=False)  # the user's explicit opt-in
     except Exception as exc:  # torch raises many types for a bad file
-        raise CorruptInput(path, f"torch.load failed: {type(exc).__name__}: {exc}") from None
+        raise CorruptInput(path, f"torch.load failed: {type(exc).__name__}: {str(exc)[:300]}") from None
     if not isinstance(data, dict) or "arch2infos" not in data:
         raise CorruptInput(path, "not a NAS-Bench-201 file: the loaded object has no 'arch2infos'")
     infos = data["arch2infos"]
@@ -824,7 +871,7 @@ def _check_meta(path: Path, meta, space: Space) -> None:
     if archs != space.meta_archs():
         first = next(i for i, (a, b) in enumerate(zip(archs, space.meta_archs())) if a != b)
         raise CorruptInput(path, f"meta_archs differs from the benchmark's index order at index {first}: "
-                                 f"{archs[first]!r}")
+                                 f"{short_repr(archs[first])}")
 
 
 def _progress(total, desc, show):
@@ -867,7 +914,7 @@ def _convert_single(path: Path, space: Space, db_dir, progress, loader_kind: str
     meta = space.meta_archs()
     stats: dict = {}
     opened = None
-    if loader_kind == "torch":
+    if loader_kind == UNSAFE_TORCH_LOADER:
         records = _torch_records(path, stats)
         report.fmt = "torch.load"
     else:
@@ -885,18 +932,25 @@ def _convert_single(path: Path, space: Space, db_dir, progress, loader_kind: str
                 source_id = build.add_source("original", path, converter, known_sha)
                 conn.execute("BEGIN")
                 loader = _Loader(build, space)
+                with _stream_errors(path, "the archive"):
+                    # the first record is read before the static rows are written: a wrong file fails at once
+                    first = next(records, None)
+                records = chain([first] if first is not None else [], records)
                 loader.static_rows()
                 bar = _progress(space.num_archs, space.name, show)
 
                 def rows_of(item):
                     index, record = item
                     if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < space.num_archs:
-                        raise CorruptInput(path, f"architecture index {index!r} out of range "
+                        raise CorruptInput(path, f"architecture index {short_repr(index)} out of range "
                                                  f"0..{space.num_archs - 1}")
                     try:
                         return (index, *arch_rows(space, index, record, source_id, meta[index]))
                     except RecordError as exc:
                         raise CorruptInput(path, f"architecture {index}: {exc}") from None
+                    except (TypeError, ValueError, KeyError, IndexError, AttributeError, OverflowError) as exc:
+                        raise CorruptInput(path, f"architecture {index}: content of an unexpected shape "
+                                                 f"({type(exc).__name__}: {str(exc)[:200]})") from None
 
                 def then_drain():
                     yield from records
@@ -914,9 +968,11 @@ def _convert_single(path: Path, space: Space, db_dir, progress, loader_kind: str
                         if bar is not None:
                             bar.update(1)
             except UnsupportedPickle as exc:
-                hint = ("convert it with loader 'torch' (--loader torch: torch.load, whole file in memory)"
-                        if loader_kind != "torch" else "")
-                raise CorruptInput(path, f"the streaming reader cannot read this file: {exc.reason}; {hint}",
+                hint = ("; the released files hold none: this is not the original file (re-download it). If you "
+                        "made it yourself and trust every byte of it, --unsafe-torch-load reads it with torch.load, "
+                        "which runs any code the file contains" if expect == "pth" else
+                        "; the released files hold none: this is not the original file (re-download it)")
+                raise CorruptInput(path, f"the restricted reader refuses this file: {exc.reason}{hint}",
                                    offset=exc.offset) from None
             finally:
                 if bar is not None:
@@ -935,7 +991,7 @@ def _convert_single(path: Path, space: Space, db_dir, progress, loader_kind: str
                 raise CorruptInput(path, f"meta_archs differs from the {space.display}'s index order")
             if known_sha:
                 sha = known_sha
-            elif loader_kind == "torch":
+            elif loader_kind == UNSAFE_TORCH_LOADER:
                 sha = file_digest(path)
             else:
                 sha = digest.hexdigest()
@@ -946,32 +1002,35 @@ def _convert_single(path: Path, space: Space, db_dir, progress, loader_kind: str
                 closer.close()
 
 
-def convert_nb201(path, db_dir=None, progress: bool | None = None, loader: str = "auto") -> Nb201Report:
+#: The loader name that runs ``torch.load(weights_only=False)``: loud on purpose.
+UNSAFE_TORCH_LOADER = "unsafe-torch-load"
+UNSAFE_TORCH_WARNING = ("WARNING: --unsafe-torch-load reads {path} with torch.load(weights_only=False), which runs any "
+                        "code the file contains. Use it only for a file you made or verified byte for byte.")
+
+
+def convert_nb201(path, db_dir=None, progress: bool | None = None, loader: str = "stream") -> Nb201Report:
     """Convert ``NAS-Bench-201-v1_0-e61699.pth`` or ``NAS-Bench-201-v1_1-096897.pth`` into ``nasbench201.db``.
 
-    ``loader``: 'stream' (default for 'auto': torch-free, memory bounded by one architecture) or 'torch'
-    (``torch.load(weights_only=False)``, which needs RAM for the whole file: ~28 GB for v1_1). With 'auto', a file
-    the streaming reader cannot read is loaded with torch when torch is installed.
+    ``loader``: 'stream' (the default; 'auto' is the same): the restricted streaming reader, torch-free, memory
+    bounded by one architecture, no code from the file runs; a file it refuses is an error, never handed to torch.
+    ``'unsafe-torch-load'``: ``torch.load(weights_only=False)`` of the whole file (~28 GB of RAM for v1_1), which
+    RUNS ANY CODE THE FILE CONTAINS: only for a file you made or verified byte for byte.
     """
     path = Path(path)
+    if loader == "torch":
+        raise NasbenchDbError(f"loader 'torch' was removed: torch.load(weights_only=False) runs any code a file "
+                              f"contains, and the streaming reader reads every released file. For a file you made "
+                              f"yourself and trust, the explicit opt-in is loader={UNSAFE_TORCH_LOADER!r} "
+                              f"(--unsafe-torch-load)")
+    if loader not in ("auto", "stream", UNSAFE_TORCH_LOADER):
+        raise NasbenchDbError(f"unknown loader {loader!r}: expected 'stream' (or its alias 'auto'), or "
+                              f"{UNSAFE_TORCH_LOADER!r}")
     _check_file(path, "NAS-Bench-201-v1_1-096897.pth")
-    if loader not in ("auto", "stream", "torch"):
-        raise NasbenchDbError(f"unknown loader {loader!r}: expected auto, stream or torch")
-    if loader == "auto":
-        try:
-            return _convert_single(path, TSS, db_dir, progress, "stream", "nb201-pth", "pth")
-        except CorruptInput as exc:
-            if "streaming reader cannot read" not in exc.reason or not _torch_available():
-                raise
-            print(f"note: {exc.reason.split(';')[0]}; loading it whole with torch.load", file=sys.stderr)
-            return _convert_single(path, TSS, db_dir, progress, "torch", "nb201-pth", "pth")
-    return _convert_single(path, TSS, db_dir, progress, loader, "nb201-pth", "pth")
-
-
-def _torch_available() -> bool:
-    import importlib.util
-
-    return importlib.util.find_spec("torch") is not None
+    check_lfs_pointer(path)
+    if loader == UNSAFE_TORCH_LOADER:
+        print(UNSAFE_TORCH_WARNING.format(path=path), file=sys.stderr)
+        return _convert_single(path, TSS, db_dir, progress, UNSAFE_TORCH_LOADER, "nb201-pth", "pth")
+    return _convert_single(path, TSS, db_dir, progress, "stream", "nb201-pth", "pth")
 
 
 def _check_file(path: Path, example: str) -> None:
@@ -985,51 +1044,39 @@ def _check_file(path: Path, example: str) -> None:
 # NATS -simple directories
 
 
-def _restricted_loads(data: bytes):
-    """``pickle.loads`` limited to the classes the NATS archives contain (no code from the file runs)."""
-    return _RestrictedUnpickler(io.BytesIO(data)).load()
-
-
-class _RestrictedUnpickler(pickle.Unpickler):
-    def find_class(self, module, name):
-        if (module, name) == ("collections", "OrderedDict"):
-            from collections import OrderedDict
-
-            return OrderedDict
-        if module in ("numpy.core.multiarray", "numpy._core.multiarray") and name == "scalar":
-            try:
-                from numpy._core.multiarray import scalar
-            except ImportError:  # numpy < 2
-                from numpy.core.multiarray import scalar
-            return scalar
-        if (module, name) == ("numpy", "dtype"):
-            import numpy
-
-            return numpy.dtype
-        raise pickle.UnpicklingError(f"unexpected class {module}.{name} in a results file")
+def _load_pickle_bytes(data: bytes):
+    """One whole pickle from memory through the restricted reader (no code from the file runs, every limit holds)."""
+    reader = StreamUnpickler(io.BytesIO(data).read)
+    for _ in reader.load():
+        pass
+    return reader.result
 
 
 def _read_simple_file(path: Path):
+    """One file of a NATS ``-simple/`` directory: bz2 decompressed within MAX_MEMBER_BYTES, then unpickled by the
+    restricted reader. Any problem is a RecordError (the caller names the file)."""
     try:
         with open(path, "rb") as handle:
             raw = handle.read()
-        if not raw:
-            raise RecordError("the file is empty")
-        if not raw.startswith(BZ2_MAGIC):
-            raise RecordError(f"not a bz2 file (starts with {raw[:8]!r})")
-        try:
-            data = bz2.decompress(raw)
-        except (ValueError, EOFError) as exc:
-            raise RecordError(f"truncated bz2 data ({exc})") from None
-        except OSError as exc:
-            raise RecordError(f"invalid bz2 data ({exc})") from None
-        return _restricted_loads(data)
-    except RecordError:
-        raise
-    except EOFError as exc:
-        raise RecordError(f"truncated pickle data ({exc})") from None
-    except (pickle.UnpicklingError, ValueError, TypeError, AttributeError, IndexError) as exc:
-        raise RecordError(f"not a valid results pickle ({type(exc).__name__}: {exc})") from None
+    except OSError as exc:
+        raise RecordError(f"cannot read the file: {exc.strerror or exc}") from None
+    if not raw:
+        raise RecordError("the file is empty")
+    lfs = lfs_pointer_error(raw, path)
+    if lfs is not None:
+        raise RecordError(lfs.reason)
+    if not raw.startswith(BZ2_MAGIC):
+        raise RecordError(f"not a bz2 file (starts with {raw[:8]!r})")
+    try:
+        data = bz2_decompress(raw, path, limit=MAX_MEMBER_BYTES)
+    except CorruptInput as exc:
+        raise RecordError(exc.reason) from None
+    try:
+        return _load_pickle_bytes(data)
+    except EOFError:
+        raise RecordError("truncated pickle data (no pickle in the file)") from None
+    except (PickleDataError, UnsupportedPickle) as exc:
+        raise RecordError(f"not a valid results pickle: {exc}") from None
 
 
 _WORKER: dict = {}
@@ -1050,6 +1097,8 @@ def _worker_file(task):
         rows = arch_rows(space, index, record, _WORKER["source_id"], _WORKER["meta"][index])
     except RecordError as exc:
         return index, file_path, None, str(exc)
+    except (TypeError, ValueError, KeyError, IndexError, AttributeError, OverflowError) as exc:
+        return index, file_path, None, f"content of an unexpected shape ({type(exc).__name__}: {str(exc)[:200]})"
     return index, file_path, rows, None
 
 

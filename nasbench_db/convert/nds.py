@@ -21,7 +21,10 @@ Streaming
 ---------
 Files are read in NNI's order straight from the directory or from the zip archive (no extraction), and parsed one
 job at a time by an incremental reader over the top-level list: memory stays bounded by one job plus a batch of rows,
-whatever the file size. Rows go in with ``executemany`` in one transaction, indexes are built at the end, and the
+whatever the file size. The reader's limits come from :mod:`nasbench_db.limits`: a job is at most
+``MAX_JSON_ITEM_BYTES`` of text nested at most ``MAX_NESTING`` deep, a zip member expands at most
+``MAX_EXPANSION_RATIO`` times, and every number must fit its column (int64 seeds, finite doubles, epochs up to
+``MAX_EPOCHS``). Rows go in with ``executemany`` in one transaction, indexes are built at the end, and the
 database is swapped in only when complete.
 """
 
@@ -30,17 +33,19 @@ from __future__ import annotations
 import codecs
 import hashlib
 import json
-import math
 import re
 import sys
 import time
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from itertools import repeat
 from pathlib import Path
 
 from ..checksums import known_or_hashed_sha256
 from ..errors import CorruptInput, NasbenchDbError
+from ..limits import (MAX_EPOCHS, MAX_JSON_ITEM_BYTES, MAX_NESTING, ZIP_ERRORS, as_float, as_int64,
+                      check_lfs_pointer, check_zip_member, json_nesting_error, lfs_pointer_error, short_repr)
 from ..models import NdsIntermediateStats, NdsTrialConfig, NdsTrialOrigin, NdsTrialStats
 from ..spaces import nds as space
 from . import _build
@@ -131,12 +136,17 @@ class JsonStreamReader:
         raise CorruptInput(self.display, f"{reason} (character {self._offset()})", record)
 
     def _value(self, record=None):
-        """Decode the JSON value at the cursor, reading more input while it is cut by the buffer's end."""
+        """Decode the JSON value at the cursor, reading more input while it is cut by the buffer's end.
+
+        A value longer than MAX_JSON_ITEM_BYTES characters or nested deeper than MAX_NESTING is refused.
+        """
         self._peek()
         size = self.chunk
         while True:
             try:
                 value, end = self.decode(self.buf, self.pos)
+            except RecursionError:
+                self._fail(f"a value nested deeper than {MAX_NESTING} levels: not a sweep file", record)
             except json.JSONDecodeError as exc:
                 if self.eof or exc.pos < len(self.buf) - _TRUNCATION_MARGIN:
                     self.pos = min(exc.pos, len(self.buf))
@@ -145,12 +155,25 @@ class JsonStreamReader:
                                    record)
                     self._fail(f"malformed JSON: {exc.msg}", record)
             else:
+                if end - self.pos > MAX_JSON_ITEM_BYTES:
+                    self._too_long(record)
                 # A number that ends exactly at the buffer's end may continue in the next chunk.
                 if end < len(self.buf) or self.eof:
+                    problem = json_nesting_error(value, MAX_NESTING)
+                    if problem is not None:
+                        self._fail(problem, record)
                     self.pos = end
                     return value
-            self._fill(size)
+            held = len(self.buf) - self.pos
+            if held > MAX_JSON_ITEM_BYTES:
+                self._too_long(record)
+            # never hold more than the limit (plus one read) of a value: the next round refuses it
+            self._fill(max(1, min(size, MAX_JSON_ITEM_BYTES + 1 - held)))
             size *= 2  # a value larger than a chunk: grow reads so re-decoding stays linear overall
+
+    def _too_long(self, record) -> None:
+        self._fail(f"a value longer than {MAX_JSON_ITEM_BYTES:,} characters (the limit for one job): not a sweep "
+                   "file, or a JSON bomb", record)
 
     def _expect(self, char: str, what: str, record=None) -> None:
         found = self._peek()
@@ -188,6 +211,9 @@ class JsonStreamReader:
         first = self._peek()
         if first == "":
             raise CorruptInput(self.display, "the file is empty: expected a JSON list of training jobs")
+        lfs = lfs_pointer_error(self.buf[self.pos:self.pos + 1024].encode("utf-8", "replace"), self.display)
+        if lfs is not None:
+            raise lfs
         if first == "[":
             yield from self._array(None)
         elif first == "{":
@@ -251,6 +277,7 @@ def _zip_members(path: Path, archive: zipfile.ZipFile):
         stem = base[:-5] if base.endswith(".json") else None
         in_data_dir = directory == "" or directory.rsplit("/", 1)[-1] == "nds_data"
         if stem in space.SWEEPS and in_data_dir:
+            check_zip_member(info, path)
             previous = found.get(stem)
             # Prefer nds_data/<name>.json over a stray copy at the archive's root.
             if previous is None or (directory and not previous.filename.count("/")):
@@ -306,24 +333,37 @@ def _epoch_list(job: dict, key: str, epochs: int, display: str, record) -> list:
 
 
 def _numbers(job: dict, key: str, display: str, record) -> list:
-    """Slow path for a list the fast path choked on: null -> NaN, anything else non-numeric is an error."""
+    """Slow path for a list that is not all floats: null -> NaN, ints -> floats (within a double's range), anything
+    else is an error."""
     out = []
     for v in job[key]:
         if v is None:
             v = float("nan")
         elif isinstance(v, bool) or not isinstance(v, (int, float)):
-            raise CorruptInput(display, f"{key!r} holds a non-number {v!r}", record)
+            raise CorruptInput(display, f"{key!r} holds a non-number {short_repr(v)}", record)
+        else:
+            try:
+                v = as_float(v, key, allow_inf=True)
+            except ValueError as exc:
+                raise CorruptInput(display, str(exc), record) from None
         out.append(v)
     return out
 
 
 def _required(mapping: dict, key: str, where: str, display: str, record, kinds=(int, float)):
+    """A required number of the job, checked to fit its column: an int64 for integers, a double for numbers."""
     if not isinstance(mapping, dict) or key not in mapping:
         raise CorruptInput(display, f"missing '{where}{key}'", record)
     value = mapping[key]
     if isinstance(value, bool) or not isinstance(value, kinds):
         kind = "an integer" if kinds == (int,) else "a number"
-        raise CorruptInput(display, f"'{where}{key}' = {value!r} is not {kind}", record)
+        raise CorruptInput(display, f"'{where}{key}' = {short_repr(value)} is not {kind}", record)
+    try:
+        if isinstance(value, int) and kinds == (int,):
+            return as_int64(value, f"'{where}{key}'")
+        as_float(value, f"'{where}{key}'", allow_inf=True)  # an int too large for a double is no number here
+    except ValueError as exc:
+        raise CorruptInput(display, str(exc), record) from None
     return value
 
 
@@ -377,24 +417,33 @@ class _Loader:
     def add(self, sweep: space.Sweep, group, index: int, job: dict, display: str) -> None:
         record = index if group is None else f"{group}[{index}]"
         try:
+            self._add(sweep, group, index, job, display, record)
+        except (ValueError, TypeError, KeyError, IndexError, AttributeError, OverflowError) as exc:
+            # a job of an unexpected shape (the checks below name the usual ones)
+            raise CorruptInput(display, f"the job has content of an unexpected shape ({type(exc).__name__}: "
+                                        f"{str(exc)[:200]})", record) from None
+
+    def _add(self, sweep: space.Sweep, group, index: int, job: dict, display: str, record) -> None:
+        try:
             family, model_spec, cell_spec = space.specs_of_net(job.get("net"))
-        except (ValueError, TypeError, KeyError) as exc:
-            raise CorruptInput(display, f"bad 'net': {exc}", record) from None
+        except (ValueError, TypeError, KeyError, AttributeError, IndexError) as exc:
+            raise CorruptInput(display, f"bad 'net': {str(exc)[:300]}", record) from None
         optim = job.get("optim")
         base_lr = _required(optim, "base_lr", "optim.", display, record)
         weight_decay = _required(optim, "wd", "optim.", display, record)
         epochs = _required(optim, "max_ep", "optim.", display, record, kinds=(int,))
-        if epochs <= 0:
-            raise CorruptInput(display, f"optim.max_ep = {epochs}: expected a positive epoch count",
-                               record)
+        if not 0 < epochs <= MAX_EPOCHS:
+            raise CorruptInput(display, f"optim.max_ep = {epochs}: expected a positive epoch count (at most "
+                                        f"{MAX_EPOCHS:,})", record)
         train_err = _epoch_list(job, "train_ep_top1", epochs, display, record)
         test_err = _epoch_list(job, "test_ep_top1", epochs, display, record)
         train_loss = _epoch_list(job, "train_ep_loss", epochs, display, record)
         try:
-            # Arithmetic doubles as the type check (a string or null raises TypeError).
+            # Only floats take the fast path (checked at C speed); ints, nulls and anything else the slow one.
+            if not set(map(type, train_err)) | set(map(type, test_err)) | set(map(type, train_loss)) <= {float}:
+                raise TypeError
             train_acc = [100 - v for v in train_err]
             test_acc = [100 - v for v in test_err]
-            math.fsum(train_loss)
         except TypeError:
             train_err, test_err, train_loss = (_numbers(job, k, display, record)
                                                for k in ("train_ep_top1", "test_ep_top1", "train_ep_loss"))
@@ -407,8 +456,11 @@ class _Loader:
         if cell_spec:
             self.unknown_ops.update(space.cell_ops(cell_spec) - self.known_ops)
 
-        model_json = space.canonical_json(model_spec)
-        cell_json = space.canonical_json(cell_spec)
+        try:
+            model_json = space.canonical_json(model_spec)
+            cell_json = space.canonical_json(cell_spec)
+        except ValueError as exc:
+            raise CorruptInput(display, f"bad 'net': {str(exc)[:300]}", record) from None
         # A digest stands for the two JSON texts in the key: memory stays small with ~10^5 distinct cells.
         digest = hashlib.blake2b(f"{model_json}\0{cell_json}".encode(), digest_size=16).digest()
         key = (family, digest, sweep.proposer, base_lr, weight_decay, epochs, sweep.dataset, sweep.generator)
@@ -467,6 +519,7 @@ def _open_input(path: Path):
                               "directory)")
     if path.stat().st_size == 0:
         raise CorruptInput(path, "the file is empty: expected NDS's data.zip or the nds_data/ directory")
+    check_lfs_pointer(path)
     if path.suffix == ".json":
         if path.stem not in space.SWEEPS:
             raise CorruptInput(path, f"{path.name} is not one of the 34 NDS sweep files (Amoeba.json ... "
@@ -479,8 +532,8 @@ def _open_input(path: Path):
                                  "nds_data/ directory")
     try:
         archive = zipfile.ZipFile(path)
-    except (zipfile.BadZipFile, OSError) as exc:
-        raise CorruptInput(path, f"unreadable zip archive: {exc}") from None
+    except ZIP_ERRORS as exc:
+        raise CorruptInput(path, f"unreadable zip archive: {str(exc)[:200]}") from None
     try:
         members, ignored = _zip_members(path, archive)
     except BaseException:
@@ -544,6 +597,10 @@ def convert_nds(path, db_dir=None, progress: bool | None = None) -> NdsReport:
                     raise CorruptInput(member.display, f"damaged zip member: {exc}") from None
                 except (OSError, EOFError) as exc:
                     raise CorruptInput(member.display, f"cannot read: {exc}") from None
+                except (zlib.error, NotImplementedError, RuntimeError) as exc:  # corrupt deflate data, an
+                    if isinstance(exc, RecursionError):                         # unsupported or encrypted member
+                        raise
+                    raise CorruptInput(member.display, f"damaged zip member: {str(exc)[:200]}") from None
                 if jobs == 0:
                     raise CorruptInput(member.display, "the sweep holds no jobs")
                 report.sweeps[member.sweep.name] = jobs

@@ -45,7 +45,8 @@ from pathlib import Path
 from .. import db as _db
 from ..checksums import known_or_hashed_sha256
 from ..errors import CorruptInput, NasbenchDbError, OutOfSearchSpace
-from ..limits import MAX_JSON_BYTES, loads_json, read_limited, read_zip_member
+from ..limits import (MAX_JSON_BYTES, ZIP_ERRORS, as_float, as_int64, check_lfs_pointer, loads_json,
+                      read_limited, read_zip_member, short_repr)
 from ..models import NLP_EPOCH_ID_BASE, NLP_VIEWS, NlpEpoch, NlpTrial, NlpTrialConfig
 from ..spaces import nlp as space
 from . import _build
@@ -57,7 +58,7 @@ RESULT_KEYS = frozenset({"recepie", "recepie_id", "experiment_id", "init_time", 
                          "train_losses", "val_losses", "test_losses", "recepies_list_path"})
 LIST_KEYS = ("train_losses", "val_losses", "test_losses", "wall_times")
 DUPLICATE_POLICIES = ("first", "last")
-_FLOAT_TYPES = {float, int}
+_FLOAT_TYPES = {float}
 BATCH_TRIALS = 2000
 
 _CONFIG_SQL = "INSERT INTO nlptrialconfig (id, arch, dataset) VALUES (?, ?, ?)"
@@ -189,6 +190,7 @@ def _open_inputs(paths: list[Path], stack: list) -> tuple[list[InputSummary], li
             if path.stat().st_size == 0:
                 raise CorruptInput(path, "the file is empty: expected a NAS-Bench-NLP logs.zip, a folder of logs or "
                                          "one log_stats_model_*.json")
+            check_lfs_pointer(path)
             if path.suffix == ".json":
                 summary = InputSummary(str(path), "file")
                 found = [LogMember(path.name, str(path), path.stat().st_size, (lambda p=path: _read_file(p)), index)]
@@ -196,8 +198,8 @@ def _open_inputs(paths: list[Path], stack: list) -> tuple[list[InputSummary], li
                 summary = InputSummary(str(path), "zip")
                 try:
                     archive = zipfile.ZipFile(path)
-                except (zipfile.BadZipFile, OSError) as exc:
-                    raise CorruptInput(path, f"unreadable zip archive: {exc}") from None
+                except ZIP_ERRORS as exc:
+                    raise CorruptInput(path, f"unreadable zip archive: {str(exc)[:200]}") from None
                 stack.append(archive)
                 found = _zip_members(path, index, archive, summary)
             else:
@@ -243,8 +245,11 @@ def _number(value, key: str, index: int, display: str):
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise CorruptInput(display, f"{key}[{index}] = {value!r} is not a number")
-    value = float(value)
+        raise CorruptInput(display, f"{key}[{index}] = {short_repr(value)} is not a number")
+    try:
+        value = as_float(value, f"{key}[{index}]", allow_inf=True)  # an int too large for a double is refused
+    except ValueError as exc:
+        raise CorruptInput(display, str(exc)) from None
     return None if math.isnan(value) else value
 
 
@@ -258,8 +263,11 @@ def _optional_int(log: dict, key: str, display: str):
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int):
-        raise CorruptInput(display, f"{key!r} = {value!r} is not an integer")
-    return value
+        raise CorruptInput(display, f"{key!r} = {short_repr(value)} is not an integer")
+    try:
+        return as_int64(value, repr(key))  # within SQL's integer range
+    except ValueError as exc:
+        raise CorruptInput(display, str(exc)) from None
 
 
 @dataclass
@@ -286,7 +294,7 @@ def parse_log(log, display: str) -> ParsedLog:
             raise CorruptInput(display, f"missing {key!r}: not a NAS-Bench-NLP training log")
     status = log["status"]
     if not isinstance(status, str):
-        raise CorruptInput(display, f"'status' = {status!r} is not a string")
+        raise CorruptInput(display, f"'status' = {short_repr(status)} is not a string")
     recipe_text = log["recepie"]
     if isinstance(recipe_text, str):
         recipe = loads_json(recipe_text, display, "'recepie'")
@@ -297,7 +305,7 @@ def parse_log(log, display: str) -> ParsedLog:
     try:
         flat = space.flatten(recipe)
     except OutOfSearchSpace as exc:
-        raise CorruptInput(display, f"bad 'recepie': {exc}") from None
+        raise CorruptInput(display, f"bad 'recepie': {str(exc)[:300]}") from None
     try:
         dataset = space.dataset_of(log["data"])
     except OutOfSearchSpace as exc:
@@ -314,13 +322,13 @@ def parse_log(log, display: str) -> ParsedLog:
             raise CorruptInput(display, f"{key!r} has {len(values)} epochs but {LIST_KEYS[0]!r} has {length}")
         if set(map(type, values)) <= _FLOAT_TYPES:
             lists.append(values)  # as read: SQLite binds a NaN double as NULL
-        else:  # null, strings, bools...: each value checked, named when wrong
+        else:  # ints (bound to a double's range), null, strings, bools...: each value checked, named when wrong
             lists.append([_number(v, key, i, display) for i, v in enumerate(values)])
     if length >= NLP_EPOCH_ID_BASE:
         raise CorruptInput(display, f"{length} epochs logged, over the limit of {NLP_EPOCH_ID_BASE - 1}")
     init_time = log.get("init_time")
     if init_time is not None and not isinstance(init_time, str):
-        raise CorruptInput(display, f"'init_time' = {init_time!r} is not a string")
+        raise CorruptInput(display, f"'init_time' = {short_repr(init_time)} is not a string")
     hyperparameters = {k: v for k, v in log.items() if k not in RESULT_KEYS}
     return ParsedLog(flat, space.flat_json(flat), dataset, status, tuple(lists),
                      _optional_int(log, "recepie_id", display), _optional_int(log, "experiment_id", display),

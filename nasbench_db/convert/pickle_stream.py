@@ -18,6 +18,15 @@ scalars (decoded with :mod:`struct`, numpy is not needed). Any other class, or a
 :class:`UnsupportedPickle` naming it, so a file with network weights or unexpected objects is refused rather than
 executed. Hot paths (runs of ``int -> float`` and ``str -> float`` dict items) are decoded in bulk with regular
 expressions and checked against the length fields; anything unusual falls back to the general machine.
+
+Every limit of :mod:`nasbench_db.limits` holds before anything is allocated: declared lengths (``BINUNICODE8``,
+``BINBYTES8``, ``FRAME``...) against ``MAX_VALUE_BYTES``, text arguments against ``MAX_LINE_BYTES``, integers against
+``MAX_INT_BYTES``, each record's nesting against ``MAX_NESTING``. The allowed callables take only containers of
+data (``bytearray(4_500_000_000)`` is refused, not run). Memory is accounted as the stream is read: every input byte
+and every object-creating opcode adds its worst-case cost, and when the estimate passes a step the objects still
+alive (stack, memo, containers) are measured; more than ``MAX_PICKLE_LIVE_BYTES`` alive is refused
+(:class:`PickleDataError`). Memo ids may be anything (``PUT 10**18`` costs nothing): releasing walks the memo's
+entries, never a range of ids.
 """
 
 from __future__ import annotations
@@ -25,10 +34,14 @@ from __future__ import annotations
 import codecs
 import re
 import struct
+import sys
 from collections import OrderedDict
 
+from ..limits import (MAX_INT_BYTES, MAX_LINE_BYTES, MAX_NESTING, MAX_PICKLE_LIVE_BYTES, MAX_VALUE_BYTES,
+                      nesting_error, short_repr)
+
 __all__ = ["StreamUnpickler", "UnsupportedPickle", "PickleDataError", "StateDict", "NumpyArray", "NUMPY_ARRAY_GLOBALS",
-           "SAFE_GLOBALS"]
+           "SAFE_GLOBALS", "ARRAY_GLOBALS", "load_data_pickle"]
 
 _unpack_double = struct.Struct(">d").unpack_from
 _unpack_i4 = struct.Struct("<i").unpack_from
@@ -39,6 +52,21 @@ _unpack_u2 = struct.Struct("<H").unpack_from
 CHUNK = 8 << 20
 #: Bytes that every opcode with a fixed-size argument needs at most (FRAME, BINBYTES8... are checked separately).
 _LOOKAHEAD = 16
+#: Memory accounting (see the module docstring): the machine stops to account at least every CHECK_BYTES of input.
+#: No opcode left uncounted builds more than UNITS_PER_BYTE bytes of objects per input byte (a float: 32 bytes for a
+#: 9-byte BINFLOAT; a 2-char string: 59 bytes for 4 input bytes); the others add their cost explicitly.
+CHECK_BYTES = 256 << 10
+UNITS_PER_BYTE = 16
+MEMO_ENTRY_BYTES = 100
+#: Estimated bytes of a container object and of each of its slots, for the live measure and the opcode charges.
+_CONTAINER_BYTES = 72
+_SLOT_BYTES = 8
+_ENTRY_BYTES = 50
+_INT_BYTES = 32  # an int or float object (28 / 24 bytes) with allocator rounding
+_NUMBER_TYPES = {int, float, bool, type(None)}
+_CONTAINER_TYPES = (dict, list, tuple, set, frozenset)
+#: Kept memo strings (shared between records) are short: a longer string belongs to one record.
+_MAX_KEPT_STR = 256
 
 
 class UnsupportedPickle(Exception):
@@ -99,10 +127,6 @@ def _numpy_scalar(dtype, data=None):
     return value
 
 
-def _ordered_dict(*args):
-    return OrderedDict(*args)
-
-
 def _state_class(name):
     def make(*args):
         obj = StateDict()
@@ -113,8 +137,37 @@ def _state_class(name):
     return make
 
 
-def _encode_latin1_bytes(text, encoding):
+_TEXT_ENCODINGS = {"latin1", "latin-1", "iso-8859-1", "iso8859-1", "l1", "ascii", "utf-8", "utf8"}
+_DATA = (list, tuple, dict, set, frozenset, str, bytes, bytearray)
+
+
+def _encode_latin1_bytes(text, encoding="utf-8"):
+    """``_codecs.encode(text, 'latin1')``: how protocol 2 pickles bytes. Only text codecs, only on a str."""
+    if not isinstance(text, str) or not isinstance(encoding, str) or encoding.lower() not in _TEXT_ENCODINGS:
+        raise UnsupportedPickle(f"_codecs.encode of a {type(text).__name__} with {short_repr(encoding)}")
     return codecs.encode(text, encoding)
+
+
+def _from_data(kind):
+    """``kind(source)`` only for a source that is already data (no ints: ``bytearray(4.5e9)`` is an amplifier)."""
+
+    def build(*args):
+        if not args:
+            return kind()
+        if len(args) == 2 and kind in (bytes, bytearray):
+            return kind(_encode_latin1_bytes(*args))
+        if len(args) != 1 or not isinstance(args[0], _DATA):
+            raise UnsupportedPickle(f"{kind.__name__}() of {short_repr(args)}: only data is rebuilt")
+        return kind(args[0])
+
+    build.__name__ = kind.__name__
+    return build
+
+
+def _ordered_dict(*args):
+    if args and (len(args) != 1 or not isinstance(args[0], (list, tuple, dict))):
+        raise UnsupportedPickle(f"OrderedDict() of {short_repr(args)}: only data is rebuilt")
+    return OrderedDict(*args)
 
 
 #: (module, name) -> callable building the object, for the classes the archives contain.
@@ -123,16 +176,18 @@ SAFE_GLOBALS = {
     ("numpy", "dtype"): _Dtype,
     ("numpy.core.multiarray", "scalar"): _numpy_scalar,
     ("numpy._core.multiarray", "scalar"): _numpy_scalar,
-    ("builtins", "set"): set,
-    ("builtins", "frozenset"): frozenset,
-    ("builtins", "dict"): dict,
-    ("builtins", "list"): list,
-    ("builtins", "tuple"): tuple,
-    ("builtins", "bytes"): bytes,
-    ("builtins", "bytearray"): bytearray,
+    ("builtins", "set"): _from_data(set),
+    ("builtins", "frozenset"): _from_data(frozenset),
+    ("builtins", "dict"): _from_data(dict),
+    ("builtins", "list"): _from_data(list),
+    ("builtins", "tuple"): _from_data(tuple),
+    ("builtins", "bytes"): _from_data(bytes),
+    ("builtins", "bytearray"): _from_data(bytearray),
     ("_codecs", "encode"): _encode_latin1_bytes,
     ("copyreg", "_reconstructor"): None,  # handled in REDUCE
 }
+
+
 class NumpyArray(list):
     """A pickled numpy ``ndarray`` rebuilt as a flat list of Python values, C order (numbers decoded with
     :mod:`struct`, object arrays taken as the list they were pickled with); ``shape`` and ``dtype`` say what it was.
@@ -180,7 +235,7 @@ class NumpyArray(list):
 
 
 class _NdarrayClass:
-    """Stands for ``numpy.ndarray`` in ``_reconstruct(ndarray, (0,), b'b')``."""
+    """Stands for ``numpy.ndarray`` in ``_reconstruct(ndarray, (0,), b'b')`` (it is never called)."""
 
 
 def _numpy_reconstruct(cls, shape=None, typecode=None):
@@ -197,6 +252,61 @@ NUMPY_ARRAY_GLOBALS = {
     ("numpy", "ndarray"): _NdarrayClass,
 }
 
+
+class _ArrayStub:
+    """``numpy.core.multiarray._reconstruct(ndarray, ...)`` read with ``arrays=True``: replaced by the numpy array its
+    BUILD state describes (a CIFAR / ImageNet16 batch of ~100 MB of pixels, which :class:`NumpyArray` would turn into
+    a list of 10^8 Python ints). Readers that want plain lists use :data:`NUMPY_ARRAY_GLOBALS` instead."""
+
+    __slots__ = ()
+
+
+def _reconstruct_array(cls, shape=None, typecode=None):
+    if cls is not _NdarrayClass:
+        raise UnsupportedPickle(f"_reconstruct of {short_repr(cls)}: only numpy arrays are rebuilt")
+    return _ArrayStub()
+
+
+#: Numeric dtypes an array may have (no objects, no strings: an array is rebuilt from its raw bytes only).
+_ARRAY_KINDS = "biufc?"
+#: What ``arrays=True`` adds to the allowed globals: ndarrays rebuilt by numpy from raw bytes, never by their class.
+ARRAY_GLOBALS = {
+    ("numpy", "ndarray"): _NdarrayClass,
+    ("numpy.core.multiarray", "_reconstruct"): _reconstruct_array,
+    ("numpy._core.multiarray", "_reconstruct"): _reconstruct_array,
+}
+
+
+def _array_from_state(state):
+    """The numpy array of an ndarray's pickled state ``(version, shape, dtype, is_fortran, raw)`` (version optional):
+    numeric dtypes only, the raw bytes' length must be exactly the shape's (checked before numpy sees them)."""
+    import math
+
+    import numpy
+
+    if not isinstance(state, tuple) or len(state) not in (4, 5):
+        raise UnsupportedPickle("an ndarray state that is not (version, shape, dtype, is_fortran, raw)")
+    shape, dtype, fortran, raw = state[-4:]
+    if not isinstance(dtype, _Dtype):
+        raise UnsupportedPickle(f"an ndarray with dtype {short_repr(dtype)}")
+    if isinstance(raw, str):  # Python 2 pickles hold the bytes as a str
+        raw = raw.encode("latin-1")
+    if not isinstance(raw, (bytes, bytearray)):
+        raise UnsupportedPickle("an ndarray whose data is not raw bytes (object arrays are not rebuilt)")
+    if not isinstance(shape, tuple) or len(shape) > 32 or not all(
+            type(n) is int and 0 <= n <= len(raw) for n in shape):
+        raise UnsupportedPickle(f"an ndarray of shape {short_repr(shape)}")
+    try:
+        kind = numpy.dtype(dtype.order + dtype.code.lstrip("<>|="))
+    except (TypeError, ValueError) as exc:
+        raise UnsupportedPickle(f"an ndarray of dtype {dtype.code!r}: {exc}") from None
+    if kind.kind not in _ARRAY_KINDS or kind.itemsize == 0:
+        raise UnsupportedPickle(f"an ndarray of dtype {dtype.code!r}: only numeric arrays are rebuilt")
+    if math.prod(shape) * kind.itemsize != len(raw):
+        raise UnsupportedPickle(f"an ndarray of shape {shape} and dtype {dtype.code!r} with {len(raw):,} bytes of data")
+    return numpy.frombuffer(raw, dtype=kind).reshape(shape, order="F" if fortran else "C").copy()
+
+
 #: Classes of the original APIs whose instances are read as their ``__dict__`` state (:class:`StateDict`).
 STATE_CLASSES = ("ArchResults", "ResultsCount")
 
@@ -210,7 +320,7 @@ def _release_kept(value) -> bool:
     """
     kind = type(value)
     if kind is str:
-        return "@" not in value and value.isprintable() and value.isascii()
+        return len(value) <= _MAX_KEPT_STR and "@" not in value and value.isprintable() and value.isascii()
     if kind is int or kind is bool or value is None:
         return True
     if kind is tuple:
@@ -269,10 +379,12 @@ class StreamUnpickler:
     repeatedly for consecutive pickles in one stream (torch's legacy layout).
     """
 
-    def __init__(self, read, is_record=None, globals_map=None):
+    def __init__(self, read, is_record=None, globals_map=None, arrays: bool = False):
         self._read = read
         self.is_record = is_record
         self.globals_map = dict(SAFE_GLOBALS if globals_map is None else globals_map)
+        if arrays:  # numeric numpy arrays (a CIFAR batch), rebuilt from their raw bytes
+            self.globals_map.update(ARRAY_GLOBALS)
         self.buf = b""
         self.pos = 0
         self.base = 0  # stream offset of buf[0]
@@ -281,6 +393,19 @@ class StreamUnpickler:
         self.records = 0
         self.released = 0
         self.memo_size = 0
+        #: largest LONG1/LONG4 integer in bytes (a caller reading torch's legacy header allows its 10-byte magic)
+        self.max_int_bytes = MAX_INT_BYTES
+        # memory accounting (module docstring)
+        self.limit = 0  # the machine accounts (and refills) when pos reaches this index of buf
+        self.checked_at = 0  # stream offset of the last accounting
+        self.units = 0  # estimated bytes built since the last live measure (plus what it found alive)
+        #: the limits of this reader (module defaults; a caller reading training data may raise them)
+        self.max_value_bytes = MAX_VALUE_BYTES
+        self.max_live_bytes = MAX_PICKLE_LIVE_BYTES
+        self.measure_at = self.max_live_bytes
+        self.memo_seen = 0
+        self.live_bytes = 0  # the last live measure (diagnostics, tests)
+        self.measures = 0
 
     # -- input -------------------------------------------------------------------------------------------------------
     def _fill(self, need: int) -> bool:
@@ -295,7 +420,83 @@ class StreamUnpickler:
             buf = buf[pos:] + chunk
             pos = 0
         self.buf, self.pos = buf, pos
+        self._set_limit()
         return len(buf) - pos >= need
+
+    def _set_limit(self) -> None:
+        self.limit = min(len(self.buf) - _LOOKAHEAD, self.checked_at - self.base + CHECK_BYTES)
+
+    def _need(self, header: int, n: int, what: str) -> None:
+        """Make ``header + n`` bytes available from ``pos`` for a value whose length field said ``n``: refused over
+        MAX_VALUE_BYTES before anything is read, PickleDataError if the stream ends first."""
+        if n > self.max_value_bytes:
+            raise PickleDataError(f"{what} declares {n:,} bytes, over the limit of {self.max_value_bytes:,}: the "
+                                  "file is corrupt or hostile", self.offset)
+        n += header
+        if len(self.buf) - self.pos < n and not self._fill(n):
+            raise PickleDataError("pickle data was truncated", self.offset)
+
+    # -- memory accounting ------------------------------------------------------------------------------------------
+    def _checkpoint(self, memo: dict, stack: list, metastack: list, extra: int) -> int:
+        """Refill the buffer if needed, add what was built since the last checkpoint, measure what is alive when
+        the estimate passes its step. Returns the new ``extra`` (0)."""
+        if len(self.buf) - self.pos < _LOOKAHEAD and not self.eof:
+            self._fill(_LOOKAHEAD)
+        offset = self.base + self.pos
+        grown = len(memo) - self.memo_seen
+        self.units += UNITS_PER_BYTE * (offset - self.checked_at) + extra + MEMO_ENTRY_BYTES * max(grown, 0)
+        self.memo_seen = len(memo)
+        self.checked_at = offset
+        if self.units > self.measure_at:
+            live = self._measure(memo, stack, metastack)
+            self.units = live
+            # the next measure only after half the limit (or as much as is alive) again has been built: measuring
+            # stays linear in the input, and what is alive never passes 1.5x the limit unseen
+            self.measure_at = live + max(live, self.max_live_bytes // 2)
+        self._set_limit()
+        return 0
+
+    def _measure(self, memo: dict, stack: list, metastack: list) -> int:
+        """Bytes of everything the machine keeps alive (``sys.getsizeof`` of each container and string, a number's
+        size for the others); PickleDataError as soon as the total passes MAX_PICKLE_LIVE_BYTES.
+
+        Containers of 64 items or more are counted once however often they are referred to; smaller ones are
+        counted at each reference (a bounded overcount that keeps the bookkeeping small), so a cycle of small
+        containers counts until it passes the limit.
+        """
+        self.measures += 1
+        getsizeof = sys.getsizeof
+        limit = self.max_live_bytes
+        total = getsizeof(memo) + _INT_BYTES * len(memo)
+        seen: set = set()
+        todo = [stack, *metastack, memo]
+        while todo:
+            item = todo.pop()
+            total += getsizeof(item)
+            if isinstance(item, dict):
+                children = item.values() if set(map(type, item)) <= _NUMBER_TYPES else [*item, *item.values()]
+            else:
+                children = item
+            if set(map(type, children)) <= _NUMBER_TYPES:
+                total += _INT_BYTES * len(children)
+            else:
+                for child in children:
+                    if isinstance(child, _CONTAINER_TYPES):
+                        if len(child) >= 64:
+                            if id(child) in seen:
+                                continue
+                            seen.add(id(child))
+                        todo.append(child)
+                    elif isinstance(child, (str, bytes, bytearray)):
+                        total += getsizeof(child)
+                    else:
+                        total += _INT_BYTES
+            if total > limit:
+                raise PickleDataError(
+                    f"the pickle keeps more than {limit >> 20:,} MB of objects alive outside the architecture "
+                    "records it hands over: not a benchmark file (or a memory bomb)", self.offset)
+        self.live_bytes = total
+        return total
 
     def at_eof(self) -> bool:
         return not self._fill(1)
@@ -327,13 +528,14 @@ class StreamUnpickler:
         span_start = 0  # first memo id created since the last released record
         proto = 0
 
+        extra = 0  # bytes built since the last checkpoint beyond UNITS_PER_BYTE per input byte
         if not self._fill(1):
             raise EOFError("no pickle data")
         while True:
             pos = self.pos
             buf = self.buf
-            if len(buf) - pos < _LOOKAHEAD and not self.eof:
-                self._fill(_LOOKAHEAD)
+            if pos >= self.limit:
+                extra = self._checkpoint(memo, stack, metastack, extra)
                 pos = self.pos
                 buf = self.buf
             try:
@@ -387,8 +589,7 @@ class StreamUnpickler:
                     raise PickleDataError("pickle data was truncated", self.offset)
                 pos, buf = self.pos, self.buf
                 n = _unpack_u4(buf, pos + 1)[0]
-                if not self._fill(n + 5):
-                    raise PickleDataError("pickle data was truncated", self.offset)
+                self._need(5, n, "BINUNICODE")
                 pos, buf = self.pos, self.buf
                 append(buf[pos + 5:pos + 5 + n].decode("utf-8", "surrogatepass"))
                 self.pos = pos + 5 + n
@@ -402,6 +603,7 @@ class StreamUnpickler:
                 metastack.append(stack)
                 stack = []
                 append = stack.append
+                extra += _CONTAINER_BYTES
                 self.pos = pos + 1
             elif op == 0x75:  # SETITEMS
                 items = stack
@@ -411,11 +613,13 @@ class StreamUnpickler:
                 if type(target) is dict or isinstance(target, dict):
                     for k in range(0, len(items) - 1, 2):
                         target[items[k]] = items[k + 1]
+                    extra += len(items) << 4
                 else:
                     raise UnsupportedPickle(f"SETITEMS on a {type(target).__name__}", self.offset)
                 self.pos = pos + 1
                 if is_record is not None and len(stack) >= 2 and type(stack[-2]) is int and is_record(
                         stack[-2], target):
+                    self._check_record(target)
                     stack[-1] = None
                     self._release(memo, span_start, memo_next)
                     span_start = memo_next
@@ -423,9 +627,11 @@ class StreamUnpickler:
                     yield stack[-2], target
             elif op == 0x7D:  # EMPTY_DICT
                 append({})
+                extra += _CONTAINER_BYTES
                 self.pos = pos + 1
             elif op == 0x86:  # TUPLE2
                 stack[-2:] = [(stack[-2], stack[-1])]
+                extra += _CONTAINER_BYTES
                 self.pos = pos + 1
             elif op == 0x4D:  # BININT2
                 append(_unpack_u2(buf, pos + 1)[0])
@@ -444,6 +650,7 @@ class StreamUnpickler:
                 # A single SETITEM completes a dict only where the pickler batches items (protocol >= 2).
                 if is_record is not None and proto >= 2 and len(stack) >= 2 and type(stack[-2]) is int and \
                         is_record(stack[-2], target):
+                    self._check_record(target)
                     stack[-1] = None
                     self._release(memo, span_start, memo_next)
                     span_start = memo_next
@@ -451,6 +658,7 @@ class StreamUnpickler:
                     yield stack[-2], target
             elif op == 0x5D:  # EMPTY_LIST
                 append([])
+                extra += _CONTAINER_BYTES
                 self.pos = pos + 1
             elif op == 0x29:  # EMPTY_TUPLE
                 append(())
@@ -471,22 +679,30 @@ class StreamUnpickler:
                         target.append(item)
                 self.pos = pos + 1
             elif op == 0x95:  # FRAME: an 8-byte length; frames carry no meaning for reading
-                self._fill(9)
+                if not self._fill(9):
+                    raise PickleDataError("pickle data was truncated", self.offset)
+                n = _unpack_u8(self.buf, self.pos + 1)[0]
+                if n > self.max_value_bytes:
+                    raise PickleDataError(f"FRAME declares {n:,} bytes, over the limit of {self.max_value_bytes:,}: "
+                                          "the file is corrupt or hostile", self.offset)
                 self.pos += 9
             elif op == 0x4A:  # BININT
                 append(_unpack_i4(buf, pos + 1)[0])
                 self.pos = pos + 5
             elif op == 0x85:  # TUPLE1
                 stack[-1] = (stack[-1],)
+                extra += _CONTAINER_BYTES
                 self.pos = pos + 1
             elif op == 0x87:  # TUPLE3
                 stack[-3:] = [(stack[-3], stack[-2], stack[-1])]
+                extra += _CONTAINER_BYTES
                 self.pos = pos + 1
             elif op == 0x74:  # TUPLE
                 items = tuple(stack)
                 stack = metastack.pop()
                 append = stack.append
                 append(items)
+                extra += _CONTAINER_BYTES
                 self.pos = pos + 1
             elif op == 0x88:  # NEWTRUE
                 append(True)
@@ -496,8 +712,7 @@ class StreamUnpickler:
                 self.pos = pos + 1
             elif op == 0x43:  # SHORT_BINBYTES
                 n = buf[pos + 1]
-                if not self._fill(n + 2):
-                    raise PickleDataError("pickle data was truncated", self.offset)
+                self._need(2, n, "SHORT_BINBYTES")
                 pos, buf = self.pos, self.buf
                 append(bytes(buf[pos + 2:pos + 2 + n]))
                 self.pos = pos + 2 + n
@@ -507,9 +722,10 @@ class StreamUnpickler:
                 if not self._fill(1 + width):
                     raise PickleDataError("pickle data was truncated", self.offset)
                 pos, buf = self.pos, self.buf
-                n = int.from_bytes(buf[pos + 1:pos + 1 + width], "little")
-                if not self._fill(1 + width + n):
-                    raise PickleDataError("pickle data was truncated", self.offset)
+                n = int.from_bytes(buf[pos + 1:pos + 1 + width], "little", signed=op == 0x54)
+                if n < 0:
+                    raise PickleDataError("BINSTRING declares a negative length", self.offset)
+                self._need(1 + width, n, _OPCODE_NAMES[op])
                 pos, buf = self.pos, self.buf
                 raw = bytes(buf[pos + 1 + width:pos + 1 + width + n])
                 if op == 0x8D:
@@ -521,7 +737,10 @@ class StreamUnpickler:
                 self.pos = pos + 1 + width + n
             elif op == 0x8A:  # LONG1
                 n = buf[pos + 1]
-                self._fill(n + 2)
+                if n > self.max_int_bytes:
+                    raise PickleDataError(f"LONG1 integer of {n} bytes, over the limit of {self.max_int_bytes}: no "
+                                          "benchmark value is that large", self.offset)
+                self._need(2, n, "LONG1")
                 pos, buf = self.pos, self.buf
                 append(int.from_bytes(buf[pos + 2:pos + 2 + n], "little", signed=True))
                 self.pos = pos + 2 + n
@@ -529,8 +748,10 @@ class StreamUnpickler:
                 self._fill(5)
                 pos, buf = self.pos, self.buf
                 n = _unpack_i4(buf, pos + 1)[0]
-                if n < 0 or not self._fill(n + 5):
-                    raise PickleDataError("bad LONG4 length", self.offset)
+                if n < 0 or n > self.max_int_bytes:
+                    raise PickleDataError(f"LONG4 integer of {n:,} bytes, outside 0..{self.max_int_bytes}: no "
+                                          "benchmark value is that large", self.offset)
+                self._need(5, n, "LONG4")
                 pos, buf = self.pos, self.buf
                 append(int.from_bytes(buf[pos + 5:pos + 5 + n], "little", signed=True))
                 self.pos = pos + 5 + n
@@ -552,46 +773,66 @@ class StreamUnpickler:
             elif op == 0x52:  # REDUCE
                 args = stack.pop()
                 func = stack[-1]
-                stack[-1] = self._call(func, args)
+                stack[-1] = built = self._call(func, args)
+                extra += _cost(built)
                 self.pos = pos + 1
             elif op == 0x81:  # NEWOBJ
                 args = stack.pop()
                 cls = stack.pop()
-                append(self._call(cls, args))
+                append(built := self._call(cls, args))
+                extra += _cost(built)
                 self.pos = pos + 1
             elif op == 0x92:  # NEWOBJ_EX
                 kwargs = stack.pop()
                 args = stack.pop()
                 cls = stack.pop()
                 if kwargs:
-                    raise UnsupportedPickle(f"NEWOBJ_EX with keyword arguments for {cls!r}", self.offset)
-                append(self._call(cls, args))
+                    raise UnsupportedPickle(f"NEWOBJ_EX with keyword arguments for {short_repr(cls)}", self.offset)
+                append(built := self._call(cls, args))
+                extra += _cost(built)
                 self.pos = pos + 1
             elif op == 0x62:  # BUILD
                 state = stack.pop()
                 inst = stack[-1]
-                self._build(inst, state)
+                if type(inst) is _ArrayStub:
+                    try:
+                        stack[-1] = array = _array_from_state(state)
+                    except UnsupportedPickle as exc:
+                        raise UnsupportedPickle(exc.reason, self.offset) from None
+                    for key in [k for k, v in memo.items() if v is inst]:  # the stub was memoized: the array now
+                        memo[key] = array
+                else:
+                    self._build(inst, state)
+                    if type(inst) is NumpyArray:
+                        extra += _cost(inst)
                 self.pos = pos + 1
             elif op == 0x8F:  # EMPTY_SET
                 append(set())
+                extra += 4 * _CONTAINER_BYTES
                 self.pos = pos + 1
             elif op == 0x90:  # ADDITEMS
                 items = stack
                 stack = metastack.pop()
                 append = stack.append
-                stack[-1].update(items)
+                target = stack[-1]
+                if not isinstance(target, (set, frozenset)):
+                    raise UnsupportedPickle(f"ADDITEMS on a {type(target).__name__}", self.offset)
+                target.update(items)
+                extra += _ENTRY_BYTES * len(items)
                 self.pos = pos + 1
             elif op == 0x91:  # FROZENSET
                 items = frozenset(stack)
                 stack = metastack.pop()
                 append = stack.append
                 append(items)
+                extra += 4 * _CONTAINER_BYTES + _ENTRY_BYTES * len(items)
                 self.pos = pos + 1
             elif op == 0x64:  # DICT
                 items = stack
                 stack = metastack.pop()
                 append = stack.append
                 append({items[k]: items[k + 1] for k in range(0, len(items) - 1, 2)})
+                extra += _CONTAINER_BYTES + (_ENTRY_BYTES >> 1) * len(items)
                 self.pos = pos + 1
             elif op == 0x6C:  # LIST
                 items = stack
@@ -619,6 +860,9 @@ class StreamUnpickler:
                     raise PickleDataError("STOP with an unbalanced stack", self.offset)
                 self.result = stack.pop()
                 self.memo_size = len(memo)  # entries still held at the end (diagnostics, tests)
+                problem = nesting_error(self.result, MAX_NESTING)
+                if problem is not None:
+                    raise PickleDataError(problem, self.offset)
                 return
             elif op == 0x70 or op == 0x67:  # PUT / GET (text protocol)
                 self.pos = pos + 1
@@ -634,21 +878,22 @@ class StreamUnpickler:
             elif op == 0x49:  # INT (text): also True/False as I01/I00
                 self.pos = pos + 1
                 text = self._readline()
-                append(True if text == "01" else False if text == "00" else int(text))
+                append(True if text == "01" else False if text == "00" else self._text_int(text))
             elif op == 0x4C:  # LONG (text)
                 self.pos = pos + 1
-                append(int(self._readline().rstrip("L")))
+                append(self._text_int(self._readline().rstrip("L")))
             elif op == 0x46:  # FLOAT (text)
                 self.pos = pos + 1
                 append(float(self._readline()))
             elif op == 0x56:  # UNICODE (raw-unicode-escape text)
                 self.pos = pos + 1
                 append(codecs.decode(self._readline_bytes(), "raw-unicode-escape"))
-            elif op == 0x53:  # STRING (repr text)
-                import ast
-
+            elif op == 0x53:  # STRING: a quoted Python 2 str with backslash escapes (never evaluated)
                 self.pos = pos + 1
-                append(ast.literal_eval(self._readline()))
+                line = self._readline_bytes()
+                if len(line) < 2 or line[:1] != line[-1:] or line[:1] not in (b"'", b'"'):
+                    raise PickleDataError("the STRING opcode argument must be quoted", self.offset)
+                append(codecs.escape_decode(line[1:-1])[0].decode("latin-1"))
             elif op in (0x50, 0x51):  # PERSID, BINPERSID
                 raise UnsupportedPickle("the file holds tensors or other persistent objects (network weights?)",
                                         self.offset)
@@ -771,21 +1016,30 @@ class StreamUnpickler:
         return next_id
 
     def _readline_bytes(self) -> bytes:
-        """The bytes from ``pos`` to the next newline (consumed, newline dropped)."""
+        """The bytes from ``pos`` to the next newline (consumed, newline dropped); at most MAX_LINE_BYTES."""
         start = self.pos
         while True:
-            end = self.buf.find(b"\n", start)
+            end = self.buf.find(b"\n", start, self.pos + MAX_LINE_BYTES + 1)
             if end >= 0:
                 line = self.buf[start:end]
                 self.pos = end + 1
                 return line
             before = len(self.buf) - self.pos
+            if before > MAX_LINE_BYTES:
+                raise PickleDataError(f"a text argument longer than {MAX_LINE_BYTES:,} bytes (no newline): the file "
+                                      "is corrupt or hostile", self.offset)
             if not self._fill(before + 1):
                 raise PickleDataError("pickle data was truncated in a text argument", self.offset)
             start = self.pos + before
 
     def _readline(self) -> str:
         return self._readline_bytes().decode("latin-1")
+
+    def _text_int(self, text: str) -> int:
+        if len(text.strip().lstrip("+-")) > 3 * self.max_int_bytes:
+            raise PickleDataError(f"a text integer of {len(text):,} digits: no benchmark value is that large",
+                                  self.offset)
+        return int(text)
 
     def _find_class(self, module: str, name: str):
         if module == "__builtin__":  # Python 2 name of builtins (pickle's fix_imports)
@@ -795,20 +1049,21 @@ class StreamUnpickler:
             return self.globals_map[key] if self.globals_map[key] is not None else _reconstructor
         if name in STATE_CLASSES:
             return _state_class(name)
-        raise UnsupportedPickle(f"unexpected class {module}.{name} in the results", self.offset)
+        shown = ".".join(part[:100] if isinstance(part, str) else short_repr(part) for part in (module, name))
+        raise UnsupportedPickle(f"unexpected class {shown} in the results", self.offset)
 
     def _call(self, func, args):
         if func is _reconstructor:
             cls, _base, _state = args
             return self._call(cls, ())
         if not callable(func):
-            raise UnsupportedPickle(f"cannot call {func!r}", self.offset)
+            raise UnsupportedPickle(f"cannot call {short_repr(func)}", self.offset)
         try:
             return func(*args)
         except UnsupportedPickle as exc:
             raise UnsupportedPickle(exc.reason, self.offset) from None
-        except (TypeError, ValueError, struct.error) as exc:
-            raise UnsupportedPickle(f"cannot rebuild {getattr(func, '__name__', func)!r}: {exc}",
+        except (TypeError, ValueError, struct.error, OverflowError, UnicodeError) as exc:
+            raise UnsupportedPickle(f"cannot rebuild {getattr(func, '__name__', '?')!r}: {str(exc)[:200]}",
                                     self.offset) from None
 
     def _build(self, inst, state):
@@ -837,12 +1092,50 @@ class StreamUnpickler:
         return PickleDataError(f"the pickle refers to object #{i}, which it never defined", self.offset)
 
     def _release(self, memo: dict, start: int, stop: int) -> None:
-        for i in range(start, stop):
+        # ids are the file's choice (PUT 10**18): walk the entries when the id range is wider than the memo
+        ids = range(start, stop) if stop - start <= 2 * len(memo) else [i for i in memo if start <= i < stop]
+        for i in ids:
             value = memo.get(i, memo)
             if value is not memo and not _release_kept(value):
                 del memo[i]
                 self.released += 1
 
+    def _check_record(self, record) -> None:
+        problem = nesting_error(record, MAX_NESTING)
+        if problem is not None:
+            raise PickleDataError(f"an architecture record has {problem}", self.offset)
+
+
+_OPCODE_NAMES = {0x42: "BINBYTES", 0x8E: "BINBYTES8", 0x8D: "BINUNICODE8", 0x54: "BINSTRING", 0x55: "SHORT_BINSTRING"}
+
+
+def _cost(value) -> int:
+    """Estimated bytes of an object built by an allowed callable (beyond the input bytes it came from)."""
+    if isinstance(value, (str, bytes, bytearray)):
+        return len(value)
+    if isinstance(value, NumpyArray):  # a list of numbers decoded from raw bytes
+        return _CONTAINER_BYTES + (_SLOT_BYTES + _INT_BYTES) * len(value)
+    if isinstance(value, (dict, set, frozenset)):
+        return _CONTAINER_BYTES * 3 + _ENTRY_BYTES * len(value)
+    if isinstance(value, (list, tuple)):
+        return _CONTAINER_BYTES + _SLOT_BYTES * len(value)
+    return _CONTAINER_BYTES
+
 
 def _reconstructor(*args):  # a marker; copyreg._reconstructor(cls, base, state) is handled in _call
     raise UnsupportedPickle("copyreg._reconstructor called directly")
+
+
+def load_data_pickle(read, arrays: bool = False, max_value_bytes: int | None = None,
+                     max_live_bytes: int | None = None):
+    """One whole pickle of plain data (plus numeric numpy arrays with ``arrays=True``) from ``read``, with every limit
+    of the streaming reader (``max_value_bytes`` / ``max_live_bytes`` replace two of them, e.g. for a 100 MB image
+    batch): no code from the file runs. Raises PickleDataError, UnsupportedPickle or EOFError."""
+    reader = StreamUnpickler(read, arrays=arrays)
+    if max_value_bytes is not None:
+        reader.max_value_bytes = max_value_bytes
+    if max_live_bytes is not None:
+        reader.max_live_bytes = reader.measure_at = max_live_bytes
+    for _ in reader.load():
+        pass
+    return reader.result

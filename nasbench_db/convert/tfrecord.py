@@ -18,12 +18,13 @@ from typing import BinaryIO, Iterator
 import google_crc32c
 
 from ..errors import CorruptInput
+from ..limits import MAX_RECORD_BYTES
 
 _HEADER = struct.Struct("<QI")
 _CRC = struct.Struct("<I")
 _MASK_DELTA = 0xA282EAD8
-#: No NB-101 record is near this; a larger length means the file is not a TFRecord (or is corrupt).
-MAX_RECORD_BYTES = 64 << 20
+#: No NB-101 record is near :data:`~nasbench_db.limits.MAX_RECORD_BYTES`; a larger length means the file is not a
+#: TFRecord (or is corrupt or hostile): refused before anything of that size is read.
 BLOCK_BYTES = 4 << 20
 
 

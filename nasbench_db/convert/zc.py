@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import CorruptInput, InvalidArgument, OutOfSearchSpace
-from ..limits import MAX_JSON_BYTES, loads_json
+from ..limits import MAX_JSON_BYTES, as_float, loads_json, short_repr
 from ..models import ZcNb101Record, ZcNb101Score, ZcNb201Record, ZcNb201Score
 from ..spaces import nb101 as nb101_space
 from ..spaces import nb201 as nb201_space
@@ -46,7 +46,9 @@ SPACES = {"nasbench101": "nb101", "nb101": "nb101", "nasbench201": "nb201", "nb2
 RECORD_FIELDS = ("idx", "arch", "val_accuracy")
 #: proxy names become column names of the analysis functions: plain identifiers only
 _PROXY = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]{0,63}$")
-_KEY = re.compile(r"^\(\s*(-?\d+\s*(,\s*-?\d+\s*)*,?)?\)$")
+_KEY = re.compile(r"^\(\s*(-?\d{1,18}\s*(,\s*-?\d{1,18}\s*)*,?)?\)$")
+#: NASLib's NB-101 keys (49 adjacency entries and 7 ops) are ~170 characters, NB-201's 18.
+MAX_KEY_CHARS = 1024
 
 
 @dataclass
@@ -91,7 +93,11 @@ def _is_key(text) -> bool:
 
 
 def parse_key(path, key: str, where: str) -> tuple:
-    """NASLib's ``str(tuple(...))`` key as a tuple of ints."""
+    """NASLib's ``str(tuple(...))`` key as a tuple of ints (at most :data:`MAX_KEY_CHARS` characters, each number at
+    most 18 digits: a longer key is no cell of either space)."""
+    if isinstance(key, str) and len(key) > MAX_KEY_CHARS:
+        raise CorruptInput(path, f"{where}: an arch key of {len(key):,} characters (at most {MAX_KEY_CHARS}): not a "
+                                 "NASLib key")
     match = _KEY.match(key.strip()) if isinstance(key, str) else None
     if match is None:
         raise CorruptInput(path, f"{where}: arch key {key!r:.80} is not a NASLib tuple of integers such as "
@@ -113,8 +119,11 @@ def _number(path, value, where: str):
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise CorruptInput(path, f"{where}: expected a number, got {type(value).__name__} {value!r:.60}")
-    value = float(value)
+        raise CorruptInput(path, f"{where}: expected a number, got {type(value).__name__} {short_repr(value)}")
+    try:
+        value = as_float(value, where, allow_inf=True)  # an int too large for a double is refused
+    except ValueError as exc:
+        raise CorruptInput(path, str(exc)) from None
     return None if math.isnan(value) else value
 
 
@@ -124,12 +133,13 @@ def split_spaces(path: Path, doc, space: str | None) -> tuple[dict, list]:
         raise CorruptInput(path, "expected a JSON object {dataset: {arch key: record}} or {space: {dataset: ...}}")
     for name, value in doc.items():
         if not isinstance(value, dict):
-            raise CorruptInput(path, f"[{name!r}]: expected an object, got {type(value).__name__}")
+            raise CorruptInput(path, f"[{short_repr(name)}]: expected an object, got {type(value).__name__}")
     flat = any(_is_key(key) for value in doc.values() for key in value)
     if flat:
         benchmark = space or _space_from_name(path)
         if benchmark is None:
-            lengths = {len(parse_key(path, key, f"[{name!r}]")) for name, value in doc.items() for key in value}
+            lengths = {len(parse_key(path, key, f"[{short_repr(name)}]"))
+                       for name, value in doc.items() for key in value}
             benchmark = "nb201" if lengths == {nb201_space.NUM_EDGES} else "nb101"
         return {benchmark: doc}, []
     out, skipped = {}, []
@@ -143,10 +153,10 @@ def split_spaces(path: Path, doc, space: str | None) -> tuple[dict, list]:
             continue
         for dataset, records in datasets.items():
             if not isinstance(records, dict):
-                raise CorruptInput(path, f"[{name!r}][{dataset!r}]: expected an object of records")
+                raise CorruptInput(path, f"[{short_repr(name)}][{short_repr(dataset)}]: expected an object of records")
         out.setdefault(benchmark, {}).update(datasets)
     if not out:
-        raise CorruptInput(path, f"no NB-101 or NB-201 space in the file (found {', '.join(map(str, doc))}): "
+        raise CorruptInput(path, f"no NB-101 or NB-201 space in the file (found {short_repr(sorted(map(str, doc)))}): "
                                  "expected nasbench101 / nasbench201")
     return out, skipped
 
@@ -159,7 +169,8 @@ def _arch_of(path, benchmark: str, key: str, where: str):
         matrix, ops = nb101_space.from_naslib_tuple(values)
         return nb101_space.canonical(matrix, ops, checked=True)[2]
     except OutOfSearchSpace as exc:
-        raise CorruptInput(path, f"{where}: arch key {key!r} is not an {benchmark.upper()} cell: {exc}") from None
+        raise CorruptInput(path, f"{where}: arch key {short_repr(key)} is not an {benchmark.upper()} cell: "
+                                 f"{exc}") from None
 
 
 def parse_space(path, benchmark: str, datasets: dict) -> tuple[list, list, SpaceReport]:
@@ -168,11 +179,11 @@ def parse_space(path, benchmark: str, datasets: dict) -> tuple[list, list, Space
     scores, records = [], []
     for file_dataset, entries in datasets.items():
         if not isinstance(file_dataset, str):
-            raise CorruptInput(path, f"dataset names must be strings: got {file_dataset!r}")
+            raise CorruptInput(path, f"dataset names must be strings: got {short_repr(file_dataset)}")
         dataset = file_dataset.lower()
         seen: dict = {}  # cell -> its last form
         for key, record in entries.items():
-            where = f"[{file_dataset!r}][{key!r}]"
+            where = f"[{short_repr(file_dataset)}][{short_repr(key)}]"
             if not isinstance(record, dict):
                 raise CorruptInput(path, f"{where}: expected a record object, got {type(record).__name__}")
             arch = _arch_of(path, benchmark, key, where)
@@ -197,12 +208,13 @@ def parse_space(path, benchmark: str, datasets: dict) -> tuple[list, list, Space
                 if isinstance(value, dict):
                     unknown = set(value) - {"score", "time"}
                     if "score" not in value or unknown:
-                        raise CorruptInput(path, f"{where}[{proxy!r}]: expected {{'score': ..., 'time': ...}}, got "
-                                                 f"keys {sorted(map(str, value))}")
-                    score = _number(path, value["score"], f"{where}[{proxy!r}]['score']")
-                    seconds = _number(path, value.get("time"), f"{where}[{proxy!r}]['time']")
+                        raise CorruptInput(path, f"{where}[{short_repr(proxy)}]: expected "
+                                                 f"{{'score': ..., 'time': ...}}, got "
+                                                 f"keys {short_repr(sorted(map(str, value)))}")
+                    score = _number(path, value["score"], f"{where}[{short_repr(proxy)}]['score']")
+                    seconds = _number(path, value.get("time"), f"{where}[{short_repr(proxy)}]['time']")
                 else:
-                    score = _number(path, value, f"{where}[{proxy!r}]")
+                    score = _number(path, value, f"{where}[{short_repr(proxy)}]")
                     seconds = None
                 scores.append((*cell, dataset, proxy, score, seconds, None))
                 if proxy not in report.proxies:

@@ -100,8 +100,8 @@ def check_recipe(recipe, ordered: bool = False) -> dict:
             keys = sorted(map(str, spec)) if isinstance(spec, dict) else type(spec).__name__
             raise OutOfSearchSpace(f"node {node!r} must be {{'op': ..., 'input': [...]}}: got {keys}")
         op, inputs = spec["op"], spec["input"]
-        if op not in OPS:
-            raise OutOfSearchSpace(f"node {node!r}: unknown op {op!r} (ops: {', '.join(OPS)})")
+        if not isinstance(op, str) or op not in OPS:
+            raise OutOfSearchSpace(f"node {node!r}: unknown op {op!r:.80} (ops: {', '.join(OPS)})")
         if not isinstance(inputs, list) or not all(isinstance(i, str) and i for i in inputs):
             raise OutOfSearchSpace(f"node {node!r}: 'input' must be a list of node names: got {inputs!r}")
         low, high = OPS[op]

@@ -30,7 +30,6 @@ from __future__ import annotations
 import gzip
 import json
 import os
-import pickle
 import random
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -170,11 +169,19 @@ def _find(data_dir: Path, names, subdirs) -> Path:
 
 
 def _unpickle(path: Path) -> dict:
+    """A CIFAR python batch through the restricted pickle reader: plain data and numeric numpy arrays only, no code
+    from the file runs (even unverified: --no-verify, or a batch whose md5 nobody published)."""
+    from ..convert.pickle_stream import PickleDataError, UnsupportedPickle, load_data_pickle
+
     try:
         with open(path, "rb") as handle:
-            return pickle.load(handle, encoding="bytes")
-    except (pickle.UnpicklingError, EOFError, ValueError) as exc:
+            # an ImageNet16 training batch holds ~100 MB of pixels in one value
+            batch = load_data_pickle(handle.read, arrays=True, max_value_bytes=256 << 20, max_live_bytes=768 << 20)
+    except (PickleDataError, UnsupportedPickle, EOFError) as exc:
         raise CorruptInput(path, f"not a python pickle batch: {exc}") from None
+    if not isinstance(batch, dict):
+        raise CorruptInput(path, f"not a python pickle batch: a {type(batch).__name__}, expected a dict")
+    return batch
 
 
 def _get(batch: dict, key: str, path: Path):
