@@ -140,6 +140,6 @@ def read_nats_pickle(path):
     if not path.is_file() and Path(str(path) + ".pbz2").is_file():
         path = Path(str(path) + ".pbz2")
     try:
-        return convert_nb201._read_simple_file(path)
+        return convert_nb201._read_simple_file(path, numpy_scalars=True)
     except convert_nb201.RecordError as exc:
         raise CorruptInput(path, str(exc)) from None

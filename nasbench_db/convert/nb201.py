@@ -52,7 +52,8 @@ from ..models import (DETAIL_DICT_FIELDS, EVAL_SET_COLUMN, NATS_SSS_TABLES, NATS
 from ..spaces import nats_sss as sss_space
 from ..spaces import nb201 as tss_space
 from . import _build
-from .pickle_stream import PickleDataError, StreamUnpickler, UnsupportedPickle
+from .pickle_stream import (NUMPY_SCALAR_GLOBALS, SAFE_GLOBALS, PickleDataError, StreamUnpickler,
+                            UnsupportedPickle)
 
 #: NNI's split mapping: dataset -> the file's eval-set names behind (valid, test, ori_test).
 SPLITS = {
@@ -1044,17 +1045,20 @@ def _check_file(path: Path, example: str) -> None:
 # NATS -simple directories
 
 
-def _load_pickle_bytes(data: bytes):
-    """One whole pickle from memory through the restricted reader (no code from the file runs, every limit holds)."""
-    reader = StreamUnpickler(io.BytesIO(data).read)
+def _load_pickle_bytes(data: bytes, numpy_scalars: bool = False):
+    """One whole pickle from memory through the restricted reader (no code from the file runs, every limit holds);
+    ``numpy_scalars=True`` keeps numpy scalars as numpy objects (as ``pickle.load`` returns them)."""
+    globals_map = {**SAFE_GLOBALS, **NUMPY_SCALAR_GLOBALS} if numpy_scalars else None
+    reader = StreamUnpickler(io.BytesIO(data).read, globals_map=globals_map)
     for _ in reader.load():
         pass
     return reader.result
 
 
-def _read_simple_file(path: Path):
+def _read_simple_file(path: Path, numpy_scalars: bool = False):
     """One file of a NATS ``-simple/`` directory: bz2 decompressed within MAX_MEMBER_BYTES, then unpickled by the
-    restricted reader. Any problem is a RecordError (the caller names the file)."""
+    restricted reader (numpy scalars as Python numbers unless ``numpy_scalars``). Any problem is a RecordError (the
+    caller names the file)."""
     try:
         with open(path, "rb") as handle:
             raw = handle.read()
@@ -1072,7 +1076,7 @@ def _read_simple_file(path: Path):
     except CorruptInput as exc:
         raise RecordError(exc.reason) from None
     try:
-        return _load_pickle_bytes(data)
+        return _load_pickle_bytes(data, numpy_scalars)
     except EOFError:
         raise RecordError("truncated pickle data (no pickle in the file)") from None
     except (PickleDataError, UnsupportedPickle) as exc:

@@ -41,7 +41,7 @@ from ..limits import (MAX_INT_BYTES, MAX_LINE_BYTES, MAX_NESTING, MAX_PICKLE_LIV
                       nesting_error, short_repr)
 
 __all__ = ["StreamUnpickler", "UnsupportedPickle", "PickleDataError", "StateDict", "NumpyArray", "NUMPY_ARRAY_GLOBALS",
-           "SAFE_GLOBALS", "ARRAY_GLOBALS", "load_data_pickle"]
+           "SAFE_GLOBALS", "ARRAY_GLOBALS", "NUMPY_SCALAR_GLOBALS", "load_data_pickle"]
 
 _unpack_double = struct.Struct(">d").unpack_from
 _unpack_i4 = struct.Struct("<i").unpack_from
@@ -250,6 +250,23 @@ NUMPY_ARRAY_GLOBALS = {
     ("numpy.core.multiarray", "_reconstruct"): _numpy_reconstruct,
     ("numpy._core.multiarray", "_reconstruct"): _numpy_reconstruct,
     ("numpy", "ndarray"): _NdarrayClass,
+}
+
+
+def _numpy_scalar_object(dtype, data=None):
+    """A numpy scalar object (``numpy.float64``...) decoded like :func:`_numpy_scalar`: for readers whose callers
+    compare types with the original's ``pickle.load`` (the NATS-Bench facade's ``pickle_load``)."""
+    import numpy as np
+
+    value = _numpy_scalar(dtype, data)
+    code = dtype.code.lstrip("<>|=")
+    return np.dtype(code).type(value)
+
+
+#: numpy scalars kept as numpy scalar objects instead of Python numbers (numpy needed).
+NUMPY_SCALAR_GLOBALS = {
+    ("numpy.core.multiarray", "scalar"): _numpy_scalar_object,
+    ("numpy._core.multiarray", "scalar"): _numpy_scalar_object,
 }
 
 
