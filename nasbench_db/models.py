@@ -519,8 +519,9 @@ class Nb101TrialStats(_Nb101Model):
 
 class Nb101IntermediateStats(_Nb101Model):
     """NNI's ``Nb101IntermediateStats``: ``current_epoch`` (the halfway evaluation's epoch, E/2 for the released
-    runs, or E), accuracies (percent), ``training_time`` (seconds). Read-only view of the original release; the
-    intermediate id is ``2 * trial_id`` (halfway) or ``2 * trial_id + 1`` (final)."""
+    runs, or E), ``train_acc/valid_acc/test_acc`` (percent, at that epoch), ``training_time`` (seconds of training up
+    to that epoch). Read-only view of the original release; the intermediate id is ``2 * trial_id`` (halfway) or
+    ``2 * trial_id + 1`` (final)."""
 
     trial = peewee.ForeignKeyField(Nb101TrialStats, column_name="trial_id", backref="intermediates")
     current_epoch = peewee.IntegerField()
