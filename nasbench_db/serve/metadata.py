@@ -152,10 +152,17 @@ def column_descriptions(model) -> dict:
     doc = _docstring(model)
     by_name = {f.name: f.column_name for f in model._meta.sorted_fields}
     found: dict = {}
+    previous = None
     for names_cell, text in _table_rows(doc):
-        for name in _expand(names_cell, model):
+        names = _expand(names_cell, model)
+        if text.lower().startswith("same ") and previous is not None:
+            # "same on the validation set": the row above says what and in which unit
+            text = f"{text} (as {previous[0]}: {previous[1]})"
+        for name in names:
             if text:
                 found.setdefault(name, plain(text))
+        if names and text and not text.lower().startswith("same "):
+            previous = (names[0], plain(text))
     if not found:
         found = _prose(doc)
     flat = " ".join(doc.split())
@@ -177,8 +184,7 @@ def column_descriptions(model) -> dict:
         if isinstance(base, type) and issubclass(base, peewee.Model) and base is not peewee.Model:
             for column, text in column_descriptions(base).items():
                 out.setdefault(column, text)
-    columns = {f.column_name for f in model._meta.sorted_fields}
-    return {column: text for column, text in out.items() if column in columns}
+    return out  # may also describe view columns the model does not map (``repeat`` of NNI's NB-101 stats view)
 
 
 def _fallbacks(model, known: dict) -> dict:
@@ -221,6 +227,16 @@ def models_of(benchmark: str) -> dict:
     return out
 
 
+def _view_documented_by(name: str, known: dict):
+    """``(model, paragraph)`` of the model whose docstring documents view ``name`` (a view without a model of its
+    own, e.g. ``hw_nb201_device`` in :class:`HwNb201Metric`), or None."""
+    for model in known.values():
+        for paragraph in _docstring(model).split("\n\n"):
+            if f"view ``{name}``" in paragraph:
+                return model, paragraph
+    return None
+
+
 def table_metadata(benchmark: str, tables: dict) -> dict:
     """Datasette ``tables`` metadata for the tables and views present (``{name: set of columns}``)."""
     known = models_of(benchmark)
@@ -239,6 +255,11 @@ def table_metadata(benchmark: str, tables: dict) -> dict:
             described = {c: t for c, t in descriptions.items() if c in columns}
             if described:
                 entry["columns"] = described
+        elif _view_documented_by(name, known) is not None:
+            owner, paragraph = _view_documented_by(name, known)
+            entry["description"] = plain(paragraph)
+            descriptions = {**_fallbacks(owner, known), **column_descriptions(owner), **_prose(paragraph)}
+            entry["columns"] = {c: t for c, t in descriptions.items() if c in columns}
         if name not in FACET_ROW_LIMIT_TABLES:
             facets = [column for column in FACET_COLUMNS if column in columns]
             if facets:

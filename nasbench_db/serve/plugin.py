@@ -18,7 +18,8 @@ import csv
 import io
 import math
 import sqlite3
-from urllib.parse import quote
+import weakref
+from urllib.parse import quote, unquote
 
 from datasette import Response, hookimpl
 from markupsafe import Markup, escape
@@ -66,8 +67,16 @@ def authorizer(action, arg1, arg2, database, trigger):
     return sqlite3.SQLITE_DENY
 
 
+_CONFIGS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
 def _config(datasette) -> dict:
-    return (datasette.plugin_config(PLUGIN_NAME) or {}).get("databases", {})
+    """The served databases of this Datasette instance (read once: render_cell runs for every cell of a page)."""
+    config = _CONFIGS.get(datasette)
+    if config is None:
+        config = (datasette.plugin_config(PLUGIN_NAME) or {}).get("databases", {})
+        _CONFIGS[datasette] = config
+    return config
 
 
 #: What a read-only service answers: nothing else reaches Datasette (its few POST endpoints are debugging and login
@@ -205,7 +214,8 @@ async def cell_view(datasette, request):
         served, config, database = _served(datasette, request)
     except _NotServed as exc:
         return await _error(datasette, request, 404, "Not found", str(exc), fmt)
-    key = request.url_vars.get("key") or request.args.get("arch")
+    key = request.url_vars.get("key")
+    key = unquote(key) if key else request.args.get("arch")  # the route matches the raw, still quoted path
     benchmark = served.benchmark
     form = None
     if benchmark in pages.PLACEHOLDERS:

@@ -223,22 +223,30 @@ def _inline(sql: str, expressions: dict) -> str:
 
 
 def _cfg(space: Space, selected: dict) -> str:
-    """One row per config: its labels, run count, the shown means, and for each ``selected`` output column the
-    value named by a parameter (``{output: parameter name}``)."""
+    """One row per config: its labels, run count, and for each ``selected`` output column the value named by a
+    parameter (``{output: parameter name}``), averaged over the config's runs."""
     columns = [f"{sql} AS {name}" for sql, name in space.labels] + ["COUNT(*) AS num_runs"]
-    for m in space.shown:
-        if m in space.config_metrics:  # constant per config: taken as it is (an average could move the last bit)
-            columns.append(f"MAX({space.config_metrics[m]}) AS {m}")
-        else:
-            columns.append(f"AVG({space.run_metrics[m]}) AS {m}")
     for output, param in selected.items():
         run = " ".join(f"WHEN '{m}' THEN {sql}" for m, sql in space.run_metrics.items())
         value = f"AVG(CASE p.{param} {run} END)"
-        if space.config_metrics:
+        if space.config_metrics:  # constant per config: taken as it is (an average could move the last bit)
             per_config = " ".join(f"WHEN '{m}' THEN {sql}" for m, sql in space.config_metrics.items())
             value = f"COALESCE(MAX(CASE p.{param} {per_config} END), {value})"
         columns.append(f"{value} AS {output}")
     return f"SELECT {', '.join(columns)}\n  {space.source}\n  GROUP BY {space.group}"
+
+
+def _shown_cte(space: Space, keys: str, params: dict) -> str:
+    """``shown``: the always-shown means, read for the configs of CTE ``keys`` only (the rows a page shows)."""
+    columns = []
+    for m in space.shown:
+        if m in space.config_metrics:
+            columns.append(f"MAX({space.config_metrics[m]}) AS {m}")
+        else:
+            columns.append(f"AVG({space.run_metrics[m]}) AS {m}")
+    sql = (f"SELECT {space.group} AS shown_key, {', '.join(columns)}\n  {space.source}\n"
+           f"    AND {space.group} IN (SELECT config_id FROM {keys})\n  GROUP BY {space.group}")
+    return f"shown AS ({_inline(sql, params)})"
 
 
 def value_expr(space: Space, param: str, column: str) -> str:
@@ -263,17 +271,16 @@ def _order_default(param: str, default: str) -> str:
             f"FROM (SELECT {_param(param, repr(default))} AS m)) END")
 
 
-def _with(space: Space, extra: list, selected: dict) -> str:
-    """``WITH p AS (parameters), cfg AS (per-config rows),`` with the parameters written into cfg."""
+def _with(space: Space, extra: list, selected: dict) -> tuple:
+    """``(WITH p AS (parameters), cfg AS (per-config rows), , parameters)``, the parameters written into cfg."""
     params = list(space.params) + list(extra)
     items = ",\n              ".join(f"{sql} AS {name}" for name, sql in params)
-    return f"WITH p AS (SELECT {items}),\ncfg AS ({_inline(_cfg(space, selected), dict(params))}),\n"
+    return f"WITH p AS (SELECT {items}),\ncfg AS ({_inline(_cfg(space, selected), dict(params))}),\n", dict(params)
 
 
-def _shown(space: Space, prefix: str = "cfg.") -> list:
-    names = [name for _, name in space.labels if name != "joined_dataset"] + ["num_runs"]
-    names += list(space.shown)
-    return [prefix + name for name in names]
+def _shown(space: Space) -> list:
+    names = [f"cfg.{name}" for _, name in space.labels if name != "joined_dataset"] + ["cfg.num_runs"]
+    return names + [f"shown.{name}" for name in space.shown]
 
 
 def _costs(space: Space) -> list:
@@ -298,15 +305,18 @@ def top_k_sql(space: Space) -> str:
     if "parameters" in space.metrics:
         bounds += "\n    AND (p.max_params IS NULL OR cfg.params_value <= p.max_params)"
     # Rank on the one value first; the shown columns and costs are read for the k rows kept only.
-    return (_with(space, extra, selected) +
+    head, params = _with(space, extra, selected)
+    return (head +
             f"ranked AS (SELECT cfg.config_id AS config_id, {metric} AS value\n"
             f"  FROM p CROSS JOIN cfg{space.joins}\n"
             f"  WHERE {bounds}),\n"
             "best AS (SELECT ranked.* FROM ranked CROSS JOIN p WHERE value IS NOT NULL\n"
             "  ORDER BY CASE WHEN p.sort = 'asc' THEN value END ASC, CASE WHEN p.sort <> 'asc' THEN value END DESC,\n"
-            "           config_id\n  LIMIT (SELECT k FROM p))\n"
+            "           config_id\n  LIMIT (SELECT k FROM p)),\n"
+            f"{_shown_cte(space, 'best', params)}\n"
             f"SELECT p.metric AS metric, best.value AS value, {', '.join(_shown(space) + _costs(space))}\n"
-            f"FROM best JOIN cfg ON cfg.config_id = best.config_id CROSS JOIN p{space.joins}\n"
+            "FROM best JOIN cfg ON cfg.config_id = best.config_id JOIN shown ON shown.shown_key = best.config_id\n"
+            f"  CROSS JOIN p{space.joins}\n"
             "ORDER BY CASE WHEN p.sort = 'asc' THEN best.value END ASC, "
             "CASE WHEN p.sort <> 'asc' THEN best.value END DESC, best.config_id")
 
@@ -316,7 +326,8 @@ def pareto_sql(space: Space) -> str:
              ("metric", _param("metric", f"'{space.default_metric}'")),
              ("sort", "CASE WHEN lower(:order) = 'asc' THEN 'asc' ELSE 'desc' END")]
     selected = {"cost_value": "cost", "metric_value": "metric"}
-    return (_with(space, extra, selected) +
+    head, params = _with(space, extra, selected)
+    return (head +
             f"points AS (SELECT cfg.config_id AS config_id, {value_expr(space, 'cost', 'cost_value')} AS cost_value,\n"
             f"                  {value_expr(space, 'metric', 'metric_value')} AS metric_value\n"
             f"  FROM p CROSS JOIN cfg{space.joins}),\n"
@@ -326,18 +337,20 @@ def pareto_sql(space: Space) -> str:
             # ordered before it (the best of a cost, ties to the lower key), as analysis.pareto_front.
             "front AS (SELECT signed.*, MAX(s) OVER (ORDER BY cost_value, s DESC, config_id\n"
             "                                   ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS best_before\n"
-            "  FROM signed)\n"
-            "SELECT p.cost AS cost, front.cost_value AS cost_value, p.metric AS metric, "
-            f"front.metric_value AS metric_value,\n       {', '.join(_shown(space) + _costs(space))}\n"
-            f"FROM front JOIN cfg ON cfg.config_id = front.config_id CROSS JOIN p{space.joins}\n"
-            "WHERE front.best_before IS NULL OR front.s > front.best_before ORDER BY front.cost_value, "
-            "front.config_id")
+            "  FROM signed),\n"
+            "onfront AS (SELECT * FROM front WHERE best_before IS NULL OR s > best_before),\n"
+            f"{_shown_cte(space, 'onfront', params)}\n"
+            "SELECT p.cost AS cost, onfront.cost_value AS cost_value, p.metric AS metric, "
+            f"onfront.metric_value AS metric_value,\n       {', '.join(_shown(space))}\n"
+            "FROM onfront JOIN cfg ON cfg.config_id = onfront.config_id\n"
+            "  JOIN shown ON shown.shown_key = onfront.config_id CROSS JOIN p\n"
+            "ORDER BY onfront.cost_value, onfront.config_id")
 
 
 def pairs_sql(space: Space) -> str:
     """Both columns of every config that has them: ``(key, x, y)`` (read by the correlation page)."""
     extra = [("x", _param("x", f"'{space.default_metric}'")), ("y", _param("y", f"'{space.default_y}'"))]
-    return (_with(space, extra, {"x_value": "x", "y_value": "y"}) +
+    return (_with(space, extra, {"x_value": "x", "y_value": "y"})[0] +
             f"pairs AS (SELECT cfg.config_id AS config_key, {value_expr(space, 'x', 'x_value')} AS x,\n"
             f"                 {value_expr(space, 'y', 'y_value')} AS y\n"
             f"  FROM p CROSS JOIN cfg{space.joins})\n"
