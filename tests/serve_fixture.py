@@ -3,7 +3,8 @@
 * :func:`build_lab`: one directory holding every benchmark a lab installs, from real data where the project has it:
   the real NB-101 sample with EC-NAS-Bench's real energy file and the real NB-101 zero-cost file; the real NATS
   topology records (archs 0, 11, 284, per-epoch curves) with HW-NAS-Bench costs (the fixture's original pickle layout,
-  first 300 cells) and the real NB-201 zero-cost file; the real NATS size-space records; the real NAS-Bench-NLP
+  first 300 cells) and the real NB-201 zero-cost file; one self-trained run of an NB-201 and of an NB-101 cell (as
+  ``nasbench-db train`` writes them, tests/test_sources.py); the real NATS size-space records; the real NAS-Bench-NLP
   WikiText-2 logs; a small NDS sweep in the original format.
 * :func:`build_landscape`: all 15,625 NB-201 cells (synthetic accuracies, tests/search_fixture.py) with the full-size
   HW-NAS-Bench fixture and the real NB-201 zero-cost file, for checking canned queries against the analysis API.
@@ -35,6 +36,10 @@ INCEPTION = {"matrix": [[0, 1, 1, 1, 0, 1, 0], [0, 0, 0, 0, 0, 0, 1], [0, 0, 0, 
                      "maxpool3x3", "output"]}
 
 
+#: (arch index, dataset, epochs) of the self-trained NB-201 run in the lab
+TRAINED_NB201 = (11, "cifar10-valid", 12)
+
+
 def build_lab(directory: Path, hw_cells: int = 300) -> Path:
     import hw_nasbench_fixture as hw
     import nds_fixture
@@ -56,6 +61,14 @@ def build_lab(directory: Path, hw_cells: int = 300) -> Path:
     convert_nats_tss(NATS / "NATS-tss-v1_0-3ffb9-simple", directory, progress=False)
     convert_hw_nasbench(hw.write_pickle(inputs / "HW-NAS-Bench-v1_0.pickle", hw.hw_dict(hw_cells)), directory)
     convert_zc(ZC_NB201, directory)
+    # one self-trained run of each space beside the released ones (a source of their own)
+    from test_sources import _nb101_result, _nb201_result, _write
+
+    from nasbench_db.convert.results import convert_results
+
+    convert_results(_write(inputs / "results", [
+        _nb201_result(TRAINED_NB201[0], TRAINED_NB201[1], TRAINED_NB201[2], 1, ("cuda", "NVIDIA H100 80GB HBM3")),
+        _nb101_result(INCEPTION_HASH, "cifar10", 108, 5)]), directory)
     convert_nats_sss(NATS / "NATS-sss-v1_0-50262-simple", directory, progress=False)
     convert_nlp(NLP_WIKI, directory, progress=False)
     sweeps = nds_fixture.build_sweeps({"DARTS": 4, "ResNet": 4}, seed=3, epochs_cifar=6, epochs_imagenet=4)

@@ -174,7 +174,7 @@ def test_table_pages_show_the_descriptions_and_facet_by_dataset_epochs_and_sourc
     runs = client.get("/nasbench101/nb101_config.json").json()["facet_results"]
     assert {item["value"] for item in runs["num_epochs"]["results"]} == {4, 12, 36, 108}
     kinds = client.get("/nasbench101/nasbench_source.json").json()["facet_results"]["kind"]["results"]
-    assert {item["value"] for item in kinds} == {"original", "ecnas", "zc"}
+    assert {item["value"] for item in kinds} == {"original", "ecnas", "zc", "trained"}
 
 
 # ----------------------------------------------------------------------------------------------------------------------
@@ -313,19 +313,25 @@ def test_nb201_cell_page_json_csv_and_html(client, lab):
     conn.close()
     cell = client.get(f"/nasbench201/-/cell/{CELL}.json").json()
     assert cell["ok"] and cell["index"] == CELL and cell["arch_str"] == nb201_space.arch_str(CELL_OPS)
-    assert len(cell["runs"]) == runs == 17 and {r["source_kind"] for r in cell["runs"]} == {"original"}
+    assert runs == 17 and len(cell["runs"]) == runs + 1
+    (trained,) = [r for r in cell["runs"] if r["source_kind"] == "trained"]
+    assert trained["source_device"] == "NVIDIA H100 80GB HBM3" and trained["table"] == "nb201_trained_trialstats"
+    assert (CELL, trained["dataset"], trained["num_epochs"]) == serve_fixture.TRAINED_NB201
     curve = next(c for c in cell["curves"] if c["dataset"] == "cifar10-valid" and c["num_epochs"] == 200)
     assert curve["runs"] == 3 and len(curve["series"]["valid_acc"]) == 200
+    mine = next(c for c in cell["curves"] if c["source_kind"] == "trained")
+    assert mine["runs"] == 1 and len(mine["series"]["valid_acc"]) == 12
     assert [(c["dataset"], c["edgegpu_latency"]) for c in cell["costs"]] == costs
     for form in (nb201_space.arch_str(CELL_OPS), json.dumps(nb201_space.to_nni(CELL_OPS))):
         assert client.get("/nasbench201/-/cell.json", params={"arch": form}).json()["index"] == CELL
     csv = client.get(f"/nasbench201/-/cell/{CELL}.csv").text.splitlines()
-    assert csv[0].startswith("dataset,num_epochs,trial_id,seed") and len(csv) == runs + 1
+    assert csv[0].startswith("dataset,num_epochs,trial_id,seed") and len(csv) == len(cell["runs"]) + 1
     html = client.get(f"/nasbench201/-/cell/{CELL}").text
     assert html.count('class="edge"') == 6
     for (i, j), op in zip(nb201_space.EDGES, CELL_OPS):
         assert f'data-edge="{i}-{j}" data-op="{op}"' in html
-    assert html.count('<svg class="nb-chart"') == len(cell["curves"]) == 8
+    assert html.count('<svg class="nb-chart"') == len(cell["curves"]) == 9
+    assert "trained #" in html and "NVIDIA H100 80GB HBM3" in html
     assert "Runs per source" in html and "Hardware costs (HW-NAS-Bench)" in html
     # cells of the same isomorphism class link to each other
     assert cell["unique_index"] in cell["isomorphic"]
@@ -337,8 +343,8 @@ def test_nb101_cell_page_shows_runs_per_source_with_energy(client, lab):
     assert sorted(cell["ops"]) == sorted(serve_fixture.INCEPTION["ops"]) and cell["parameters"] == 2694282
     assert nb101_space.arch_hash({"matrix": cell["matrix"], "ops": cell["ops"]}) == serve_fixture.INCEPTION_HASH
     assert sorted({(r["num_epochs"], r["source_kind"]) for r in cell["runs"]}) == [
-        (4, "original"), (12, "original"), (36, "original"), (108, "original")]
-    assert len(cell["runs"]) == 12 and len(cell["curves"]) == 4
+        (4, "original"), (12, "original"), (36, "original"), (108, "original"), (108, "trained")]
+    assert len(cell["runs"]) == 13 and len(cell["curves"]) == 5
     html = client.get(f"/nasbench101/-/cell/{serve_fixture.INCEPTION_HASH}").text
     assert html.count('class="node"') == 7 and html.count('class="edge"') == 9
     conn = immutable_connect(lab / "nasbench101.db")
@@ -600,3 +606,39 @@ def test_a_real_browser_renders_the_index_a_faceted_table_a_canned_query_and_a_c
             assert text in dom, f"{name}: {text!r} not in the rendered page"
         data = screenshot.read_bytes()
         assert data.startswith(b"\x89PNG\r\n\x1a\n") and len(data) > 10_000, name
+
+
+# ----------------------------------------------------------------------------------------------------------------------
+# NNI's own files
+
+
+def test_nni_prebuilt_files_are_served_with_their_queries(tmp_path, nb101_sample_db):
+    import nni_reference
+    import test_nni_compat as compat
+    from nb201_fixture import TSS_DIR, load_simple
+
+    from nasbench_db import db as _db
+
+    nni_dir = tmp_path / "nni"
+    nni_dir.mkdir()
+    nni_reference.write(str(nni_dir / _db.NNI_FILE_NAMES["nb101"]), "nb101", compat.nb101_nni_rows(nb101_sample_db))
+    meta, records = load_simple(TSS_DIR)
+    nni_reference.write(str(nni_dir / _db.NNI_FILE_NAMES["nb201"]), "nb201", compat.nb201_nni_rows(meta, records))
+    before = _snapshot(nni_dir)
+    nni = Client(build_datasette(nni_dir))
+    try:
+        names = set(_queries(nni))
+        assert names == {("nasbench101-209f5694", n) for n in ("top_k", "pareto", "correlation")} | {
+            ("nasbench201-b2b60732", n) for n in ("top_k", "pareto", "correlation")}
+        for database, name in names:
+            assert nni.rows(f"/{database}/{name}.json"), (database, name)
+        # NNI's file keeps NB-101 times x 60 (its db_gen bug): the canned queries answer in seconds, as ours
+        (row,) = nni.rows("/nasbench101-209f5694/top_k.json", metric="training_time", k=1, order="desc")
+        assert row["value"] < 10_000
+        tables = _metadata(nni)["databases"]["nasbench201-b2b60732"]["tables"]
+        assert tables["nb201trialstats"]["columns"]["test_acc"].startswith("final accuracy on the test split")
+        response = nni.get("/nasbench201-b2b60732/-/cell/11.json")
+        assert response.status_code == 404 and "not NNI's prebuilt file" in response.json()["error"]
+    finally:
+        nni.close()
+    assert _snapshot(nni_dir) == before

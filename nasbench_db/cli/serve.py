@@ -38,13 +38,13 @@ def serve_command(host, port, sql_time_limit_ms, no_sql, print_metadata, db_dir)
     """
     from .. import serve
 
+    serve.require_datasette()
+    served = serve.discover(db_dir)
     if print_metadata:
         import json
 
-        click.echo(json.dumps(serve.build_metadata(serve.discover(db_dir), allow_sql=not no_sql), indent=2))
+        click.echo(json.dumps(serve.build_metadata(served, allow_sql=not no_sql), indent=2))
         return
-    served = serve.discover(db_dir)
-    serve.require_datasette()
 
     def ready(ds):
         names = ", ".join(f"{s.name} ({s.benchmark})" for s in served)

@@ -243,7 +243,7 @@ def _links(database_url: str, cell_url: str) -> Markup:
                   "database</a>.</p>")
 
 
-def nb201_body(cell, database_url: str, cell_url, index_url) -> Markup:
+def nb201_body(cell, database_url: str, cell_url) -> Markup:
     """The page of an NB-201 cell. ``cell_url(index)`` links another cell; ``cell_url(None)`` is this page's URL."""
     ops = cell["ops"]
     keys = [("index", cell["index"]), ("arch string", cell["arch_str"]),
@@ -260,6 +260,16 @@ def nb201_body(cell, database_url: str, cell_url, index_url) -> Markup:
         links = ", ".join(f'<a href="{escape(cell_url(i))}">{i}</a>' for i in shown)
         more = f" and {len(others) - len(shown)} more" if len(others) > len(shown) else ""
         parts.append(f"<p>Isomorphic cells (same network): {links}{more}.</p>")
+    parts.append("<h2>Learning curves</h2>")
+    parts.append(_curves(cell["curves"], "per epoch"))
+    parts.append("<h2>Hardware costs (HW-NAS-Bench)</h2>")
+    if cell["costs"]:
+        metrics = [m for m in HW_NB201_METRICS if m in cell["costs"][0]]
+        headers = {m: f"{m} ({HW_NB201_METRICS[m][0].split(' ')[0]})" for m in metrics}
+        parts.append(table(["dataset"] + metrics, cell["costs"], headers))
+    else:
+        parts.append("<p>Not loaded (nasbench-db convert hw-nasbench HW-NAS-Bench-v1_0.pickle).</p>")
+    parts.append(_proxies(cell["proxies"], "zc_nasbench201.json"))
     parts.append("<h2>Runs per source</h2>")
     if cell["runs"]:
         rows = [dict(run, source=_source_label(run)) for run in cell["runs"]]
@@ -271,16 +281,6 @@ def nb201_body(cell, database_url: str, cell_url, index_url) -> Markup:
                      "test are both the test set).</p>")
     else:
         parts.append("<p>No runs of this cell in the database.</p>")
-    parts.append("<h2>Learning curves</h2>")
-    parts.append(_curves(cell["curves"], "per epoch"))
-    parts.append("<h2>Hardware costs (HW-NAS-Bench)</h2>")
-    if cell["costs"]:
-        metrics = [m for m in HW_NB201_METRICS if m in cell["costs"][0]]
-        headers = {m: f"{m} ({HW_NB201_METRICS[m][0].split(' ')[0]})" for m in metrics}
-        parts.append(table(["dataset"] + metrics, cell["costs"], headers))
-    else:
-        parts.append("<p>Not loaded (nasbench-db convert hw-nasbench HW-NAS-Bench-v1_0.pickle).</p>")
-    parts.append(_proxies(cell["proxies"], "zc_nasbench201.json"))
     parts.append(_links(database_url, cell_url(None)))
     return Markup("".join(str(p) for p in parts))
 
@@ -308,7 +308,9 @@ def nb101_body(cell, database_url: str, cell_url) -> Markup:
     parts = [f"<h1>NAS-Bench-101 cell {escape(cell['hash'])}</h1>",
              f'<div class="nb-figures"><figure>{nb101_svg(cell["matrix"], cell["ops"])}<figcaption>Vertices in '
              "order (the matrix is upper triangular); arcs are edges i->j skipping vertices.</figcaption></figure>"
-             f"{_keys(keys)}</div>", "<h2>Runs per source</h2>"]
+             f"{_keys(keys)}</div>", "<h2>Learning curves</h2>",
+             _curves(cell["curves"], "at the halfway and final evaluations"),
+             _proxies(cell["proxies"], "zc_nasbench101.json"), "<h2>Runs per source</h2>"]
     if cell["runs"]:
         rows = [dict(run, source=_source_label(run)) for run in cell["runs"]]
         columns = ["source", "dataset", "num_epochs", "repeat", "halfway_epoch", "halfway_valid_acc", "train_acc",
@@ -321,9 +323,6 @@ def nb101_body(cell, database_url: str, cell_url) -> Markup:
         parts.append("<p>Accuracies in percent; halfway_epoch empty = E/2 (the released protocol).</p>")
     else:
         parts.append("<p>No runs of this cell in the database.</p>")
-    parts.append("<h2>Learning curves</h2>")
-    parts.append(_curves(cell["curves"], "at the halfway and final evaluations"))
-    parts.append(_proxies(cell["proxies"], "zc_nasbench101.json"))
     parts.append(_links(database_url, cell_url(None)))
     return Markup("".join(str(p) for p in parts))
 

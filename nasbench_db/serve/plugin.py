@@ -22,6 +22,7 @@ import weakref
 from urllib.parse import quote, unquote
 
 from datasette import Response, hookimpl
+from datasette.database import QueryInterrupted
 from markupsafe import Markup, escape
 
 from .. import db as _db
@@ -198,13 +199,19 @@ async def _error(datasette, request, status, title, message, fmt=None, database=
     return await _page(datasette, request, title, pages.error_body(title, message, form), database, status)
 
 
+_TABLES: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
 async def _tables(database) -> dict:
-    rows = await database.execute("SELECT name FROM sqlite_master WHERE type IN ('table', 'view')")
-    names = [row[0] for row in rows.rows]
-    out = {}
-    for name in names:
-        columns = await database.execute("SELECT name FROM pragma_table_info(?)", [name])
-        out[name] = frozenset(row[0] for row in columns.rows)
+    """``{table or view: columns}`` of a served (immutable) file, read once."""
+    out = _TABLES.get(database)
+    if out is None:
+        rows = await database.execute("SELECT name FROM sqlite_master WHERE type IN ('table', 'view')")
+        out = {}
+        for (name,) in rows.rows:
+            columns = await database.execute("SELECT name FROM pragma_table_info(?)", [name])
+            out[name] = frozenset(row[0] for row in columns.rows)
+        _TABLES[database] = out
     return out
 
 
@@ -252,7 +259,7 @@ async def cell_view(datasette, request):
         return Response(_runs_csv(cell.get("runs", [])), content_type="text/csv; charset=utf-8")
     database_url = datasette.urls.database(served.name)
     if benchmark == "nb201":
-        body = pages.nb201_body(cell, database_url, cell_url, datasette.urls.instance())
+        body = pages.nb201_body(cell, database_url, cell_url)
         title = f"NB-201 cell {cell['index']}"
     else:
         body = pages.nb101_body(cell, database_url, cell_url)
@@ -313,11 +320,9 @@ async def correlation_view(datasette, request):
             return await _error(datasette, request, 500, "Correlation unavailable", str(exc), fmt, served.name)
         except sqlite3.Error as exc:
             return await _error(datasette, request, 400, "Query failed", str(exc), fmt, served.name)
-        except Exception as exc:  # Datasette's QueryInterrupted: the SQL time limit
-            if type(exc).__name__ == "QueryInterrupted":
-                return await _error(datasette, request, 400, "Query took too long",
-                                    "SQL query took too long (the service's time limit)", fmt, served.name)
-            raise
+        except QueryInterrupted:
+            return await _error(datasette, request, 400, "Query took too long",
+                                "SQL query took too long (the service's time limit)", fmt, served.name)
     if fmt == ".json":
         return Response.json({"ok": True, "database": served.name, "params": params, **(result or {})})
     base = datasette.urls.database(served.name)
