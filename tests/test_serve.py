@@ -252,6 +252,8 @@ def test_correlation_in_sql_and_on_the_scipy_page_match_correlate(land, landscap
                     params={"dataset": "cifar100", "x": "test_acc", "y": "synflow"}).json()
     for key in ("n", "kendall_tau", "kendall_p", "spearman_rho", "spearman_p"):
         assert page[key] == pytest.approx(expected[key], rel=1e-9), key
+    csv = land.get("/nasbench201/-/correlation.csv", params={"dataset": "cifar100", "x": "test_acc", "y": "synflow"})
+    assert csv.text.splitlines()[0] == "x,y,n,kendall_tau,kendall_p,spearman_rho,spearman_p"
     html = land.get("/nasbench201/-/correlation", params={"dataset": "cifar100", "y": "edgegpu_latency"}).text
     assert "kendall_tau" in html and "scipy.stats" in html
 
@@ -435,6 +437,9 @@ def test_database_files_are_not_handed_out(client):
     for name in ("nasbench201", "nasbench101"):
         assert client.get(f"/{name}.db").status_code == 403
     assert client.get("/-/static/../../nasbench201.db").status_code in (403, 404)
+    for path in ("/-/static-plugins/nasbench-db/__init__.py", "/-/static-plugins/nasbench-db/../plugin.py",
+                 "/-/static/%2e%2e/%2e%2e/setup.cfg"):
+        assert client.get(path).status_code == 404, path
 
 
 def test_the_authorizer_allows_reading_only(lab):
@@ -500,6 +505,14 @@ def test_serve_without_databases_or_without_datasette(tmp_path, monkeypatch, lab
     result = CliRunner().invoke(cli, ["serve", "--db-dir", str(lab)])
     assert result.exit_code == 1
     assert result.output.strip() == "Error: nasbench-db serve needs Datasette: pip install 'nasbench_db[serve]'"
+
+
+def test_serve_names_a_file_that_is_not_a_database(tmp_path):
+    (tmp_path / "nasbench201.db").write_bytes(b"not a database\n" * 100)
+    result = CliRunner().invoke(cli, ["serve", "--db-dir", str(tmp_path)])
+    assert result.exit_code == 1
+    assert "Error: " in result.output and "nasbench201.db: not a readable SQLite database" in result.output
+    assert "Traceback" not in result.output
 
 
 def test_serve_print_metadata_reads_nasbenchmark_dir(monkeypatch, lab):

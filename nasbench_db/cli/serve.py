@@ -34,7 +34,7 @@ def serve_command(host, port, sql_time_limit_ms, no_sql, print_metadata, db_dir)
     Example:
         nasbench-db serve                               # http://127.0.0.1:8001/
         nasbench-db serve --host 0.0.0.0 --port 8080 --db-dir ~/nasbench
-        curl 'http://127.0.0.1:8001/nasbench201/top_k.json?dataset=cifar100&metric=test_acc&cost=edgegpu_latency&max_cost=5'
+        curl 'http://127.0.0.1:8001/nasbench201/top_k.json?dataset=cifar100&cost=edgegpu_latency&max_cost=5'
     """
     from .. import serve
 

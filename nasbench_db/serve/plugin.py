@@ -8,7 +8,7 @@ instance in the same process is left alone.
   plus ``sqrt`` where SQLite was built without its math functions;
 * ``asgi_wrapper``: every request but GET / HEAD is answered 405 (no write endpoint, whatever Datasette offers);
 * ``register_routes``: ``/<database>/-/cell/<key>`` (also ``?arch=``; ``.json`` and ``.csv``) and
-  ``/<database>/-/correlation`` (also ``.json``);
+  ``/<database>/-/correlation`` (also ``.json`` and ``.csv``);
 * ``render_cell``: an architecture's key in any table or query links to its cell page.
 """
 
@@ -158,7 +158,7 @@ def render_cell(row, value, column, table, database, datasette):
 def register_routes():
     return [
         (r"^/(?P<database>[^/]+)/-/cell(?:/(?P<key>.+?))?(?P<format>\.json|\.csv)?$", cell_view),
-        (r"^/(?P<database>[^/]+)/-/correlation(?P<format>\.json)?$", correlation_view),
+        (r"^/(?P<database>[^/]+)/-/correlation(?P<format>\.json|\.csv)?$", correlation_view),
     ]
 
 
@@ -269,6 +269,7 @@ async def cell_view(datasette, request):
 
 
 def _runs_csv(runs) -> str:
+    """Dict rows as CSV (columns in order of first appearance)."""
     buffer = io.StringIO()
     columns = []
     for run in runs:
@@ -306,7 +307,7 @@ async def correlation_view(datasette, request):
     names = [name for name, _ in space.params] + ["x", "y"]
     params = {name: request.args.get(name, "") for name in names}
     result = None
-    if any(params.values()) or fmt == ".json":
+    if any(params.values()) or fmt in (".json", ".csv"):
         try:
             from ..analysis import rank_correlation
 
@@ -325,6 +326,8 @@ async def correlation_view(datasette, request):
                                 "SQL query took too long (the service's time limit)", fmt, served.name)
     if fmt == ".json":
         return Response.json({"ok": True, "database": served.name, "params": params, **(result or {})})
+    if fmt == ".csv":
+        return Response(_runs_csv([result] if result else []), content_type="text/csv; charset=utf-8")
     base = datasette.urls.database(served.name)
     query_url = pages.urlencoded(f"{base}/correlation", params)
     json_url = pages.urlencoded(datasette.urls.path(f"/{quote(served.name)}/-/correlation.json"), params)
