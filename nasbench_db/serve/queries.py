@@ -300,21 +300,26 @@ def top_k_sql(space: Space) -> str:
         selected["params_value"] = "params_name"
         extra.append(("params_name", "'parameters'"))
     metric, cost = value_expr(space, "metric", "metric_value"), value_expr(space, "cost", "cost_value")
-    bounds = f"(p.cost = '' OR ((p.min_cost IS NULL OR {cost} >= p.min_cost)\n" \
-             f"                      AND (p.max_cost IS NULL OR {cost} <= p.max_cost)))"
+    bounds = "(p.cost = '' OR ((p.min_cost IS NULL OR cost_value >= p.min_cost)\n" \
+             "                         AND (p.max_cost IS NULL OR cost_value <= p.max_cost)))"
+    params_value = ""
     if "parameters" in space.metrics:
-        bounds += "\n    AND (p.max_params IS NULL OR cfg.params_value <= p.max_params)"
+        bounds += "\n    AND (p.max_params IS NULL OR params_value <= p.max_params)"
+        params_value = ", cfg.params_value AS params_value"
     # Rank on the one value first; the shown columns and costs are read for the k rows kept only.
     head, params = _with(space, extra, selected)
     return (head +
-            f"ranked AS (SELECT cfg.config_id AS config_id, {metric} AS value\n"
-            f"  FROM p CROSS JOIN cfg{space.joins}\n"
-            f"  WHERE {bounds}),\n"
-            "best AS (SELECT ranked.* FROM ranked CROSS JOIN p WHERE value IS NOT NULL\n"
+            f"valued AS (SELECT cfg.config_id AS config_id, {metric} AS value,\n"
+            f"                  {cost} AS cost_value{params_value}\n"
+            f"  FROM p CROSS JOIN cfg{space.joins}),\n"
+            "best AS (SELECT valued.* FROM valued CROSS JOIN p\n"
+            f"  WHERE value IS NOT NULL AND {bounds}\n"
             "  ORDER BY CASE WHEN p.sort = 'asc' THEN value END ASC, CASE WHEN p.sort <> 'asc' THEN value END DESC,\n"
             "           config_id\n  LIMIT (SELECT k FROM p)),\n"
             f"{_shown_cte(space, 'best', params)}\n"
-            f"SELECT p.metric AS metric, best.value AS value, {', '.join(_shown(space) + _costs(space))}\n"
+            "SELECT p.metric AS metric, best.value AS value, NULLIF(p.cost, '') AS cost,\n"
+            "       CASE WHEN p.cost <> '' THEN best.cost_value END AS cost_value,\n"
+            f"       {', '.join(_shown(space) + _costs(space))}\n"
             "FROM best JOIN cfg ON cfg.config_id = best.config_id JOIN shown ON shown.shown_key = best.config_id\n"
             f"  CROSS JOIN p{space.joins}\n"
             "ORDER BY CASE WHEN p.sort = 'asc' THEN best.value END ASC, "
