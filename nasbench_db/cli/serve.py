@@ -10,8 +10,8 @@ from ._common import CONTEXT_SETTINGS, cli, db_dir_option, handle_errors
 @cli.command("serve", context_settings=CONTEXT_SETTINGS)
 @click.option("--host", default="127.0.0.1", show_default=True,
               help="Address to listen on (0.0.0.0: every interface, for a lab's shared endpoint).")
-@click.option("--port", type=click.IntRange(0, 65535), default=8001, show_default=True, help="Port to listen on.")
-@click.option("--sql-time-limit-ms", type=click.IntRange(min=1), default=1000, show_default=True,
+@click.option("--port", type=click.IntRange(1, 65535), default=8001, show_default=True, help="Port to listen on.")
+@click.option("--sql-time-limit-ms", type=click.IntRange(min=1), default=5000, show_default=True,
               help="Stop any statement (canned query, facet, custom SQL) after this many milliseconds.")
 @click.option("--no-sql", is_flag=True,
               help="Refuse custom SQL: only tables, facets, canned queries and cell pages.")

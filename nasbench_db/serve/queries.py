@@ -56,9 +56,11 @@ class Space:
 
     source: str  # FROM ... WHERE ... (filters written over ``p.<param>``), without GROUP BY
     group: str  # GROUP BY expression (the config key)
-    labels: tuple  # (SQL, name) of the config's own columns, shown first
+    labels: tuple  # (SQL, name) of the config's own columns
     run_metrics: dict  # name -> SQL of one run's value (averaged over the config's runs)
-    config_metrics: dict = field(default_factory=dict)  # name -> SQL constant per config (taken as it is)
+    config_metrics: dict = field(default_factory=dict)  # name -> SQL over a cfg row: one value per config
+    late_join: str = ""  # joins read for the rows a page shows only (alias la)
+    late_labels: tuple = ()  # (SQL over la, name), shown first
     shown: tuple = ()  # run metrics always shown (averaged)
     joins: str = ""  # joins of cost tables to cfg (alias h)
     costs: dict = field(default_factory=dict)  # name -> SQL over h
@@ -130,8 +132,7 @@ def _nb101_space(served: Served) -> Space:
                                            ("c.num_vertices", "num_vertices"), ("c.num_epochs", "num_epochs")),
                      run_metrics={"train_acc": "t.train_acc", "valid_acc": "t.valid_acc", "test_acc": "t.test_acc",
                                   # NNI's file stores the final time x 60 (its db_gen bug): seconds here
-                                  "training_time": "t.training_time / 60.0"},
-                     config_metrics={"parameters": "t.parameters"},
+                                  "training_time": "t.training_time / 60.0", "parameters": "t.parameters"},
                      shown=("valid_acc", "test_acc", "training_time", "parameters"),
                      params=(("epochs", _param("epochs", "108", "INTEGER")),), notes="epochs: 4, 12, 36, 108")
     run_metrics = {m: f"t.{m}" for m in ("train_acc", "valid_acc", "test_acc", "training_time", "halfway_train_acc",
@@ -141,26 +142,36 @@ def _nb101_space(served: Served) -> Space:
         # EC-NAS-Bench runs only (source=ecnas); read per run only when asked for
         for column in ("energy", "co2eq", "total_energy", "total_co2eq"):
             run_metrics[column] = f"(SELECT e.{column} FROM nb101_trial_energy e WHERE e.trial_id = t.id)"
+    run_kinds = {source["kind"] for source in served.sources} - {"hw-nasbench", "zc"}
+    # Runs of other sources than the release (EC-NAS-Bench, self-trained) share the tables: filter by source when
+    # there are any (a file of released runs only skips the per-run test).
+    by_source = bool(run_kinds - {"original"})
+    source_filter = ("\n    AND t.source_id IN (SELECT s.id FROM nasbench_source s WHERE s.kind = p.source\n"
+                     "                        OR (p.source = 'all' AND s.kind NOT IN ('hw-nasbench', 'zc')))"
+                     if by_source else "")
+    arch = "(SELECT a.{column} FROM nb101_arch a WHERE a.id = cfg.config_id / 16)"
     space = Space(
-        # The CROSS JOINs and id ranges walk config -> run by primary key (models.Nb101Trial); "+c.num_epochs"
-        # keeps SQLite from building an automatic index on the budget (as analysis.py does).
-        source=("FROM nb101_config c CROSS JOIN nb101_trial t CROSS JOIN nb101_arch a\n"
-                "  WHERE +c.num_epochs = p.epochs AND c.dataset = p.dataset AND a.id = c.id / 16\n"
-                "    AND t.id BETWEEN c.id * 1024 AND c.id * 1024 + 1023\n"
-                "    AND t.source_id IN (SELECT s.id FROM nasbench_source s WHERE s.kind = p.source\n"
-                "                        OR (p.source = 'all' AND s.kind NOT IN ('hw-nasbench', 'zc')))"),
-        group="c.id", labels=(("c.id", "config_id"), ("a.hash", "hash"), ("a.num_vertices", "num_vertices"),
-                              ("c.num_epochs", "num_epochs"), ("c.dataset", "dataset")),
-        run_metrics=run_metrics, config_metrics={"parameters": "a.parameters / 1e6"},
+        # The CROSS JOIN and id ranges walk config -> run by primary key (models.Nb101Trial); "+c.num_epochs" keeps
+        # SQLite from building an automatic index on the budget (as analysis.py does). The cell (hash, parameters)
+        # is read per config, and for the shown rows only, not per run.
+        source=("FROM nb101_config c CROSS JOIN nb101_trial t\n"
+                "  WHERE +c.num_epochs = p.epochs AND c.dataset = p.dataset\n"
+                f"    AND t.id BETWEEN c.id * 1024 AND c.id * 1024 + 1023{source_filter}"),
+        group="c.id", labels=(("c.id", "config_id"), ("c.num_epochs", "num_epochs"), ("c.dataset", "dataset")),
+        run_metrics=run_metrics, config_metrics={"parameters": arch.format(column="parameters") + " / 1e6"},
+        late_join="\n  JOIN nb101_arch la ON la.id = cfg.config_id / 16",
+        late_labels=(("la.hash", "hash"), ("la.num_vertices", "num_vertices")),
         shown=("valid_acc", "test_acc", "training_time", "parameters"), cell_key="hash",
-        params=(("epochs", _param("epochs", "108", "INTEGER")), _dataset_param("cifar10"),
-                ("source", "lower(" + _param("source", "'original'") + ")")),
-        notes="epochs: 4, 12, 36, 108; source: original (default), ecnas, trained or all"
+        params=(("epochs", _param("epochs", "108", "INTEGER")), _dataset_param("cifar10"))
+        + ((("source", "lower(" + _param("source", "'original'") + ")"),) if by_source else ()),
+        notes="epochs: 4, 12, 36, 108"
+              + ("; source: original (default), " + ", ".join(sorted(run_kinds - {"original"})) + " or all"
+                 if by_source else "")
               + ("; EC-NAS-Bench energy in kWh and CO2-equivalent in g with source=ecnas"
-                 if "energy" in run_metrics else ""))
+                 if "energy" in run_metrics and "ecnas" in run_kinds else ""))
     if served.has("zc_nb101_score", "score"):
-        space.proxy = ("(SELECT z.score FROM zc_nb101_score z WHERE z.hash = cfg.hash AND z.dataset = 'cifar10' "
-                       "AND z.form = 0 AND z.proxy = {name})")
+        space.proxy = (f"(SELECT z.score FROM zc_nb101_score z WHERE z.hash = {arch.format(column='hash')} "
+                       "AND z.dataset = 'cifar10' AND z.form = 0 AND z.proxy = {name})")
     return space
 
 
@@ -228,22 +239,13 @@ def _cfg(space: Space, selected: dict) -> str:
     columns = [f"{sql} AS {name}" for sql, name in space.labels] + ["COUNT(*) AS num_runs"]
     for output, param in selected.items():
         run = " ".join(f"WHEN '{m}' THEN {sql}" for m, sql in space.run_metrics.items())
-        value = f"AVG(CASE p.{param} {run} END)"
-        if space.config_metrics:  # constant per config: taken as it is (an average could move the last bit)
-            per_config = " ".join(f"WHEN '{m}' THEN {sql}" for m, sql in space.config_metrics.items())
-            value = f"COALESCE(MAX(CASE p.{param} {per_config} END), {value})"
-        columns.append(f"{value} AS {output}")
+        columns.append(f"AVG(CASE p.{param} {run} END) AS {output}")
     return f"SELECT {', '.join(columns)}\n  {space.source}\n  GROUP BY {space.group}"
 
 
 def _shown_cte(space: Space, keys: str, params: dict) -> str:
     """``shown``: the always-shown means, read for the configs of CTE ``keys`` only (the rows a page shows)."""
-    columns = []
-    for m in space.shown:
-        if m in space.config_metrics:
-            columns.append(f"MAX({space.config_metrics[m]}) AS {m}")
-        else:
-            columns.append(f"AVG({space.run_metrics[m]}) AS {m}")
+    columns = [f"AVG({space.run_metrics[m]}) AS {m}" for m in space.shown if m in space.run_metrics]
     sql = (f"SELECT {space.group} AS shown_key, {', '.join(columns)}\n  {space.source}\n"
            f"    AND {space.group} IN (SELECT config_id FROM {keys})\n  GROUP BY {space.group}")
     return f"shown AS ({_inline(sql, params)})"
@@ -252,8 +254,11 @@ def _shown_cte(space: Space, keys: str, params: dict) -> str:
 def value_expr(space: Space, param: str, column: str) -> str:
     """SQL of the value named by parameter ``param`` for a cfg row: the benchmark's own metric (cfg.``column``), an
     HW-NAS-Bench cost, or a zero-cost proxy."""
-    own = ", ".join(f"'{m}'" for m in space.metrics)
+    own = ", ".join(f"'{m}'" for m in space.run_metrics)
     whens = [f"WHEN p.{param} IN ({own}) THEN cfg.{column}"]
+    # one value per config (NB-101's parameter count): taken as it is, an average could move the last bit
+    whens += [f"WHEN p.{param} = '{m}' THEN {sql}" for m, sql in space.config_metrics.items()
+              if m not in space.run_metrics]
     whens += [f"WHEN p.{param} = '{c}' THEN {sql}" for c, sql in space.costs.items()]
     # NASLib's parameter / FLOP counts are proxies only as zc_params / zc_flops (as in analysis.py)
     whens += [f"WHEN p.{param} = '{c}' THEN NULL" for c in ZC_COST_PROXIES if c not in space.metrics]
@@ -279,8 +284,14 @@ def _with(space: Space, extra: list, selected: dict) -> tuple:
 
 
 def _shown(space: Space) -> list:
-    names = [f"cfg.{name}" for _, name in space.labels if name != "joined_dataset"] + ["cfg.num_runs"]
-    return names + [f"shown.{name}" for name in space.shown]
+    names = [f"{sql} AS {name}" for sql, name in space.late_labels]
+    names += [f"cfg.{name}" for _, name in space.labels if name != "joined_dataset"] + ["cfg.num_runs"]
+    for name in space.shown:
+        if name in space.run_metrics:
+            names.append(f"shown.{name}")
+        else:
+            names.append(f"{space.config_metrics[name]} AS {name}")
+    return names
 
 
 def _costs(space: Space) -> list:
@@ -296,16 +307,20 @@ def top_k_sql(space: Space) -> str:
              ("min_cost", "CAST(NULLIF(:min_cost, '') AS REAL)"),
              ("max_cost", "CAST(NULLIF(:max_cost, '') AS REAL)")]
     selected = {"metric_value": "metric", "cost_value": "cost"}
-    if "parameters" in space.metrics:
+    params_sql = None
+    if "parameters" in space.run_metrics:
         selected["params_value"] = "params_name"
         extra.append(("params_name", "'parameters'"))
+        params_sql = "cfg.params_value"
+    elif "parameters" in space.config_metrics:
+        params_sql = space.config_metrics["parameters"]
     metric, cost = value_expr(space, "metric", "metric_value"), value_expr(space, "cost", "cost_value")
     bounds = "(p.cost = '' OR ((p.min_cost IS NULL OR cost_value >= p.min_cost)\n" \
              "                         AND (p.max_cost IS NULL OR cost_value <= p.max_cost)))"
     params_value = ""
-    if "parameters" in space.metrics:
+    if params_sql is not None:
         bounds += "\n    AND (p.max_params IS NULL OR params_value <= p.max_params)"
-        params_value = ", cfg.params_value AS params_value"
+        params_value = f", CASE WHEN p.max_params IS NOT NULL THEN {params_sql} END AS params_value"
     # Rank on the one value first; the shown columns and costs are read for the k rows kept only.
     head, params = _with(space, extra, selected)
     return (head +
@@ -321,7 +336,7 @@ def top_k_sql(space: Space) -> str:
             "       CASE WHEN p.cost <> '' THEN best.cost_value END AS cost_value,\n"
             f"       {', '.join(_shown(space) + _costs(space))}\n"
             "FROM best JOIN cfg ON cfg.config_id = best.config_id JOIN shown ON shown.shown_key = best.config_id\n"
-            f"  CROSS JOIN p{space.joins}\n"
+            f"  CROSS JOIN p{space.joins}{space.late_join}\n"
             "ORDER BY CASE WHEN p.sort = 'asc' THEN best.value END ASC, "
             "CASE WHEN p.sort <> 'asc' THEN best.value END DESC, best.config_id")
 
@@ -348,7 +363,7 @@ def pareto_sql(space: Space) -> str:
             "SELECT p.cost AS cost, onfront.cost_value AS cost_value, p.metric AS metric, "
             f"onfront.metric_value AS metric_value,\n       {', '.join(_shown(space))}\n"
             "FROM onfront JOIN cfg ON cfg.config_id = onfront.config_id\n"
-            "  JOIN shown ON shown.shown_key = onfront.config_id CROSS JOIN p\n"
+            f"  JOIN shown ON shown.shown_key = onfront.config_id CROSS JOIN p{space.late_join}\n"
             "ORDER BY onfront.cost_value, onfront.config_id")
 
 
