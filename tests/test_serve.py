@@ -243,6 +243,18 @@ def test_pareto_front_matches_the_analysis_api(land, landscape):
         assert [r["metric_value"] for r in rows] == pytest.approx([r[metric] for r in front], rel=1e-12)
 
 
+def test_pareto_page_plots_every_config_and_the_front(land, landscape):
+    params = {"dataset": "cifar100", "cost": "edgegpu_latency", "metric": "test_acc"}
+    front = analysis.pareto_front("nb201", "edgegpu_latency", "test_acc", dataset="cifar100", epochs=200,
+                                  db_dir=landscape)
+    body = land.get("/nasbench201/-/pareto.json", params=params).json()
+    assert body["configs"] == 15625
+    assert [r["arch_index"] for r in body["front"]] == [nb201_space.index_of(r["config"]["arch"]) for r in front]
+    html = land.get("/nasbench201/-/pareto", params=params).text
+    assert html.count('class="front-point"') == len(front) and 'class="front"' in html
+    assert "15625 configs (every 4th drawn)" in html
+
+
 def test_correlation_in_sql_and_on_the_scipy_page_match_correlate(land, landscape):
     expected = analysis.correlate("nb201", "test_acc", "synflow", dataset="cifar100", epochs=200, db_dir=landscape)
     assert expected["n"] == 725

@@ -31,6 +31,7 @@ STYLE = """
 .nb-figures figcaption { font-size: 0.85em; color: #444; max-width: 380px; }
 svg.nb-chart text, svg.nb-cell text { font-family: Helvetica, Arial, sans-serif; }
 table.nb-table td.num { text-align: right; font-variant-numeric: tabular-nums; }
+.nb-caption { font-size: 0.85em; color: #444; }
 .nb-keys th { text-align: left; padding-right: 1em; font-weight: normal; color: #444; vertical-align: top; }
 .nb-keys code { word-break: break-all; }
 form.nb-cell-form input[type=text] { width: 36em; max-width: 90%; }
@@ -209,6 +210,82 @@ def line_chart(series, title: str, x_label: str = "epoch", y_label: str = "accur
     return Markup("".join(parts))
 
 
+#: Most background points drawn in a scatter chart (every k-th of a larger set): the front is always drawn whole.
+MAX_SCATTER_POINTS = 4000
+
+
+def scatter_chart(points, front, title: str, x_label: str, y_label: str, width: int = 640,
+                  height: int = 400) -> Markup:
+    """An SVG scatter of ``points`` ``[(x, y)]`` with the Pareto ``front`` ``[(x, y)]`` as a staircase (lowest x
+    first)."""
+    step = max(1, math.ceil(len(points) / MAX_SCATTER_POINTS))
+    drawn = points[::step]
+    every = [(x, y) for x, y in list(points) + list(front) if x is not None and y is not None]
+    left, right, top, bottom = 56, 16, 28, 40
+    parts = [f'<svg class="nb-chart nb-scatter" xmlns="http://www.w3.org/2000/svg" width="{width}" '
+             f'height="{height}" viewBox="0 0 {width} {height}" role="img" aria-label="{escape(title)}">',
+             f'<text x="{left}" y="17" font-size="12" font-weight="bold">{escape(title)}</text>']
+    if not every:
+        parts.append(f'<text x="{left}" y="{height / 2}" font-size="12">no configs have both values</text></svg>')
+        return Markup("".join(parts))
+    x_low, x_high = min(x for x, _ in every), max(x for x, _ in every)
+    y_low, y_high = min(y for _, y in every), max(y for _, y in every)
+    x_pad, y_pad = (x_high - x_low) * 0.03 or 1, (y_high - y_low) * 0.05 or 1
+    x_low, x_high, y_low, y_high = x_low - x_pad, x_high + x_pad, y_low - y_pad, y_high + y_pad
+    plot_w, plot_h = width - left - right, height - top - bottom
+
+    def sx(x):
+        return left + (x - x_low) / (x_high - x_low) * plot_w
+
+    def sy(y):
+        return top + plot_h - (y - y_low) / (y_high - y_low) * plot_h
+
+    parts.append(f'<rect x="{left}" y="{top}" width="{plot_w}" height="{plot_h}" fill="none" stroke="#999"/>')
+    for tick in _ticks(y_low, y_high):
+        parts.append(f'<line x1="{left - 4}" x2="{left + plot_w}" y1="{sy(tick):.1f}" y2="{sy(tick):.1f}" '
+                     f'stroke="#eee"/><text x="{left - 6}" y="{sy(tick) + 4:.1f}" font-size="10" '
+                     f'text-anchor="end">{fmt(round(tick, 6))}</text>')
+    for tick in _ticks(x_low, x_high):
+        parts.append(f'<text x="{sx(tick):.1f}" y="{top + plot_h + 14}" font-size="10" text-anchor="middle">'
+                     f'{fmt(round(tick, 6))}</text>')
+    parts.append(f'<text x="{left + plot_w / 2}" y="{height - 8}" font-size="11" text-anchor="middle">'
+                 f'{escape(x_label)}</text>')
+    parts.append(f'<text x="14" y="{top + plot_h / 2}" font-size="11" text-anchor="middle" '
+                 f'transform="rotate(-90 14 {top + plot_h / 2})">{escape(y_label)}</text>')
+    parts.extend(f'<circle cx="{sx(x):.1f}" cy="{sy(y):.1f}" r="1.6" fill="#1f77b4" fill-opacity="0.35"/>'
+                 for x, y in drawn if x is not None and y is not None)
+    if front:
+        path = [f"M {sx(front[0][0]):.1f} {sy(front[0][1]):.1f}"]
+        for (_, y0), (x1, y1) in zip(front, front[1:]):
+            path.append(f"H {sx(x1):.1f} V {sy(y1):.1f}")
+        parts.append(f'<path class="front" d="{" ".join(path)}" fill="none" stroke="#d62728" stroke-width="1.8"/>')
+        parts.extend(f'<circle class="front-point" cx="{sx(x):.1f}" cy="{sy(y):.1f}" r="3" fill="#d62728"/>'
+                     for x, y in front)
+    parts.append("</svg>")
+    caption = f"{len(points)} configs" + (f" (every {step}th drawn)" if step > 1 else "") + \
+        f"; {len(front)} on the front (red)"
+    return Markup("".join(parts) + f'<p class="nb-caption">{escape(caption)}</p>')
+
+
+def pareto_body(served_name: str, params: dict, points, front_rows, columns, query_url: str, json_url: str,
+                names: str) -> Markup:
+    """The Pareto page: the form, every config as a point and the front as a staircase, the front's rows."""
+    fields = "".join(f'<label>{escape(name)} <input type="text" name="{escape(name)}" size="16" '
+                     f'value="{escape(value)}"></label> ' for name, value in params.items())
+    cost = front_rows[0]["cost"] if front_rows else params.get("cost") or "cost"
+    metric = front_rows[0]["metric"] if front_rows else params.get("metric") or "metric"
+    front = [(row["cost_value"], row["metric_value"]) for row in front_rows]
+    chart = scatter_chart(points, front, f"{metric} against {cost}", cost, metric)
+    return Markup(f"<h1>Pareto front ({escape(served_name)})</h1>"
+                  f'<form action="" method="get">{fields}<input type="submit" value="Draw"></form>'
+                  f"<p>Columns: {escape(names)}. Means over runs per config; the cost is minimised and the metric "
+                  "maximised (order=asc minimises it).</p>"
+                  f'<div class="nb-figures"><figure>{chart}</figure></div>'
+                  f"<h2>The front</h2>{table(columns, front_rows)}"
+                  f'<p>As <a href="{escape(json_url)}">JSON</a>; the rows come from <a href="{escape(query_url)}">the '
+                  "pareto query</a>.</p>")
+
+
 def _source_label(row) -> str:
     if row.get("source_kind") is None:
         return ""
@@ -368,6 +445,7 @@ def index_description(served_list, prefix: str = "/") -> str:
         links = []
         if space_of(served) is not None:
             links += [f'<a href="{base}/top_k">top-k</a>', f'<a href="{base}/pareto">Pareto front</a>',
+                      f'<a href="{base}/-/pareto">(plotted)</a>',
                       f'<a href="{base}/correlation">correlation</a>',
                       f'<a href="{base}/-/correlation">Kendall / Spearman (scipy)</a>']
         if arch_query(served) is not None:

@@ -8,7 +8,7 @@ instance in the same process is left alone.
   plus ``sqrt`` where SQLite was built without its math functions;
 * ``asgi_wrapper``: every request but GET / HEAD is answered 405 (no write endpoint, whatever Datasette offers);
 * ``register_routes``: ``/<database>/-/cell/<key>`` (also ``?arch=``; ``.json`` and ``.csv``) and
-  ``/<database>/-/correlation`` (also ``.json`` and ``.csv``);
+  ``/<database>/-/correlation`` (also ``.json`` and ``.csv``), ``/<database>/-/pareto`` (also ``.json``);
 * ``render_cell``: an architecture's key in any table or query links to its cell page.
 """
 
@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import math
 import sqlite3
 import weakref
@@ -28,7 +29,7 @@ from markupsafe import Markup, escape
 from .. import db as _db
 from ..errors import NasbenchDbError, OutOfSearchSpace
 from . import cells, pages
-from .queries import Served, choices, pairs_sql, space_of
+from .queries import Served, choices, pairs_sql, pareto_sql, space_of
 
 PLUGIN_NAME = "nasbench-db"
 
@@ -159,6 +160,7 @@ def register_routes():
     return [
         (r"^/(?P<database>[^/]+)/-/cell(?:/(?P<key>.+?))?(?P<format>\.json|\.csv)?$", cell_view),
         (r"^/(?P<database>[^/]+)/-/correlation(?P<format>\.json|\.csv)?$", correlation_view),
+        (r"^/(?P<database>[^/]+)/-/pareto(?P<format>\.json)?$", pareto_view),
     ]
 
 
@@ -178,7 +180,7 @@ def _served(datasette, request) -> tuple:
 
 def _executor(database):
     async def execute(sql, params=()):
-        results = await database.execute(sql, list(params))
+        results = await database.execute(sql, params if isinstance(params, dict) else list(params))
         return [dict(zip(results.columns, row)) for row in results.rows]
 
     return execute
@@ -281,18 +283,11 @@ def _runs_csv(runs) -> str:
     return buffer.getvalue()
 
 
-async def correlation_view(datasette, request):
-    """Kendall's tau and Spearman's rho (scipy) of two columns over the configs of a served database."""
-    fmt = request.url_vars.get("format")
-    try:
-        served, config, database = _served(datasette, request)
-    except _NotServed as exc:
-        return await _error(datasette, request, 404, "Not found", str(exc), fmt)
+async def _space(served, database):
+    """The canned queries' spec of a served database (its tables and proxies read from the file)."""
     served.tables = await _tables(database)
     proxies = []
     if "nasbench_source" in served.tables:
-        import json
-
         rows = await database.execute("SELECT details FROM nasbench_source WHERE kind = 'zc'")
         for (details,) in rows.rows:
             try:
@@ -300,7 +295,55 @@ async def correlation_view(datasette, request):
             except ValueError:
                 pass
     served.proxies = tuple(dict.fromkeys(proxies))
-    space = space_of(served)
+    served.sources = [{"kind": row[0]} for row in (await database.execute(
+        "SELECT kind FROM nasbench_source")).rows] if "nasbench_source" in served.tables else []
+    return space_of(served)
+
+
+async def pareto_view(datasette, request):
+    """Every config as a point of a metric against a cost, the Pareto front drawn over them, and its rows."""
+    fmt = request.url_vars.get("format")
+    try:
+        served, config, database = _served(datasette, request)
+    except _NotServed as exc:
+        return await _error(datasette, request, 404, "Not found", str(exc), fmt)
+    space = await _space(served, database)
+    if space is None:
+        return await _error(datasette, request, 404, "No Pareto fronts here",
+                            f"{served.name} has no benchmark tables", fmt, served.name)
+    names = [name for name, _ in space.params] + ["cost", "metric", "order"]
+    params = {name: request.args.get(name, "") for name in names}
+    try:
+        front = await _executor(database)(pareto_sql(space), params)
+        pairs = await database.execute(pairs_sql(space), {**{n: params[n] for n, _ in space.params},
+                                                          "x": params["cost"] or space.default_cost,
+                                                          "y": params["metric"] or space.default_metric})
+    except QueryInterrupted:
+        return await _error(datasette, request, 400, "Query took too long",
+                            "SQL query took too long (the service's time limit)", fmt, served.name)
+    except sqlite3.Error as exc:
+        return await _error(datasette, request, 400, "Query failed", str(exc), fmt, served.name)
+    points = [(row[1], row[2]) for row in pairs.rows]
+    if fmt == ".json":
+        return Response.json({"ok": True, "database": served.name, "params": params, "configs": len(points),
+                              "front": front}, default=str)
+    columns = list(front[0]) if front else []
+    base = datasette.urls.database(served.name)
+    body = pages.pareto_body(served.name, params, points, front, columns,
+                             pages.urlencoded(f"{base}/pareto", params),
+                             pages.urlencoded(datasette.urls.path(f"/{quote(served.name)}/-/pareto.json"), params),
+                             choices(space, served))
+    return await _page(datasette, request, f"Pareto front: {served.name}", body, served.name)
+
+
+async def correlation_view(datasette, request):
+    """Kendall's tau and Spearman's rho (scipy) of two columns over the configs of a served database."""
+    fmt = request.url_vars.get("format")
+    try:
+        served, config, database = _served(datasette, request)
+    except _NotServed as exc:
+        return await _error(datasette, request, 404, "Not found", str(exc), fmt)
+    space = await _space(served, database)
     if space is None:
         return await _error(datasette, request, 404, "No correlations here",
                             f"{served.name} has no benchmark tables to correlate", fmt, served.name)

@@ -425,7 +425,8 @@ def canned_queries(served: Served) -> dict:
             "title": "Pareto front of a metric against a cost",
             "description": (f"Configs that no config of lower or equal cost beats (cost minimised, metric maximised; "
                             f"order=asc minimises the metric), cheapest first. {space.notes}. cost (default "
-                            f"{space.default_cost}) and metric (default {space.default_metric}): {names}."),
+                            f"{space.default_cost}) and metric (default {space.default_metric}): {names}. Plotted "
+                            f"over every config: /{served.name}/-/pareto."),
             "sql": pareto_sql(space), "hide_sql": True,
             "params": filters + ["cost", "metric", "order"],
         }
