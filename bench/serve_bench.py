@@ -136,6 +136,10 @@ def measure(db_dir: Path, repeat: int) -> list:
     times, _ = timed(f"/{served.name}/-/correlation", {"dataset": "cifar100", "x": "test_acc", "y": "synflow"})
     results.append(("correlation page (scipy: Kendall + Spearman)", statistics.median(times), max(times), None,
                     best_ms(lambda: analysis.correlate("nb201", "test_acc", "synflow", **kw)), None, False))
+    times, _ = timed(f"/{served.name}/-/pareto", {"dataset": "cifar100", "cost": "edgegpu_latency",
+                                                  "metric": "test_acc"})
+    results.append(("Pareto page (15,625 points drawn as SVG, the front)", statistics.median(times), max(times),
+                    None, None, None, False))
     for table in ("nb201trialconfig", "nb201trialstats", "hw_nb201_metric"):
         times, _ = timed(f"/{served.name}/{table}", {})
         results.append((f"table page {table} (with its facets)", statistics.median(times), max(times), None, None,

@@ -177,6 +177,23 @@ def test_table_pages_show_the_descriptions_and_facet_by_dataset_epochs_and_sourc
     assert {item["value"] for item in kinds} == {"original", "ecnas", "zc", "trained"}
 
 
+def test_table_rows_are_counted_once_in_the_background_and_views_are_not_counted(client, lab):
+    deadline = time.monotonic() + 60
+    while len(client.ds.inspect_data or {}) < 5 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert set(client.ds.inspect_data) == {"nasbench101", "nasbench201", "nats_sss", "nds", "nlp"}
+    conn = immutable_connect(lab / "nasbench201.db")
+    epochs = conn.execute("SELECT COUNT(*) FROM nb201_epoch").fetchone()[0]
+    tables = {name for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    conn.close()
+    assert client.get("/nasbench201/nb201_epoch.json").json()["filtered_table_rows_count"] == epochs > 0
+    listed = client.get("/nasbench201.json").json()["tables"]
+    assert {t["name"] for t in listed} == tables  # every table listed (Datasette lists them from the counts)
+    view = client.get("/nasbench101/nb101trialstats.json").json()
+    assert view["filtered_table_rows_count"] is None and len(view["rows"]) == 100
+    assert client.get("/nasbench101/nb101trialstats.json", params={"_nocount": "0"}).status_code == 200
+
+
 # ----------------------------------------------------------------------------------------------------------------------
 # canned queries
 

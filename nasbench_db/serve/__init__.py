@@ -68,9 +68,10 @@ def _inspect(location: _db.Location) -> Served:
     except sqlite3.Error as exc:
         raise NasbenchDbError(f"{path}: cannot open the database ({exc})") from None
     try:
-        names = conn.execute("SELECT name FROM sqlite_master WHERE type IN ('table', 'view') "
+        names = conn.execute("SELECT name, type FROM sqlite_master WHERE type IN ('table', 'view') "
                              "AND name NOT LIKE 'sqlite_autoindex%'").fetchall()
-        for (name,) in names:
+        served.views = frozenset(name for name, kind in names if kind == "view")
+        for name, _ in names:
             columns = conn.execute("SELECT name FROM pragma_table_info(?)", (name,)).fetchall()
             served.tables[name] = frozenset(c[0] for c in columns)
         if "nasbench_source" in served.tables:
@@ -166,7 +167,7 @@ def build_metadata(served_list: list, allow_sql: bool = True) -> dict:
         plugin["databases"][served.name] = {
             "benchmark": served.benchmark, "layout": served.layout,
             "cell_key": space.cell_key if space is not None else None,
-            "tables": sorted(served.tables),
+            "tables": sorted(set(served.tables) - served.views), "views": sorted(served.views),
         }
     metadata = {
         "title": "nasbench_db",

@@ -45,6 +45,7 @@ class Served:
     tables: dict = field(default_factory=dict)  # table or view -> frozenset of columns
     proxies: tuple = ()  # zero-cost proxy names loaded beside the benchmark
     sources: list = field(default_factory=list)  # provenance rows: {id, kind, file_name, device}
+    views: frozenset = frozenset()  # which of ``tables`` are views
 
     def has(self, table: str, *columns: str) -> bool:
         return table in self.tables and all(column in self.tables[table] for column in columns)
