@@ -471,6 +471,21 @@ def test_database_files_are_not_handed_out(client):
         assert client.get(path).status_code == 404, path
 
 
+def test_a_file_changed_on_disk_is_not_read_again(lab, tmp_path):
+    copy = tmp_path / "copy"
+    copy.mkdir()
+    shutil.copy(lab / "nlp.db", copy / "nlp.db")
+    served = Client(build_datasette(copy))
+    try:
+        assert served.get("/nlp/nlptrialconfig.json").status_code == 200
+        stat = (copy / "nlp.db").stat()
+        os.utime(copy / "nlp.db", ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))  # as an in-place write would
+        response = served.get("/nlp/nlptrialconfig.json")
+        assert response.status_code == 503 and "changed on disk" in response.text and "Restart" in response.text
+    finally:
+        served.close()
+
+
 def test_the_authorizer_allows_reading_only(lab):
     conn = immutable_connect(lab / "nasbench201.db")
     conn.set_authorizer(authorizer)

@@ -26,9 +26,9 @@ def serve_command(host, port, sql_time_limit_ms, no_sql, print_metadata, db_dir)
     (.json) and CSV (.csv).
 
     Serves the SQLite files of --db-dir / $NASBENCHMARK_DIR (opened immutable: nothing can write to them). A
-    database on a server ($NASBENCHMARK_DB_URL) is not served: the browser serves SQLite files only. Restart the
-    service after loading data into a served file (convert hw-nasbench, zc, results, ecnas). Needs Datasette:
-    pip install 'nasbench_db[serve]'.
+    database on a server ($NASBENCHMARK_DB_URL) is not served: the browser serves SQLite files only. Stop the
+    service while loading data into a served file (convert hw-nasbench, zc, results, ecnas) and start it again
+    after. Needs Datasette: pip install 'nasbench_db[serve]'.
 
     \b
     Example:

@@ -12,8 +12,9 @@ too), reads what each holds, and configures a Datasette instance from the models
 Read-only always: files are opened immutable (``?immutable=1``: no lock, no journal, nothing written), every served
 connection has an authorizer that allows reading only (no ``ATTACH``, no ``PRAGMA`` that sets anything, no write, no
 ``load_extension``), no canned query writes, the database files cannot be downloaded, and every statement stops at
-``sql_time_limit_ms``. A file that a converter changes in place (``convert hw-nasbench``, ``zc``, ``results``,
-``ecnas``) is seen after a restart of the service.
+``sql_time_limit_ms``. Immutable readers assume the file does not change: loading data into a served file in place
+(``convert hw-nasbench``, ``zc``, ``results``, ``ecnas``) needs the service stopped, and a swapped-in file is seen
+after a restart.
 """
 
 from __future__ import annotations

@@ -6,7 +6,8 @@ instance in the same process is left alone.
 * ``prepare_connection``: a read-only authorizer on every connection to a served file, and the SQL functions
   ``nb201_index(text)``, ``nb101_hash(text)``, ``nats_sss_index(text)`` (any encoding -> the key, NULL if it is none),
   plus ``sqrt`` where SQLite was built without its math functions;
-* ``asgi_wrapper``: every request but GET / HEAD is answered 405 (no write endpoint, whatever Datasette offers);
+* ``asgi_wrapper``: every request but GET / HEAD is answered 405 (no write endpoint, whatever Datasette offers), and
+  every request 503 once a served file changed on disk (immutable readers must not read a file being rewritten);
 * ``register_routes``: ``/<database>/-/cell/<key>`` (also ``?arch=``; ``.json`` and ``.csv``) and
   ``/<database>/-/correlation`` (also ``.json`` and ``.csv``), ``/<database>/-/pareto`` (also ``.json``);
 * ``render_cell``: an architecture's key in any table or query links to its cell page.
@@ -18,6 +19,7 @@ import csv
 import io
 import json
 import math
+import os
 import sqlite3
 import threading
 import weakref
@@ -87,6 +89,20 @@ def _config(datasette) -> dict:
 READ_METHODS = ("GET", "HEAD")
 
 
+def _identity(path):
+    try:
+        stat = os.stat(path)
+    except OSError:
+        return None
+    return stat.st_ino, stat.st_size, stat.st_mtime_ns
+
+
+async def _plain(send, status: int, text: str, headers=()) -> None:
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(b"content-type", b"text/plain; charset=utf-8"), *headers]})
+    await send({"type": "http.response.body", "body": text.encode()})
+
+
 def _no_view_count(scope, views):
     """A view's page without its row count (``_nocount=1``): counting NNI's NB-101 run view means joining millions of
     runs on every page view, until the SQL time limit. Tables have their counts counted once (:func:`count_rows`)."""
@@ -112,16 +128,21 @@ def asgi_wrapper(datasette):
             return app
 
         views = {(name, view) for name, config in _config(datasette).items() for view in config.get("views", [])}
+        files = {database.path: _identity(database.path) for name, database in datasette.databases.items()
+                 if name in _config(datasette)}
 
         async def read_only(scope, receive, send):
             if scope.get("type") == "http" and views:
                 scope = _no_view_count(scope, views)
+            changed = [path for path, identity in files.items() if _identity(path) != identity] \
+                if scope.get("type") == "http" else []
+            if changed:  # immutable readers must not read a file that is being rewritten: refuse until a restart
+                await _plain(send, 503, f"503 Service Unavailable: {changed[0]} changed on disk since the service "
+                                        "started (a conversion or an ingestion into it?). Restart nasbench-db serve.\n")
+                return
             if scope.get("type") == "http" and scope.get("method", "GET").upper() not in READ_METHODS:
-                await send({"type": "http.response.start", "status": 405,
-                            "headers": [(b"content-type", b"text/plain; charset=utf-8"),
-                                        (b"allow", ", ".join(READ_METHODS).encode())]})
-                await send({"type": "http.response.body",
-                            "body": b"405 Method Not Allowed: this service is read-only (GET and HEAD only)\n"})
+                await _plain(send, 405, "405 Method Not Allowed: this service is read-only (GET and HEAD only)\n",
+                             [(b"allow", ", ".join(READ_METHODS).encode())])
                 return
             await app(scope, receive, send)
 
