@@ -30,6 +30,8 @@ from dataclasses import dataclass, field
 from ..analysis import ZC_COST_PROXIES
 from ..models import HW_AVERAGE_FACTORS, HW_NB201_METRICS
 
+#: Metrics asked for most, tested first in the per-run CASE.
+COMMON_METRICS = ("valid_acc", "test_acc", "final_test_acc", "val_loss", "train_acc", "parameters")
 #: Metrics ranked smallest first when no ``order`` is given (losses, times, costs).
 ASCENDING_SUFFIXES = ("loss", "time", "latency", "energy", "co2eq", "parameters", "flops", "average_hw_metric")
 
@@ -239,8 +241,11 @@ def _cfg(space: Space, selected: dict) -> str:
     parameter (``{output: parameter name}``), averaged over the config's runs."""
     columns = [f"{sql} AS {name}" for sql, name in space.labels] + ["COUNT(*) AS num_runs"]
     for output, param in selected.items():
-        run = " ".join(f"WHEN '{m}' THEN {sql}" for m, sql in space.run_metrics.items())
-        columns.append(f"AVG(CASE p.{param} {run} END) AS {output}")
+        # '' (no cost named) first, then the usual metrics: each run row compares until the first match
+        order = sorted(space.run_metrics, key=lambda m: (m not in COMMON_METRICS, COMMON_METRICS.index(m)
+                                                         if m in COMMON_METRICS else 0))
+        run = " ".join(f"WHEN '{m}' THEN {space.run_metrics[m]}" for m in order)
+        columns.append(f"AVG(CASE p.{param} WHEN '' THEN NULL {run} END) AS {output}")
     return f"SELECT {', '.join(columns)}\n  {space.source}\n  GROUP BY {space.group}"
 
 
