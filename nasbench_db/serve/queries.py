@@ -388,9 +388,11 @@ def correlation_sql(space: Space) -> str:
     pairs = pairs_sql(space).rsplit("\nSELECT config_key", 1)[0]
     return (f"{pairs},\n"
             "valid AS (SELECT x, y FROM pairs WHERE x IS NOT NULL AND y IS NOT NULL),\n"
-            "ranks AS (SELECT RANK() OVER (ORDER BY x) + (COUNT(*) OVER (PARTITION BY x) - 1) / 2.0 AS rx,\n"
-            "                 RANK() OVER (ORDER BY y) + (COUNT(*) OVER (PARTITION BY y) - 1) / 2.0 AS ry\n"
-            "          FROM valid),\n"
+            # a tie's mean rank: (its first rank + its last) / 2; COUNT(*) over the default frame counts the rows up
+            # to the last tie, so each needs one sort
+            "ranks AS (SELECT (RANK() OVER wx + COUNT(*) OVER wx) / 2.0 AS rx,\n"
+            "                 (RANK() OVER wy + COUNT(*) OVER wy) / 2.0 AS ry\n"
+            "          FROM valid WINDOW wx AS (ORDER BY x), wy AS (ORDER BY y)),\n"
             "means AS (SELECT COUNT(*) AS n, AVG(rx) AS mx, AVG(ry) AS my FROM ranks),\n"
             "sums AS (SELECT SUM((rx - mx) * (ry - my)) AS sxy, SUM((rx - mx) * (rx - mx)) AS sxx,\n"
             "                SUM((ry - my) * (ry - my)) AS syy FROM ranks CROSS JOIN means)\n"
