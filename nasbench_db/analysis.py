@@ -636,35 +636,45 @@ def correlate(benchmark: str, x: str, y, **filters) -> list | dict:
     Returns a dict ``{x, y, n, kendall_tau, kendall_p, spearman_rho, spearman_p}`` (a list of them when ``y`` is a
     list). Raises :class:`MissingDependency` without scipy.
     """
-    try:
-        from scipy import stats
-    except ImportError:
-        raise MissingDependency("correlate needs scipy: pip install scipy "
-                                "(or pip install 'nasbench_db[analysis]')") from None
-    import warnings
-
+    _scipy_stats()
     many = isinstance(y, (list, tuple))
     targets = list(y) if many else [y]
     if not targets:
         raise InvalidArgument("name at least one column to correlate with")
     names = [x] + [name for name in targets if name != x]
     data = metric_columns(benchmark, names, **filters)
-    results = []
-    for name in targets:
-        pairs = [(a, b) for a, b in zip(data[x], data[name])
-                 if a is not None and b is not None and a == a and b == b]
-        result = {"x": x, "y": name, "n": len(pairs), "kendall_tau": None, "kendall_p": None, "spearman_rho": None,
-                  "spearman_p": None}
-        if len(pairs) >= 2:
-            xs, ys = [p[0] for p in pairs], [p[1] for p in pairs]
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")  # a constant column: scipy warns and returns NaN
-                tau = stats.kendalltau(xs, ys)
-                rho = stats.spearmanr(xs, ys)
-            result.update(kendall_tau=_finite(tau.statistic), kendall_p=_finite(tau.pvalue),
-                          spearman_rho=_finite(rho.statistic), spearman_p=_finite(rho.pvalue))
-        results.append(result)
+    results = [{"x": x, "y": name, **rank_correlation(data[x], data[name])} for name in targets]
     return results if many else results[0]
+
+
+def _scipy_stats():
+    try:
+        from scipy import stats
+    except ImportError:
+        raise MissingDependency("correlate needs scipy: pip install scipy "
+                                "(or pip install 'nasbench_db[analysis]')") from None
+    return stats
+
+
+def rank_correlation(xs, ys) -> dict:
+    """``{n, kendall_tau, kendall_p, spearman_rho, spearman_p}`` of two equally long value lists: Kendall's tau-b and
+    Spearman's rho (:mod:`scipy.stats`, two-sided p-values) over the pairs where both values are numbers (None and
+    NaN are left out; None results below 2 pairs or for a constant column). The one home of the statistics that
+    :func:`correlate` and the browsable service report."""
+    import warnings
+
+    stats = _scipy_stats()
+    pairs = [(a, b) for a, b in zip(xs, ys) if a is not None and b is not None and a == a and b == b]
+    result = {"n": len(pairs), "kendall_tau": None, "kendall_p": None, "spearman_rho": None, "spearman_p": None}
+    if len(pairs) >= 2:
+        first, second = [float(p[0]) for p in pairs], [float(p[1]) for p in pairs]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # a constant column: scipy warns and returns NaN
+            tau = stats.kendalltau(first, second)
+            rho = stats.spearmanr(first, second)
+        result.update(kendall_tau=_finite(tau.statistic), kendall_p=_finite(tau.pvalue),
+                      spearman_rho=_finite(rho.statistic), spearman_p=_finite(rho.pvalue))
+    return result
 
 
 def _finite(value):

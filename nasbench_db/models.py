@@ -506,7 +506,8 @@ class Nb101TrialConfig(_Nb101Model):
 class Nb101TrialStats(_Nb101Model):
     """NNI's ``Nb101TrialStats``: final ``train_acc/valid_acc/test_acc`` (percent), ``parameters`` (millions),
     ``training_time`` (seconds, real: also on NNI's file, whose x 60 values are divided back). Read-only view of the
-    original release's runs (other sources' runs are in :class:`Nb101Trial`)."""
+    original release's runs (other sources' runs are in :class:`Nb101Trial`); our view also has ``repeat`` (the run's
+    number among its config's runs, from 0) and ``source_id`` (its provenance row, :class:`Source`)."""
 
     config = peewee.ForeignKeyField(Nb101TrialConfig, column_name="config_id", backref="trial_stats")
     train_acc = peewee.DoubleField()
@@ -521,8 +522,9 @@ class Nb101TrialStats(_Nb101Model):
 
 class Nb101IntermediateStats(_Nb101Model):
     """NNI's ``Nb101IntermediateStats``: ``current_epoch`` (the halfway evaluation's epoch, E/2 for the released
-    runs, or E), accuracies (percent), ``training_time`` (seconds). Read-only view of the original release; the
-    intermediate id is ``2 * trial_id`` (halfway) or ``2 * trial_id + 1`` (final)."""
+    runs, or E), ``train_acc/valid_acc/test_acc`` (percent, at that epoch), ``training_time`` (seconds of training up
+    to that epoch). Read-only view of the original release; the intermediate id is ``2 * trial_id`` (halfway) or
+    ``2 * trial_id + 1`` (final)."""
 
     trial = peewee.ForeignKeyField(Nb101TrialStats, column_name="trial_id", backref="intermediates")
     current_epoch = peewee.IntegerField()
@@ -1214,8 +1216,9 @@ class HwNb201Metric(_Nb201Model):
 
     Values are the file's doubles, unscaled; NULL where the file has no value (or NaN). ``average_hw_metric`` is not
     stored: it is the product of the nine metrics other than the intensity (:data:`HW_AVERAGE_FACTORS`).
-    The view ``hw_nb201_device`` gives the same values one row per (arch_index, dataset, device): ``latency`` (ms),
-    ``energy`` (mJ), ``arithmetic_intensity``.
+    The view ``hw_nb201_device`` gives the same values one row per (arch_index, dataset, device): ``device`` (edgegpu,
+    raspi4, edgetpu, pixel3, eyeriss or fpga), ``latency`` (ms), ``energy`` (mJ), ``arithmetic_intensity`` (Eyeriss
+    only; no unit is stated).
     """
 
     arch_index = peewee.IntegerField()

@@ -13,5 +13,6 @@ from . import train  # noqa: F401,E402
 from . import search  # noqa: F401,E402
 from . import joined  # noqa: F401,E402
 from . import ecnas  # noqa: F401,E402
+from . import serve  # noqa: F401,E402
 
 __all__ = ["cli"]
