@@ -293,6 +293,9 @@ HW_METRICS = tuple(HW_NB201_METRICS) + ("average_hw_metric",)
 ZC_PREFIX = "zc_"
 #: NASLib's cost "proxies": only under their prefixed names, never mistaken for the benchmark's parameters / FLOPs.
 ZC_COST_PROXIES = ("flops", "params")
+#: EC-NAS-Bench's energy and carbon columns (``models.Nb101TrialEnergy``: kWh and g CO2eq), per run: NB-101 metrics
+#: and bounds where an EC-NAS-Bench source is installed (NULL for runs of other sources: pass ``source='ecnas'``).
+ECNAS_METRICS = ("energy", "co2eq", "total_energy", "total_co2eq", "halfway_energy", "halfway_co2eq")
 
 
 def _sql_text(value: str) -> str:
@@ -318,12 +321,18 @@ def _joined_expressions(database, dialect: _Dialect, nni: bool) -> dict:
 
     NB-201: every HW-NAS-Bench metric and ``average_hw_metric`` (when HW-NAS-Bench is loaded), every proxy as
     ``zc_<proxy>`` and, where the name is free, ``<proxy>``, and ``zc_val_accuracy`` (NASLib's recorded accuracy).
-    NB-101: the proxies (CIFAR-10). Each expression is a scalar subquery keyed by the config's cell.
+    NB-101: the proxies (CIFAR-10), and EC-NAS-Bench's energy columns (:data:`ECNAS_METRICS`, per run) when an
+    EC-NAS-Bench source is installed. Each expression is a scalar subquery keyed by the config's cell (the energy: by
+    the run).
     """
     if nni or dialect.benchmark not in ("nb101", "nb201"):
         return {}
     sources = _joined_sources(database, dialect.benchmark)
     out: dict = {}
+    if dialect.benchmark == "nb101" and database.execute_sql(
+            "SELECT 1 FROM nasbench_source WHERE benchmark = 'nb101' AND kind = 'ecnas' LIMIT 1").fetchone():
+        for column in ECNAS_METRICS:
+            out[column] = f"(SELECT e.{column} FROM nb101_trial_energy e WHERE e.trial_id = t.id)"
     if dialect.benchmark == "nb201":
         cell = f"arch_index = c.arch_index AND {{alias}}.dataset = {_JOINED_DATASET}"
         score_table, record_table = "zc_nb201_score", "zc_nb201_record"
@@ -367,6 +376,9 @@ def _unknown_metric(metric: str, dialect: _Dialect, nni: bool) -> str:
     if dialect.benchmark == "nb201" and metric in HW_METRICS:
         return (f"{metric!r} is an HW-NAS-Bench cost, which is not installed: nasbench-db convert hw-nasbench "
                 "HW-NAS-Bench-v1_0.pickle (or scripts/hw_nasbench.sh)")
+    if dialect.benchmark == "nb101" and metric in ECNAS_METRICS:
+        return (f"{metric!r} is an EC-NAS-Bench energy column, and no EC-NAS-Bench file is installed: "
+                "nasbench-db convert ecnas energy_5V9E.tfrecord, then pass source='ecnas' (--source ecnas)")
     if dialect.benchmark in ("nb101", "nb201"):
         message += (" (zero-cost proxies are loaded with: nasbench-db convert zc zc_nasbench"
                     f"{dialect.benchmark[2:]}.json)")
@@ -395,7 +407,8 @@ def _build(benchmark, *, epochs=None, dataset=None, ranges=None, min_params=None
     if any(metric not in dialect.metrics for metric in requested):
         joined = _joined_expressions(database, dialect, nni)
         dialect.metrics = {**dialect.metrics, **joined}
-        dialect.per_config = tuple(dialect.per_config) + tuple(joined)
+        # costs and proxies are one value per config; EC-NAS energy is per run (averaged like accuracies)
+        dialect.per_config = tuple(dialect.per_config) + tuple(m for m in joined if m not in ECNAS_METRICS)
     for metric in requested:
         if metric not in dialect.metrics:
             raise InvalidArgument(_unknown_metric(metric, dialect, nni))
@@ -453,9 +466,11 @@ def _build(benchmark, *, epochs=None, dataset=None, ranges=None, min_params=None
     for metric, (low, high) in bounds.items():
         expr = dialect.metrics[metric]
         used.append(expr)
-        # A joined cost or proxy is one value per config: filter the runs before grouping them.
-        target = having if mean and metric not in joined else where
-        values = having_params if mean and metric not in joined else params
+        # A joined cost or proxy is one value per config: filter the runs before grouping them (EC-NAS energy is
+        # per run: its mean is bounded after grouping, like an accuracy).
+        after_grouping = mean and (metric not in joined or metric in ECNAS_METRICS)
+        target = having if after_grouping else where
+        values = having_params if after_grouping else params
         expr = f"AVG({expr})" if mean and metric not in dialect.per_config else expr
         if low is not None:
             target.append(f"{expr} >= ?")

@@ -20,7 +20,7 @@ from nasbench_db.cli import cli
 from nasbench_db.convert.ecnas import convert_ecnas, device_tag
 from nasbench_db.convert.nb101 import convert_nb101
 from nasbench_db.convert.results import convert_results
-from nasbench_db.errors import CorruptInput
+from nasbench_db.errors import CorruptInput, InvalidArgument
 from nasbench_db.query import query_nb101_trial_stats, query_nb201_trial_stats
 from nasbench_db.spaces import nb101 as space
 from nasbench_db.train import schema
@@ -664,3 +664,38 @@ def test_released_format_halfway_epoch_is_the_files(tmp_path, nb101_real_cells):
     conn = sqlite3.connect(tmp_path / "db" / "nasbench101.db")
     assert [r[0] for r in conn.execute("SELECT current_epoch FROM nb101intermediatestats WHERE id % 2 = 0 "
                                        "ORDER BY id")] == [1, 1, 1, 54, 54, 54]
+
+
+def test_ecnas_energy_as_a_metric_and_a_bound(sample_with_ecnas, ecnas_records, tmp_path, monkeypatch):
+    """EC-NAS-Bench's energy columns rank and filter NB-101 runs of that source (per run, averaged per config)."""
+    from nasbench_db.analysis import ECNAS_METRICS, filter_archs, joined_metrics, top_k
+
+    _copy(sample_with_ecnas[0], tmp_path, monkeypatch)
+    assert set(ECNAS_METRICS) <= set(joined_metrics("nb101"))
+    per_config: dict = {}
+    for module_hash, epochs, _, _, m in ecnas_records[ECNAS_4V] + ecnas_records[ECNAS_5V]:
+        per_config.setdefault((module_hash, epochs), []).append(m.total_energy)
+    expected = sorted(((math.fsum(v) / len(v), key) for key, v in per_config.items() if key[1] == 4))[:3]
+    best = top_k("nb101", 3, "total_energy", ascending=True, epochs=4, source="ecnas")
+    assert [(row["config"]["hash"], row["config"]["num_epochs"]) for row in best] == [key for _, key in expected]
+    assert [row["total_energy"] for row in best] == pytest.approx([v for v, _ in expected], rel=1e-12)
+    limit = expected[1][0]
+    kept = filter_archs("nb101", epochs=4, source="ecnas", max_total_energy=limit)
+    assert sorted(row["config"]["hash"] for row in kept) == sorted(
+        key[0] for key, v in per_config.items() if key[1] == 4 and math.fsum(v) / len(v) <= limit)
+    # the released runs have no energy: the metric is refused only where no EC-NAS-Bench file is installed
+    result = CliRunner().invoke(cli, ["top", "nb101", "--metric", "total_energy", "--ascending", "--epochs", "4",
+                                      "--source", "ecnas", "--k", "2", "--max", f"total_energy={limit}"])
+    assert result.exit_code == 0, result.output
+    assert expected[0][1][0] in result.output
+
+
+def test_ecnas_energy_metric_without_ecnas_names_the_command(tmp_path, monkeypatch):
+    from nasbench_db.analysis import top_k
+
+    directory = tmp_path / "db"
+    convert_nb101(SAMPLE_TFRECORD, directory, progress=False)
+    _db.close_all()
+    monkeypatch.setenv("NASBENCHMARK_DIR", str(directory))
+    with pytest.raises(InvalidArgument, match="nasbench-db convert ecnas"):
+        top_k("nb101", 3, "energy", epochs=108)
