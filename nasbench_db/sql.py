@@ -317,7 +317,7 @@ def _pg_stream(url: str, statement: str, params, guard: _Guard, allow_superuser:
     try:
         database.connect()
     except Exception as exc:  # the driver's connection errors
-        raise NasbenchDbError(f"cannot connect to {_db._redact(url)}: {str(exc).strip().splitlines()[0]}") from None
+        raise _db.server_error(exc, url) from None
     conn = database.connection()
     wait_callback = _interruptible_waits(conn)
     try:
@@ -438,9 +438,8 @@ def _pg_or_sqlite_url(url: str, statement, params, guard, allow_superuser):
         with _sqlite_stream(url[len("sqlite:///"):], statement, params, guard) as result:
             yield result
         return
-    if not url.startswith(("postgres://", "postgresql://", "postgresext://")):
-        raise NasbenchDbError(f"unsupported database URL {_db._redact(url)}: expected postgresql://user@host/db "
-                              "(or sqlite:///path)")
+    if url.lower().startswith("sqlite:"):
+        raise NasbenchDbError(f"a SQLite URL names its file as sqlite:///path: got {_db._redact(url)}")
     with _pg_stream(url, statement, params, guard, allow_superuser) as result:
         yield result
 

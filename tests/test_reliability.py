@@ -144,8 +144,8 @@ def test_sqlite_readers_keep_answering_during_swaps(nb101_env, big_tfrecord):
 
 
 @pytest.mark.parametrize("content,message", [
-    (b"{not json", "not JSON"),
-    (b"", "not JSON"),
+    (b"{not json", "not valid JSON"),
+    (b"", "not valid JSON"),
     (b'{"format": "something-else"}', "not a nasbench_db training result"),
     (b"[1, 2]", "a training result is a JSON object"),
 ])

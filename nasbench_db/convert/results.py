@@ -11,7 +11,8 @@ benchmark's own tables, so queries see them only when asked (``source=None`` / a
   writing (a full disk, a read-only directory) rolls everything back.
 * **Which files**: ``PATH`` is one result file or a directory searched recursively for ``*.json`` (hidden files
   skipped). A JSON document without the result format marker (``"format": "nasbench_db.train_result"``), such as a
-  ``nasbench-db search`` output, is not a result: it is reported and skipped. Entries named ``*.json`` that are not
+  ``nasbench-db search`` output, is not a result: in a directory it is reported and skipped; named on its own it
+  is refused. Entries named ``*.json`` that are not
   regular files (directories, FIFOs, sockets, broken links, symlink loops) are reported and skipped without being
   opened. A file with the marker that fails validation, or a ``*.json`` that is not valid JSON, refuses the run.
 * **Idempotent**: a result whose ``result_key`` is already in the database is skipped (a unique partial index on
@@ -188,10 +189,10 @@ def check_result(result: dict, path) -> str:
     return BENCHMARK_OF_SPACE[space]
 
 
-def read_result(path) -> dict | None:
+def read_result(path, required: bool = False) -> dict | None:
     """One file read and fully checked (:func:`schema.validate` and :func:`check_result`), or None when the file is
-    not a training result (no format marker)."""
-    document = _schema.read(path)
+    not a training result (no format marker; ``required``: an error naming the file instead)."""
+    document = _schema.read(path, required)
     if document is None:
         return None
     result = _schema.validate(document, path)
@@ -676,11 +677,12 @@ def _free_bytes(where) -> float:
     return stats.f_bavail * stats.f_frsize
 
 
-def _validate_all(files, report: ResultsReport) -> list:
-    """Read and check every file before anything is written; keeps results in memory up to CACHE_BYTES."""
+def _validate_all(files, report: ResultsReport, required: bool = False) -> list:
+    """Read and check every file before anything is written; keeps results in memory up to CACHE_BYTES.
+    ``required``: a file that is not a training result is an error (a file named on its own), not skipped."""
     pending, cached = [], 0
     for file in files:
-        result = read_result(file)
+        result = read_result(file, required)
         if result is None:
             report.ignored.append((file, f"no \"format\": {_schema.FORMAT!r} marker: not a training result"))
             continue
@@ -712,7 +714,8 @@ def convert_results(path, db_dir=None) -> ResultsReport:
     done; ``report.ignored`` lists the entries that are not training results."""
     files, ignored = scan(path)
     report = ResultsReport(path=str(path), ignored=list(ignored))
-    pending = _validate_all(files, report)
+    # a file named on its own must be a result; in a directory, other JSON files (search outputs) are skipped
+    pending = _validate_all(files, report, required=Path(path).is_file())
     report.files = len(pending)
     benchmarks = sorted({entry.benchmark for entry in pending})
     if len(benchmarks) == 1:

@@ -251,9 +251,10 @@ def validate(result, path="<result>") -> dict:
     return result
 
 
-def read(path) -> dict | None:
+def read(path, required: bool = False) -> dict | None:
     """Read one JSON file through the reader limits: the parsed document (not yet validated), or None when it is
-    not a training result (no format marker). Never opens anything but a regular file."""
+    not a training result (no format marker; with ``required``, a CorruptInput saying so). Never opens anything but
+    a regular file."""
     path = Path(path)
     try:
         info = path.stat()
@@ -270,12 +271,13 @@ def read(path) -> dict | None:
     except OSError as exc:
         raise CorruptInput(path, f"cannot read: {exc.strerror or exc}") from None
     document = loads_json(data, path, max_bytes=MAX_RESULT_BYTES)
-    return document if is_result(document) else None
+    if is_result(document):
+        return document
+    if required:
+        validate(document, path)  # raises: not an object, or not this format
+    return None
 
 
 def load(path) -> dict:
     """Read and validate one result file (raises CorruptInput naming the file and the field)."""
-    result = read(path)
-    if result is None:
-        raise CorruptInput(path, f"not a nasbench_db training result (no \"format\": {FORMAT!r} marker)")
-    return validate(result, path)
+    return validate(read(path, required=True), path)
