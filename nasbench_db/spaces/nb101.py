@@ -193,8 +193,49 @@ def matrix_to_arch(matrix: Sequence[Sequence[int]], ops: Sequence[str]) -> dict:
     return arch
 
 
+#: Per number of vertices V: NNI's op keys and input keys, in vertex order (for :func:`_nni_fast`).
+_NNI_KEYS = {v: (tuple(f"op{i}" for i in range(1, v - 1)), tuple(f"input{i}" for i in range(1, v)))
+             for v in range(2, MAX_VERTICES + 1)}
+
+
+def _nni_fast(arch: dict):
+    """``(matrix, ops)`` of a well-formed NNI arch dict of at most 7 vertices, or None for anything else (which the
+    checking path then reads, and reports)."""
+    keys = _NNI_KEYS.get((len(arch) + 3) >> 1)
+    if keys is None or not len(arch) & 1:
+        return None
+    op_keys, input_keys = keys
+    size = len(input_keys) + 1
+    rows = [[0] * size for _ in range(size)]
+    try:
+        ops = [INPUT]
+        for key in op_keys:
+            op = arch[key]
+            if type(op) is not str:
+                return None
+            ops.append(op)
+        ops.append(OUTPUT)
+        vertex = 1
+        for key in input_keys:
+            preds = arch[key]
+            if type(preds) is not list:
+                return None
+            for k in preds:
+                if type(k) is not int or not 0 <= k < vertex:
+                    return None
+                rows[k][vertex] = 1
+            vertex += 1
+    except KeyError:
+        return None
+    return tuple(map(tuple, rows)), ops
+
+
 def parse_arch(arch) -> tuple[Matrix, list[str]]:
     """Accept NNI's arch dict or ``{'matrix': [[...]], 'ops': [...]}`` and return the unpruned ``(matrix, ops)``."""
+    if type(arch) is dict and "matrix" not in arch:
+        fast = _nni_fast(arch)
+        if fast is not None:
+            return fast
     if isinstance(arch, dict) and ("matrix" in arch or "ops" in arch):
         extra = set(arch) - {"matrix", "ops"}
         if extra or "matrix" not in arch or "ops" not in arch:
