@@ -47,8 +47,8 @@ from .. import db as _db
 from ..errors import InvalidArgument
 from ..models import NB101_CONFIG_ID_FACTOR, NB101_TRIAL_ID_FACTOR
 from ..spaces import nb101 as space
-from ._common import (check_bool, check_epochs, check_reduction, check_source, check_source_exists, placeholders,
-                      source_filter)
+from ._common import (check_bool, check_epochs, check_reduction, check_source, check_source_exists, execute,
+                      placeholders, source_filter)
 
 BENCHMARK = "nb101"
 #: NNI's prebuilt NB-101 file multiplies the final training_time by 60 (its db_gen bug); we undo it on read.
@@ -58,6 +58,23 @@ NNI_TIME_FACTOR = _db.NNI_NB101_TIME_FACTOR
 @lru_cache(maxsize=65536)
 def _arch_from_strings(adjacency: str, operations: str) -> dict:
     return space.matrix_to_arch(space.adjacency_to_matrix(adjacency), operations.split(","))
+
+
+@lru_cache(maxsize=65536)
+def _arch_template(adjacency: str, operations: str) -> tuple:
+    """``(op entries, input entries)`` of a stored cell's NNI arch dict, to copy from (see :func:`_stored_arch`)."""
+    arch = _arch_from_strings(adjacency, operations)
+    ops = {k: v for k, v in arch.items() if k.startswith("op")}
+    return ops, tuple((k, tuple(v)) for k, v in arch.items() if k.startswith("input"))
+
+
+def _stored_arch(adjacency: str, operations: str) -> dict:
+    """A fresh NNI arch dict of a stored cell (callers may change it): op keys, then input lists."""
+    ops, inputs = _arch_template(adjacency, operations)
+    arch = ops.copy()
+    for key, preds in inputs:
+        arch[key] = list(preds)
+    return arch
 
 
 def _fresh_arch(cached: dict) -> dict:
@@ -262,35 +279,43 @@ def has_forms(handle) -> bool:
 def form_cell_id(database, form):
     """The cell id of labelled form ``form`` = (matrix key, ops code), or None when the table does not hold it."""
     key, code = form
-    rows = database.execute_sql(placeholders(database, "SELECT " + form_cell_sql(database) +
-                                             " FROM nb101_form f WHERE f.matrix_key = ?"),
-                                form_offsets(database, code) + [key]).fetchall()
+    rows = execute(database, "SELECT " + form_cell_sql(database) + " FROM nb101_form f WHERE f.matrix_key = ?",
+                   form_offsets(database, code) + [key]).fetchall()
     return (rows[0][0] or None) if rows else None
 
 
 def hash_cell_id(database, digest):
     """The id of the stored cell with hash ``digest``, or None."""
-    rows = database.execute_sql(placeholders(database, "SELECT id FROM nb101_arch WHERE hash = ?"),
-                                [digest]).fetchall()
+    rows = execute(database, "SELECT id FROM nb101_arch WHERE hash = ?", [digest]).fetchall()
     return rows[0][0] if rows else None
 
 
 def cell_where(database, how, value, params: list) -> tuple[str, str]:
     """``(FROM ..., WHERE condition)`` reading one cell's configs and runs (aliases a, c, t), the cell named by
-    ``how``: 'form' (``value`` = (matrix key, ops code); SQLite only), 'hash' or 'id'. Appends the parameters."""
+    ``how``: 'form' (``value`` = (matrix key, ops code); SQLite only), 'hash' or 'id'. Appends the parameters
+    (:func:`cell_params`)."""
+    cell_params(database, how, value, params)
     if how == "form":
-        key, code = value
-        params.extend([key, *form_offsets(database, code)])
         return (" FROM nb101_form f CROSS JOIN nb101_arch a CROSS JOIN nb101_config c CROSS JOIN nb101_trial t ",
                 "f.matrix_key = ? AND a.id = " + form_cell_sql(database) + " AND " + _JOIN_OURS)
     if how == "hash":
-        params.append(value)
         return _FROM_OURS, "a.hash = ? AND " + _JOIN_OURS
-    low = value * NB101_CONFIG_ID_FACTOR
-    params.extend([value, low, low + NB101_CONFIG_ID_FACTOR - 1, low * NB101_TRIAL_ID_FACTOR,
-                   (low + NB101_CONFIG_ID_FACTOR) * NB101_TRIAL_ID_FACTOR - 1])
     return _FROM_OURS, ("a.id = ? AND c.id BETWEEN ? AND ? AND t.id BETWEEN ? AND ? AND t.id BETWEEN c.id * 1024 "
                         "AND c.id * 1024 + 1023")
+
+
+def cell_params(database, how, value, params: list) -> None:
+    """Append the parameters of :func:`cell_where`'s condition."""
+    if how == "form":
+        key, code = value
+        start = code * space.FORM_ID_BYTES + (1 if _db.is_sqlite(database) else 0)
+        params.extend((key, start, start + 1, start + 2))
+    elif how == "hash":
+        params.append(value)
+    else:
+        low = value * NB101_CONFIG_ID_FACTOR
+        params.extend((value, low, low + NB101_CONFIG_ID_FACTOR - 1, low * NB101_TRIAL_ID_FACTOR,
+                       (low + NB101_CONFIG_ID_FACTOR) * NB101_TRIAL_ID_FACTOR - 1))
 
 
 def _query_cell(handle, cell, num_epochs, mean, include_intermediates, source, dataset):
@@ -300,39 +325,67 @@ def _query_cell(handle, cell, num_epochs, mean, include_intermediates, source, d
     forms = cell.form is not None and has_forms(handle)
     if _db.is_sqlite(database):
         if forms:
-            rows = _cell_rows(database, "form", cell.form, cell, num_epochs, mean, include_intermediates, source,
+            rows = _cell_rows(handle, "form", cell.form, cell, num_epochs, mean, include_intermediates, source,
                               dataset)
             # No rows: the table lacks the form, or the cell has no run matching the filters.
             if rows or form_cell_id(database, cell.form) is not None:
                 return rows
-        return _cell_rows(database, "hash", cell.hash(), cell, num_epochs, mean, include_intermediates, source,
+        return _cell_rows(handle, "hash", cell.hash(), cell, num_epochs, mean, include_intermediates, source,
                           dataset)
     cell_id = form_cell_id(database, cell.form) if forms else None
     if cell_id is None:
         cell_id = hash_cell_id(database, cell.hash())
         if cell_id is None:
             return []
-    return _cell_rows(database, "id", cell_id, cell, num_epochs, mean, include_intermediates, source, dataset)
+    return _cell_rows(handle, "id", cell_id, cell, num_epochs, mean, include_intermediates, source, dataset)
 
 
-def _cell_rows(database, how, value, cell, num_epochs, mean, include_intermediates, source, dataset):
+def _cell_rows(handle, how, value, cell, num_epochs, mean, include_intermediates, source, dataset):
+    database = handle.database
     params: list = []
-    from_, where = cell_where(database, how, value, params)
-    if cell.exact is not None:
-        where += " AND a.adjacency = ? AND a.operations = ?"
-        params.extend(cell.exact)
-    where, params = _filters(where, params, num_epochs, source, dataset)
-    return list(_run_ours(database, from_, where, params, mean, include_intermediates, source))
+    # The statement's text depends on the query's shape only: built once per opened database and shape (the
+    # sqlite3 statement cache then reuses its prepared form), for the sources whose filter has no parameters.
+    shape = (how, cell.exact is not None, num_epochs is not None, dataset is not None, source, mean,
+             include_intermediates) if source is None or source == "original" else None
+    statements = handle.schema_cache.get(shape) if shape is not None else None
+    if statements is None:
+        from_, where = cell_where(database, how, value, params)
+        if cell.exact is not None:
+            where += " AND a.adjacency = ? AND a.operations = ?"
+            params.extend(cell.exact)
+        where, params = _filters(where, params, num_epochs, source, dataset, handle)
+        statements = _statements(from_, where, mean, include_intermediates, source != "original")
+        if shape is not None:
+            handle.schema_cache[shape] = statements
+    else:
+        cell_params(database, how, value, params)
+        if cell.exact is not None:
+            params.extend(cell.exact)
+        if num_epochs is not None:
+            params.append(num_epochs)
+        if dataset is not None:
+            params.append(dataset)
+    if not mean and not include_intermediates and source == "original":
+        # The common case: one dict per row, straight from the tuples.
+        stored_arch = _stored_arch
+        return [{"id": trial_id,
+                 "config": {"id": config_id, "arch": stored_arch(adjacency, operations), "num_vertices": vertices,
+                            "hash": digest, "num_epochs": epochs},
+                 "train_acc": train, "valid_acc": valid, "test_acc": test, "parameters": parameters / 1e6,
+                 "training_time": ttime}
+                for (trial_id, config_id, adjacency, operations, vertices, digest, epochs, train, valid, test,
+                     parameters, ttime, _, _, _, _) in execute(database, statements[0], params)]
+    return list(_run_ours(database, None, None, params, mean, include_intermediates, source, statements))
 
 
-def _filters(where, params, num_epochs, source, dataset):
+def _filters(where, params, num_epochs, source, dataset, handle=None):
     if num_epochs is not None:
         where += " AND +c.num_epochs = ?"  # see _where_ours
         params.append(num_epochs)
     if dataset is not None:
         where += f" AND {DATASET_EXPR} = ?"
         params.append(dataset)
-    return where + source_filter(source, params), params
+    return where + source_filter(source, params, handle=handle), params
 
 
 def _query_ours(database, key, num_epochs, isomorphism, mean, include_intermediates, source, dataset=None):
@@ -340,24 +393,22 @@ def _query_ours(database, key, num_epochs, isomorphism, mean, include_intermedia
     return _run_ours(database, _FROM_OURS, where, params, mean, include_intermediates, source)
 
 
-def _run_ours(database, from_, where, params, mean, include_intermediates, source):
-    tagged = source != "original"  # rows of other sources say which source and dataset they are
+def _statements(from_, where, mean, include_intermediates, tagged) -> tuple:
+    """``(statement, intermediates statement or None)`` reading the runs (or their means) selected by ``where``."""
     if mean:
         sql = ("SELECT c.id, a.adjacency, a.operations, a.num_vertices, a.hash, c.num_epochs, AVG(t.train_acc), "
                "AVG(t.valid_acc), AVG(t.test_acc), a.parameters, AVG(t.training_time), c.dataset" + from_ +
                "WHERE " + where +
                " GROUP BY c.id, a.adjacency, a.operations, a.num_vertices, a.hash, c.num_epochs, a.parameters, "
                "c.dataset ORDER BY c.id")
-        cursor = database.execute_sql(placeholders(database, sql), params)
-        halfway = None
+        inter_sql = None
         if include_intermediates:
             # Runs of different sources may be evaluated halfway at different epochs: one mean per epoch.
             epoch = "COALESCE(h.halfway_epoch, c.num_epochs / 2.0)"
             inter_sql = (f"SELECT c.id, {epoch}, AVG(t.halfway_train_acc), AVG(t.halfway_valid_acc), "
                          f"AVG(t.halfway_test_acc), AVG(t.halfway_training_time)" + from_ + _HALFWAY_JOIN +
                          "WHERE " + where + f" GROUP BY c.id, {epoch} ORDER BY c.id, {epoch}")
-            halfway = iter(database.execute_sql(placeholders(database, inter_sql), params))
-        return _rows_mean(cursor, halfway, tagged)
+        return sql, inter_sql
     sql = ("SELECT t.id, c.id, a.adjacency, a.operations, a.num_vertices, a.hash, c.num_epochs, t.train_acc, "
            "t.valid_acc, t.test_acc, a.parameters, t.training_time, t.halfway_train_acc, t.halfway_valid_acc, "
            "t.halfway_test_acc, t.halfway_training_time")
@@ -368,7 +419,16 @@ def _run_ours(database, from_, where, params, mean, include_intermediates, sourc
     if tagged:
         sql += ", c.dataset, s.id, s.kind, s.device"
         joins += _SOURCE_JOIN
-    cursor = database.execute_sql(placeholders(database, sql + joins + "WHERE " + where), params)
+    return sql + joins + "WHERE " + where, None
+
+
+def _run_ours(database, from_, where, params, mean, include_intermediates, source, statements=None):
+    tagged = source != "original"  # rows of other sources say which source and dataset they are
+    sql, inter_sql = statements or _statements(from_, where, mean, include_intermediates, tagged)
+    cursor = execute(database, sql, params)
+    if mean:
+        halfway = iter(execute(database, inter_sql, params)) if inter_sql is not None else None
+        return _rows_mean(cursor, halfway, tagged)
     return _rows_ours(cursor, include_intermediates, tagged)
 
 
@@ -380,11 +440,21 @@ def _epoch(value, num_epochs):
 
 
 def _config(config_id, adjacency, operations, num_vertices, digest, epochs):
-    return {"id": config_id, "arch": _fresh_arch(_arch_from_strings(adjacency, operations)),
-            "num_vertices": num_vertices, "hash": digest, "num_epochs": epochs}
+    return {"id": config_id, "arch": _stored_arch(adjacency, operations), "num_vertices": num_vertices,
+            "hash": digest, "num_epochs": epochs}
 
 
 def _rows_ours(cursor, include_intermediates, tagged):
+    if not include_intermediates and not tagged:
+        # The common case, one dict per row straight from the tuple.
+        for (trial_id, config_id, adjacency, operations, num_vertices, digest, epochs, train, valid, test, params,
+             ttime, _, _, _, _) in cursor:
+            yield {"id": trial_id,
+                   "config": {"id": config_id, "arch": _stored_arch(adjacency, operations),
+                              "num_vertices": num_vertices, "hash": digest, "num_epochs": epochs},
+                   "train_acc": train, "valid_acc": valid, "test_acc": test, "parameters": params / 1e6,
+                   "training_time": ttime}
+        return
     for row in cursor:
         (trial_id, config_id, adjacency, operations, num_vertices, digest, epochs, train, valid, test, params,
          ttime, h_train, h_valid, h_test, h_time) = row[:16]
