@@ -600,7 +600,35 @@ def add_cell(conn, digest: str, adjacency: str, operations: str, num_vertices: i
         return row[0]
     arch_id = (conn.execute("SELECT MAX(id) FROM nb101_arch").fetchone()[0] or 0) + 1
     conn.execute(_ARCH_SQL, (arch_id, digest, num_vertices, adjacency, operations, parameters))
+    add_forms(conn, arch_id, adjacency, operations)
     return arch_id
+
+
+def add_forms(conn, arch_id: int, adjacency: str, operations: str) -> None:
+    """Enter a new cell's labelled forms into ``nb101_form`` (when the database has that table), so that queries find
+    it without hashing too. Slots another cell holds are left alone (never for cells with distinct hashes)."""
+    table = space.labelled_forms([(arch_id, adjacency, operations)])
+    if not table:
+        return
+    import sqlite3
+
+    if isinstance(conn, sqlite3.Connection):
+        present = conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'nb101_form'").fetchone()
+    else:
+        present = conn.execute("SELECT to_regclass('nb101_form')").fetchone()[0]
+    if not present:
+        return
+    width = space.FORM_ID_BYTES
+    for key, row in sorted(table.items()):
+        stored = conn.execute("SELECT cells FROM nb101_form WHERE matrix_key = ?", (key,)).fetchone()
+        if stored is None:
+            conn.execute(_FORM_INSERT_SQL, (key, row))
+            continue
+        merged = bytearray(bytes(stored[0]))
+        for start in range(0, len(row), width):
+            if any(row[start:start + width]) and not any(merged[start:start + width]):
+                merged[start:start + width] = row[start:start + width]
+        conn.execute("UPDATE nb101_form SET cells = ? WHERE matrix_key = ?", (bytes(merged), key))
 
 
 def add_config(conn, arch_id: int, epochs: int, dataset: str, where) -> int:

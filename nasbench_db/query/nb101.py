@@ -322,7 +322,7 @@ def _query_cell(handle, cell, num_epochs, mean, include_intermediates, source, d
     """The rows of one cell (a list): by its labelled form, else by its hash; nothing is hashed when the form is in
     the table."""
     database = handle.database
-    forms = cell.form is not None and has_forms(handle)
+    forms = has_forms(handle) and cell.form is not None
     if _db.is_sqlite(database):
         if forms:
             rows = _cell_rows(handle, "form", cell.form, cell, num_epochs, mean, include_intermediates, source,
