@@ -440,6 +440,16 @@ class Nb101TrialEnergy(_Nb101Model):
 # NB-101 labelled forms: which cell each upper-triangular form of each stored cell is (point queries without hashing)
 
 
+class _BytesField(peewee.Field):
+    """Bytes (SQLite BLOB, PostgreSQL BYTEA). Unlike peewee's BlobField it asks nothing of its database when bound,
+    so the lazily opened benchmark proxy is not opened by a converter's ``bind_ctx``."""
+
+    field_type = "BLOB"
+
+    def python_value(self, value):
+        return bytes(value) if isinstance(value, memoryview) else value
+
+
 class Nb101Form(_Nb101Model):
     """The cells of every labelled form of the stored cells, by matrix; table ``nb101_form``.
 
@@ -459,7 +469,7 @@ class Nb101Form(_Nb101Model):
     """
 
     matrix_key = peewee.IntegerField(primary_key=True)
-    cells = peewee.BlobField()
+    cells = _BytesField()
 
     class Meta:
         table_name = "nb101_form"
