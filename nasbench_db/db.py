@@ -266,7 +266,7 @@ _handles: dict[tuple, _Handle] = {}
 _handles_lock = threading.Lock()
 
 
-_candidates: dict[tuple, list[tuple[str, str]]] = {}
+_candidates: dict[tuple, list[tuple[str, Location]]] = {}
 
 
 def _fast_location(benchmark: str, db_dir) -> tuple[Location, tuple | None]:
@@ -281,14 +281,16 @@ def _fast_location(benchmark: str, db_dir) -> tuple[Location, tuple | None]:
         env_key += (environ.get("HOME"), environ.get("NNI_HOME"), environ.get("XDG_CACHE_HOME"))
     candidates = _candidates.get(env_key)
     if candidates is None:
-        candidates = _candidates_of(check_benchmark(benchmark), db_dir)
+        # The Location objects too: building a frozen dataclass costs more than the stat below.
+        candidates = [(path, Location(benchmark, kind, path))
+                      for kind, path in _candidates_of(check_benchmark(benchmark), db_dir)]
         _candidates[env_key] = candidates
-    for kind, path in candidates:
+    for path, location in candidates:
         try:
             st = os.stat(path)
         except OSError:
             continue
-        return Location(benchmark, kind, path), (st.st_ino, st.st_dev, st.st_mtime_ns, st.st_size)
+        return location, (st.st_ino, st.st_dev, st.st_mtime_ns, st.st_size)
     return locate(benchmark, db_dir), None  # raises BenchmarkNotInstalled with the full message
 
 

@@ -437,6 +437,45 @@ class Nb101TrialEnergy(_Nb101Model):
 
 
 # ----------------------------------------------------------------------------------------------------------------------
+# NB-101 labelled forms: which cell each upper-triangular form of each stored cell is (point queries without hashing)
+
+
+class _BytesField(peewee.Field):
+    """Bytes (SQLite BLOB, PostgreSQL BYTEA). Unlike peewee's BlobField it asks nothing of its database when bound,
+    so the lazily opened benchmark proxy is not opened by a converter's ``bind_ctx``."""
+
+    field_type = "BLOB"
+
+    def python_value(self, value):
+        return bytes(value) if isinstance(value, memoryview) else value
+
+
+class Nb101Form(_Nb101Model):
+    """The cells of every labelled form of the stored cells, by matrix; table ``nb101_form``.
+
+    A query prunes its cell, computes two small integers (:func:`nasbench_db.spaces.nb101.matrix_key` of the pruned
+    matrix, :func:`~nasbench_db.spaces.nb101.ops_code` of its ops) and reads its cell id here, instead of computing
+    the graph hash. Every upper-triangular relabelling of every stored (pruned) cell is entered: for the released file
+    all 1,293,208 labelled graphs of the original enumeration, in about 5,400 rows (3.9 MB). Forms not entered (cells
+    a database lacks, a database written before this table existed) are hashed as before, with the same answer.
+
+    ============== ==================================================================================================
+    field          meaning
+    ============== ==================================================================================================
+    matrix_key     V (low 3 bits) and the upper-triangular entries of the pruned matrix above them, row-major
+    cells          for each ops code 0 .. 3**(V-2) - 1: the :class:`Nb101Arch` id of that labelling, 3 bytes
+                   big-endian (0: no stored cell); read with :func:`~nasbench_db.spaces.nb101.form_cell`
+    ============== ==================================================================================================
+    """
+
+    matrix_key = peewee.IntegerField(primary_key=True)
+    cells = _BytesField()
+
+    class Meta:
+        table_name = "nb101_form"
+
+
+# ----------------------------------------------------------------------------------------------------------------------
 # NNI's NB-101 models (views over the compact tables; NNI's own tables in NNI's prebuilt files)
 
 
@@ -537,7 +576,7 @@ class Nb101IntermediateStats(_Nb101Model):
         table_name = "nb101intermediatestats"
 
 
-NB101_TABLES = (Source, Nb101Arch, Nb101Config, Nb101Trial, Nb101TrialHalfway, Nb101TrialEnergy)
+NB101_TABLES = (Source, Nb101Arch, Nb101Config, Nb101Trial, Nb101TrialHalfway, Nb101TrialEnergy, Nb101Form)
 
 #: SQL condition: the run ``t`` belongs to the released benchmark (NNI's views show nothing else).
 NB101_ORIGINAL_RUN = "t.source_id IN (SELECT id FROM nasbench_source WHERE kind = 'original')"

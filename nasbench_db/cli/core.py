@@ -124,7 +124,8 @@ def _query_nb101_by_hash(arch_hash, epochs, reduction, intermediates, source, db
                 if rows else None)
     if arch is None:
         raise InvalidArgument(f"no cell with hash {text} in {handle.location.target}")
-    return query_nb101_trial_stats(arch, epochs, reduction=reduction, include_intermediates=intermediates,
+    # The stored cell by its hash: no rebuilt arch, no hashing again.
+    return query_nb101_trial_stats(text, epochs, reduction=reduction, include_intermediates=intermediates,
                                    source=source, dataset=dataset, db_dir=db_dir)
 
 

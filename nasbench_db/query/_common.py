@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+import peewee
+
 from .. import db as _db
 from ..errors import InvalidArgument
 
@@ -137,11 +139,43 @@ def placeholders(database, sql: str) -> str:
     return _db.paramstyle(sql, database.param)
 
 
-def source_filter(source, params: list, column: str = "t.source_id") -> str:
-    """SQL condition (with a leading AND) selecting rows of ``source`` (see :func:`check_source`); appends params."""
+#: peewee's translation of DB-API errors into its own classes (a module attribute in peewee 3 and 4).
+_PEEWEE_ERRORS = getattr(peewee, "__exception_wrapper__")
+
+
+def execute(database, sql: str, params):
+    """Run a read statement (written with '?' placeholders) on the database's cached connection and return the
+    cursor. On SQLite it goes straight to the sqlite3 connection, whose statement cache reuses the prepared statement
+    of the same text; errors are peewee's, as from ``execute_sql``."""
+    with _PEEWEE_ERRORS:
+        if database.param == "?" and isinstance(database, peewee.SqliteDatabase):
+            return database.connection().execute(sql, params)
+        return database.execute_sql(_db.paramstyle(sql, database.param), params)
+
+
+def original_source_ids(handle):
+    """The ids of the ``'original'`` provenance rows of an opened SQLite file, read once per opened file (a changed
+    file is a new handle); None on a server, whose rows can change under a long-lived reader."""
+    if not _db.is_sqlite(handle.database):
+        return None
+    found = handle.schema_cache.get("original_sources")
+    if found is None:
+        rows = handle.database.execute_sql("SELECT id FROM nasbench_source WHERE kind = 'original' ORDER BY id")
+        found = handle.schema_cache["original_sources"] = tuple(int(row[0]) for row in rows)
+    return found
+
+
+def source_filter(source, params: list, column: str = "t.source_id", handle=None) -> str:
+    """SQL condition (with a leading AND) selecting rows of ``source`` (see :func:`check_source`); appends params.
+
+    ``handle``: the opened database (:func:`nasbench_db.db.open_benchmark`); on SQLite the released file's source
+    ids are then written into the statement instead of a subquery run at every execution."""
     if source is None:
         return ""
     if source == "original":
+        ids = original_source_ids(handle) if handle is not None else None
+        if ids:
+            return f" AND {column} IN ({', '.join(map(str, ids))})"
         return f" AND {column} IN (SELECT id FROM nasbench_source WHERE kind = 'original')"
     if isinstance(source, int):
         params.append(source)

@@ -24,6 +24,12 @@ With ``reduction='mean'`` the stats (and, unlike NNI, the intermediates per epoc
 config. Intermediates never cost a query per trial: they come from the same statement (our layout) or from one
 more statement (NNI's layout, and means of intermediates on ours).
 
+Finding the cell: ``arch`` is pruned and looked up by its labelled form (the converter's ``nb101_form`` table: every
+upper-triangular form of every stored cell, :mod:`nasbench_db.spaces.nb101`), in the same statement as its runs; the
+graph hash is computed only for a form the table does not hold (a database without the table, NNI's file, a cell
+the database lacks), and gives the same answer. ``arch`` may also be a cell's 32-hex hash (an extension: the stored
+cell, read by its hash without rebuilding or re-hashing anything).
+
 Sources: by default only the released runs are read, exactly NNI's data. ``source=None`` reads every source,
 ``source='ecnas'`` / ``'trained'`` / a device kind (``'cpu'``, ``'cuda'``) / a device or file name / a source id
 one of them, at its own budgets (``num_epochs=2``) and datasets (``dataset='fashion-mnist'``). Rows read with a
@@ -39,9 +45,10 @@ from functools import lru_cache
 
 from .. import db as _db
 from ..errors import InvalidArgument
+from ..models import NB101_CONFIG_ID_FACTOR, NB101_TRIAL_ID_FACTOR
 from ..spaces import nb101 as space
-from ._common import (check_bool, check_epochs, check_reduction, check_source, check_source_exists, placeholders,
-                      source_filter)
+from ._common import (check_bool, check_epochs, check_reduction, check_source, check_source_exists, execute,
+                      placeholders, source_filter)
 
 BENCHMARK = "nb101"
 #: NNI's prebuilt NB-101 file multiplies the final training_time by 60 (its db_gen bug); we undo it on read.
@@ -53,6 +60,23 @@ def _arch_from_strings(adjacency: str, operations: str) -> dict:
     return space.matrix_to_arch(space.adjacency_to_matrix(adjacency), operations.split(","))
 
 
+@lru_cache(maxsize=65536)
+def _arch_template(adjacency: str, operations: str) -> tuple:
+    """``(op entries, input entries)`` of a stored cell's NNI arch dict, to copy from (see :func:`_stored_arch`)."""
+    arch = _arch_from_strings(adjacency, operations)
+    ops = {k: v for k, v in arch.items() if k.startswith("op")}
+    return ops, tuple((k, tuple(v)) for k, v in arch.items() if k.startswith("input"))
+
+
+def _stored_arch(adjacency: str, operations: str) -> dict:
+    """A fresh NNI arch dict of a stored cell (callers may change it): op keys, then input lists."""
+    ops, inputs = _arch_template(adjacency, operations)
+    arch = ops.copy()
+    for key, preds in inputs:
+        arch[key] = list(preds)
+    return arch
+
+
 def _fresh_arch(cached: dict) -> dict:
     return {k: list(v) if isinstance(v, list) else v for k, v in cached.items()}
 
@@ -62,21 +86,55 @@ def _arch_from_json(text: str) -> dict:
     return json.loads(text)
 
 
+class _Cell:
+    """A query's cell, found without hashing where the labelled-forms table allows: ``form`` = (matrix key, ops code)
+    of the pruned cell, ``digest`` = its hash (computed only when needed), ``exact`` = (adjacency, operations) the
+    stored cell must equal (``isomorphism=False``), ``pruned`` = (matrix, ops) for NNI's layout."""
+
+    __slots__ = ("form", "digest", "exact", "pruned", "matrix", "ops")
+
+    def __init__(self, form, digest, exact, pruned, matrix=None, ops=None):
+        self.form = form
+        self.digest = digest
+        self.exact = exact
+        self.pruned = pruned
+        self.matrix = matrix  # the checked, unpruned input (hashed on demand)
+        self.ops = ops
+
+    def hash(self) -> str:
+        if self.digest is None:
+            self.digest = space.canonical(self.matrix, self.ops, checked=True)[2]
+        return self.digest
+
+
+def _is_hash(arch) -> bool:
+    return type(arch) is str and len(arch) == 32 and not arch.strip("0123456789abcdef")
+
+
+def _resolve_cell(arch, isomorphism):
+    """The :class:`_Cell` of a query arch (None for an exact form no stored cell can equal); ValueError for a bad
+    cell. Nothing is hashed here."""
+    if _is_hash(arch):
+        return _Cell(None, arch, None, None)
+    matrix, ops = space.parse_arch(arch)
+    pmatrix, pops, key, code = space.pruned_form(matrix, ops, checked=True)
+    exact = None
+    if not isomorphism:
+        found = space.exact_form(arch)
+        if found is None:
+            return None
+        exact = (space.matrix_to_adjacency(found[0]), ",".join(found[1]))
+        if len(found[0]) != len(pmatrix):
+            return None  # not pruned as written: no stored (pruned) cell equals it
+        pmatrix, pops = found[0], tuple(found[1])
+    return _Cell((key, code), None, exact, (pmatrix, list(pops)), matrix, ops)
+
+
 def resolve_arch(arch):
     """``(hash, adjacency, operations)`` of a query arch after pruning; raises ValueError for a bad cell."""
     matrix, ops = space.parse_arch(arch)
     pmatrix, pops, digest = space.canonical(matrix, ops, checked=True)
     return digest, space.matrix_to_adjacency(pmatrix), ",".join(pops), pmatrix, pops
-
-
-def _exact_key(arch, key):
-    """For ``isomorphism=False``: the key with ``arch`` exactly as written (NNI's JSON equality: not pruned, input
-    lists in the given order), or None when no stored cell can equal it."""
-    exact = space.exact_form(arch)
-    if exact is None:
-        return None
-    matrix, ops = exact
-    return key[0], space.matrix_to_adjacency(matrix), ",".join(ops), matrix, ops
 
 
 #: The config's dataset in a WHERE clause, wrapped so that SQLite never builds an automatic index on it.
@@ -124,18 +182,26 @@ def query_nb101_trial_stats(arch, num_epochs, isomorphism=True, reduction=None, 
     include_intermediates = check_bool("include_intermediates", include_intermediates)
     source = check_source(source)
     dataset = check_dataset(dataset, source)
-    key = resolve_arch(arch) if arch is not None else None
-    if key is not None and not isomorphism:
-        key = _exact_key(arch, key)
-        if key is None:
-            return iter(())
+    cell = _resolve_cell(arch, isomorphism) if arch is not None else None
+    if arch is not None and cell is None:
+        return iter(())
     handle = _db.open_benchmark(BENCHMARK, db_dir)
     if handle.location.layout == "nni":
         if dataset not in (None, RELEASED_DATASET):
             return iter(())
+        key = None
+        if cell is not None:
+            if cell.pruned is None:  # a hash: the stored cell, whatever its form
+                key, isomorphism = (cell.digest, None, None, None, None), True
+            else:
+                matrix, ops = cell.pruned
+                key = (cell.hash(), None, None, matrix, ops)
         return _query_nni_layout(handle.database, key, num_epochs, isomorphism, mean, include_intermediates, source)
     check_source_exists(handle.database, BENCHMARK, source)
-    return _query_ours(handle.database, key, num_epochs, isomorphism, mean, include_intermediates, source, dataset)
+    if cell is None:
+        return _query_ours(handle.database, None, num_epochs, isomorphism, mean, include_intermediates, source,
+                           dataset)
+    return iter(_query_cell(handle, cell, num_epochs, mean, include_intermediates, source, dataset))
 
 
 # ----------------------------------------------------------------------------------------------------------------------
@@ -176,36 +242,193 @@ _HALFWAY_JOIN = "LEFT JOIN nb101_trial_halfway h ON h.trial_id = t.id "
 _SOURCE_JOIN = "LEFT JOIN nasbench_source s ON s.id = t.source_id "
 
 
+# -- point queries: the cell by its labelled form (SQLite: in the same statement), else by its hash ---------------------
+#
+# On PostgreSQL the cell's id is read first and its config and run id ranges are passed as constants: the planner then
+# estimates a handful of rows (an id range joined to another id range is estimated at ~10^8 rows, which makes it JIT
+# every point query) and takes three primary-key lookups.
+
+#: A 256-byte blob whose byte b is at offset b: ``instr(_BYTES, one byte) - 1`` is that byte's value (SQLite has no
+#: blob-to-integer function).
+_BYTES = "X'" + bytes(range(256)).hex() + "'"
+
+
+def form_cell_sql(database) -> str:
+    """SQL expression of the cell id stored at byte offset ``?`` (three parameters: the offset, +1, +2) of
+    ``f.cells`` in the labelled-forms table (see :func:`form_offsets`)."""
+    if _db.is_sqlite(database):
+        byte = f"(instr({_BYTES}, substr(f.cells, ?, 1)) - 1)"
+        return f"({byte} * 65536 + {byte} * 256 + {byte})"
+    return "(get_byte(f.cells, ?) * 65536 + get_byte(f.cells, ?) * 256 + get_byte(f.cells, ?))"
+
+
+def form_offsets(database, code: int) -> list:
+    """The three byte offsets :func:`form_cell_sql` takes for ops code ``code`` (1-based on SQLite)."""
+    start = code * space.FORM_ID_BYTES + (1 if _db.is_sqlite(database) else 0)
+    return [start, start + 1, start + 2]
+
+
+def has_forms(handle) -> bool:
+    """True when the opened database has the labelled-forms table (checked once per opened database)."""
+    found = handle.schema_cache.get("nb101_form")
+    if found is None:
+        found = handle.schema_cache["nb101_form"] = handle.database.table_exists("nb101_form")
+    return found
+
+
+def form_cell_id(database, form):
+    """The cell id of labelled form ``form`` = (matrix key, ops code), or None when the table does not hold it."""
+    key, code = form
+    rows = execute(database, "SELECT " + form_cell_sql(database) + " FROM nb101_form f WHERE f.matrix_key = ?",
+                   form_offsets(database, code) + [key]).fetchall()
+    return (rows[0][0] or None) if rows else None
+
+
+def hash_cell_id(database, digest):
+    """The id of the stored cell with hash ``digest``, or None."""
+    rows = execute(database, "SELECT id FROM nb101_arch WHERE hash = ?", [digest]).fetchall()
+    return rows[0][0] if rows else None
+
+
+def cell_where(database, how, value, params: list) -> tuple[str, str]:
+    """``(FROM ..., WHERE condition)`` reading one cell's configs and runs (aliases a, c, t), the cell named by
+    ``how``: 'form' (``value`` = (matrix key, ops code); SQLite only), 'hash' or 'id'. Appends the parameters
+    (:func:`cell_params`)."""
+    cell_params(database, how, value, params)
+    if how == "form":
+        return (" FROM nb101_form f CROSS JOIN nb101_arch a CROSS JOIN nb101_config c CROSS JOIN nb101_trial t ",
+                "f.matrix_key = ? AND a.id = " + form_cell_sql(database) + " AND " + _JOIN_OURS)
+    if how == "hash":
+        return _FROM_OURS, "a.hash = ? AND " + _JOIN_OURS
+    return _FROM_OURS, ("a.id = ? AND c.id BETWEEN ? AND ? AND t.id BETWEEN ? AND ? AND t.id BETWEEN c.id * 1024 "
+                        "AND c.id * 1024 + 1023")
+
+
+def cell_params(database, how, value, params: list) -> None:
+    """Append the parameters of :func:`cell_where`'s condition."""
+    if how == "form":
+        key, code = value
+        start = code * space.FORM_ID_BYTES + (1 if _db.is_sqlite(database) else 0)
+        params.extend((key, start, start + 1, start + 2))
+    elif how == "hash":
+        params.append(value)
+    else:
+        low = value * NB101_CONFIG_ID_FACTOR
+        params.extend((value, low, low + NB101_CONFIG_ID_FACTOR - 1, low * NB101_TRIAL_ID_FACTOR,
+                       (low + NB101_CONFIG_ID_FACTOR) * NB101_TRIAL_ID_FACTOR - 1))
+
+
+def _query_cell(handle, cell, num_epochs, mean, include_intermediates, source, dataset):
+    """The rows of one cell (a list): by its labelled form, else by its hash; nothing is hashed when the form is in
+    the table."""
+    database = handle.database
+    forms = has_forms(handle) and cell.form is not None
+    if _db.is_sqlite(database):
+        if forms:
+            rows = _cell_rows(handle, "form", cell.form, cell, num_epochs, mean, include_intermediates, source,
+                              dataset)
+            # No rows: the table lacks the form, or the cell has no run matching the filters.
+            if rows or form_cell_id(database, cell.form) is not None:
+                return rows
+        return _cell_rows(handle, "hash", cell.hash(), cell, num_epochs, mean, include_intermediates, source,
+                          dataset)
+    cell_id = form_cell_id(database, cell.form) if forms else None
+    if cell_id is None:
+        cell_id = hash_cell_id(database, cell.hash())
+        if cell_id is None:
+            return []
+    return _cell_rows(handle, "id", cell_id, cell, num_epochs, mean, include_intermediates, source, dataset)
+
+
+def _cell_rows(handle, how, value, cell, num_epochs, mean, include_intermediates, source, dataset):
+    database = handle.database
+    params: list = []
+    # The statement's text depends on the query's shape only: built once per opened database and shape (the
+    # sqlite3 statement cache then reuses its prepared form), for the sources whose filter has no parameters.
+    shape = (how, cell.exact is not None, num_epochs is not None, dataset is not None, source, mean,
+             include_intermediates) if source is None or source == "original" else None
+    statements = handle.schema_cache.get(shape) if shape is not None else None
+    if statements is None:
+        from_, where = cell_where(database, how, value, params)
+        if cell.exact is not None:
+            where += " AND a.adjacency = ? AND a.operations = ?"
+            params.extend(cell.exact)
+        where, params = _filters(where, params, num_epochs, source, dataset, handle)
+        statements = _statements(from_, where, mean, include_intermediates, source != "original")
+        if shape is not None:
+            handle.schema_cache[shape] = statements
+    else:
+        cell_params(database, how, value, params)
+        if cell.exact is not None:
+            params.extend(cell.exact)
+        if num_epochs is not None:
+            params.append(num_epochs)
+        if dataset is not None:
+            params.append(dataset)
+    if not mean and not include_intermediates and source == "original":
+        # The common case: one dict per row, straight from the tuples.
+        stored_arch = _stored_arch
+        return [{"id": trial_id,
+                 "config": {"id": config_id, "arch": stored_arch(adjacency, operations), "num_vertices": vertices,
+                            "hash": digest, "num_epochs": epochs},
+                 "train_acc": train, "valid_acc": valid, "test_acc": test, "parameters": parameters / 1e6,
+                 "training_time": ttime}
+                for (trial_id, config_id, adjacency, operations, vertices, digest, epochs, train, valid, test,
+                     parameters, ttime, _, _, _, _) in execute(database, statements[0], params)]
+    return list(_run_ours(database, None, None, params, mean, include_intermediates, source, statements))
+
+
+def _filters(where, params, num_epochs, source, dataset, handle=None):
+    if num_epochs is not None:
+        where += " AND +c.num_epochs = ?"  # see _where_ours
+        params.append(num_epochs)
+    if dataset is not None:
+        where += f" AND {DATASET_EXPR} = ?"
+        params.append(dataset)
+    return where + source_filter(source, params, handle=handle), params
+
+
 def _query_ours(database, key, num_epochs, isomorphism, mean, include_intermediates, source, dataset=None):
     where, params = _where_ours(key, num_epochs, isomorphism, source, dataset)
-    tagged = source != "original"  # rows of other sources say which source and dataset they are
+    return _run_ours(database, _FROM_OURS, where, params, mean, include_intermediates, source)
+
+
+def _statements(from_, where, mean, include_intermediates, tagged) -> tuple:
+    """``(statement, intermediates statement or None)`` reading the runs (or their means) selected by ``where``."""
     if mean:
         sql = ("SELECT c.id, a.adjacency, a.operations, a.num_vertices, a.hash, c.num_epochs, AVG(t.train_acc), "
-               "AVG(t.valid_acc), AVG(t.test_acc), a.parameters, AVG(t.training_time), c.dataset" + _FROM_OURS +
+               "AVG(t.valid_acc), AVG(t.test_acc), a.parameters, AVG(t.training_time), c.dataset" + from_ +
                "WHERE " + where +
                " GROUP BY c.id, a.adjacency, a.operations, a.num_vertices, a.hash, c.num_epochs, a.parameters, "
                "c.dataset ORDER BY c.id")
-        cursor = database.execute_sql(placeholders(database, sql), params)
-        halfway = None
+        inter_sql = None
         if include_intermediates:
             # Runs of different sources may be evaluated halfway at different epochs: one mean per epoch.
             epoch = "COALESCE(h.halfway_epoch, c.num_epochs / 2.0)"
             inter_sql = (f"SELECT c.id, {epoch}, AVG(t.halfway_train_acc), AVG(t.halfway_valid_acc), "
-                         f"AVG(t.halfway_test_acc), AVG(t.halfway_training_time)" + _FROM_OURS + _HALFWAY_JOIN +
+                         f"AVG(t.halfway_test_acc), AVG(t.halfway_training_time)" + from_ + _HALFWAY_JOIN +
                          "WHERE " + where + f" GROUP BY c.id, {epoch} ORDER BY c.id, {epoch}")
-            halfway = iter(database.execute_sql(placeholders(database, inter_sql), params))
-        return _rows_mean(cursor, halfway, tagged)
+        return sql, inter_sql
     sql = ("SELECT t.id, c.id, a.adjacency, a.operations, a.num_vertices, a.hash, c.num_epochs, t.train_acc, "
            "t.valid_acc, t.test_acc, a.parameters, t.training_time, t.halfway_train_acc, t.halfway_valid_acc, "
            "t.halfway_test_acc, t.halfway_training_time")
-    joins = _FROM_OURS
+    joins = from_
     if include_intermediates:
         sql += ", h.halfway_epoch"
         joins += _HALFWAY_JOIN
     if tagged:
         sql += ", c.dataset, s.id, s.kind, s.device"
         joins += _SOURCE_JOIN
-    cursor = database.execute_sql(placeholders(database, sql + joins + "WHERE " + where), params)
+    return sql + joins + "WHERE " + where, None
+
+
+def _run_ours(database, from_, where, params, mean, include_intermediates, source, statements=None):
+    tagged = source != "original"  # rows of other sources say which source and dataset they are
+    sql, inter_sql = statements or _statements(from_, where, mean, include_intermediates, tagged)
+    cursor = execute(database, sql, params)
+    if mean:
+        halfway = iter(execute(database, inter_sql, params)) if inter_sql is not None else None
+        return _rows_mean(cursor, halfway, tagged)
     return _rows_ours(cursor, include_intermediates, tagged)
 
 
@@ -217,11 +440,21 @@ def _epoch(value, num_epochs):
 
 
 def _config(config_id, adjacency, operations, num_vertices, digest, epochs):
-    return {"id": config_id, "arch": _fresh_arch(_arch_from_strings(adjacency, operations)),
-            "num_vertices": num_vertices, "hash": digest, "num_epochs": epochs}
+    return {"id": config_id, "arch": _stored_arch(adjacency, operations), "num_vertices": num_vertices,
+            "hash": digest, "num_epochs": epochs}
 
 
 def _rows_ours(cursor, include_intermediates, tagged):
+    if not include_intermediates and not tagged:
+        # The common case, one dict per row straight from the tuple.
+        for (trial_id, config_id, adjacency, operations, num_vertices, digest, epochs, train, valid, test, params,
+             ttime, _, _, _, _) in cursor:
+            yield {"id": trial_id,
+                   "config": {"id": config_id, "arch": _stored_arch(adjacency, operations),
+                              "num_vertices": num_vertices, "hash": digest, "num_epochs": epochs},
+                   "train_acc": train, "valid_acc": valid, "test_acc": test, "parameters": params / 1e6,
+                   "training_time": ttime}
+        return
     for row in cursor:
         (trial_id, config_id, adjacency, operations, num_vertices, digest, epochs, train, valid, test, params,
          ttime, h_train, h_valid, h_test, h_time) = row[:16]

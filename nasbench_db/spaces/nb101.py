@@ -193,8 +193,49 @@ def matrix_to_arch(matrix: Sequence[Sequence[int]], ops: Sequence[str]) -> dict:
     return arch
 
 
+#: Per number of vertices V: NNI's op keys and input keys, in vertex order (for :func:`_nni_fast`).
+_NNI_KEYS = {v: (tuple(f"op{i}" for i in range(1, v - 1)), tuple(f"input{i}" for i in range(1, v)))
+             for v in range(2, MAX_VERTICES + 1)}
+
+
+def _nni_fast(arch: dict):
+    """``(matrix, ops)`` of a well-formed NNI arch dict of at most 7 vertices, or None for anything else (which the
+    checking path then reads, and reports)."""
+    keys = _NNI_KEYS.get((len(arch) + 3) >> 1)
+    if keys is None or not len(arch) & 1:
+        return None
+    op_keys, input_keys = keys
+    size = len(input_keys) + 1
+    rows = [[0] * size for _ in range(size)]
+    try:
+        ops = [INPUT]
+        for key in op_keys:
+            op = arch[key]
+            if type(op) is not str:
+                return None
+            ops.append(op)
+        ops.append(OUTPUT)
+        vertex = 1
+        for key in input_keys:
+            preds = arch[key]
+            if type(preds) is not list:
+                return None
+            for k in preds:
+                if type(k) is not int or not 0 <= k < vertex:
+                    return None
+                rows[k][vertex] = 1
+            vertex += 1
+    except KeyError:
+        return None
+    return tuple(map(tuple, rows)), ops
+
+
 def parse_arch(arch) -> tuple[Matrix, list[str]]:
     """Accept NNI's arch dict or ``{'matrix': [[...]], 'ops': [...]}`` and return the unpruned ``(matrix, ops)``."""
+    if type(arch) is dict and "matrix" not in arch:
+        fast = _nni_fast(arch)
+        if fast is not None:
+            return fast
     if isinstance(arch, dict) and ("matrix" in arch or "ops" in arch):
         extra = set(arch) - {"matrix", "ops"}
         if extra or "matrix" not in arch or "ops" not in arch:
@@ -306,13 +347,20 @@ def labeling(ops: Sequence[str]) -> list[int]:
 
 
 @lru_cache(maxsize=65536)
-def _canonical_cached(matrix: Matrix, ops: tuple) -> tuple[Matrix, tuple, str]:
+def _pruned_cached(matrix: Matrix, ops: tuple) -> tuple[Matrix, tuple, int, int]:
+    """Prune and validate a checked cell: ``(pruned matrix, pruned ops, matrix key, ops code)``; no hashing."""
     pruned = prune(matrix, ops)
     if pruned is None:
         raise OutOfSearchSpace("invalid cell: the graph is disconnected (no path from input to output)")
     pmatrix, pops = pruned
     validate(pmatrix, pops)
-    return pmatrix, tuple(pops), graph_hash(pmatrix, labeling(pops))
+    return pmatrix, tuple(pops), matrix_key(pmatrix), ops_code(pops)
+
+
+@lru_cache(maxsize=65536)
+def _canonical_cached(matrix: Matrix, ops: tuple) -> tuple[Matrix, tuple, str]:
+    pmatrix, pops = _pruned_cached(matrix, ops)[:2]
+    return pmatrix, pops, graph_hash(pmatrix, labeling(pops))
 
 
 def canonical(matrix, ops, checked: bool = False) -> tuple[Matrix, list[str], str]:
@@ -325,6 +373,17 @@ def canonical(matrix, ops, checked: bool = False) -> tuple[Matrix, list[str], st
         matrix, ops = check_matrix(matrix, ops)
     pmatrix, pops, digest = _canonical_cached(matrix, tuple(ops))
     return pmatrix, list(pops), digest
+
+
+def pruned_form(matrix, ops, checked: bool = False) -> tuple[Matrix, tuple, int, int]:
+    """Check, prune and validate a cell without hashing it: ``(pruned_matrix, pruned_ops, matrix_key, ops_code)``.
+
+    The two keys locate the pruned cell in the labelled-forms table (:func:`form_cell`). Raises OutOfSearchSpace as
+    :func:`canonical`; cached per cell. ``checked``: as in :func:`canonical`.
+    """
+    if not checked:
+        matrix, ops = check_matrix(matrix, ops)
+    return _pruned_cached(matrix, tuple(ops))
 
 
 def arch_hash(arch) -> str:
@@ -579,3 +638,144 @@ def edit_distance(a, b) -> int:
             if best == 0:
                 break
     return best
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# Labelled forms: finding a cell without hashing it
+#
+# A *labelled form* is a pruned cell written as an upper-triangular (matrix, ops): the labelled graphs of the original
+# enumeration (``scripts/generate_graphs.py`` keeps exactly these: every vertex on an input -> output path, at most 9
+# edges), 1,293,208 of them for the 423,624 cells. Any cell a user writes (NNI dict, ``{'matrix', 'ops'}``,
+# ``ModelSpec``), once pruned, is one of them. The converter stores which cell each form of each stored cell is
+# (table ``nb101_form``), so a query finds its cell with a small integer key instead of the graph hash; the hash is
+# still computed for a form the table does not hold (a database without the table, NNI's file, a cell missing from
+# the database) and answers the same.
+#
+# Keys: ``matrix_key`` = V in the low 3 bits, the upper-triangular entries above them (row-major: (0,1), (0,2) ...
+# (V-2, V-1)); ``ops_code`` = the interior ops as base-3 digits (vertex 1 least significant, digit = index in
+# :data:`OPS`). A table row holds, for one matrix key, the cell id of each of its 3**(V-2) op labellings as
+# :data:`FORM_ID_BYTES`-byte big-endian integers (0: no cell), so the full table is about 5,400 rows and 3.9 MB.
+
+#: Bytes per cell id in a labelled-forms row; ids above :data:`MAX_FORM_CELL_ID` are left out of the table (hashed).
+FORM_ID_BYTES = 3
+MAX_FORM_CELL_ID = (1 << (8 * FORM_ID_BYTES)) - 1
+_OP_DIGIT = {op: digit for digit, op in enumerate(OPS)}
+
+
+def matrix_key(matrix: Sequence[Sequence[int]]) -> int:
+    """The labelled-forms key of an upper-triangular matrix (see above); any truthy entry is an edge."""
+    size = len(matrix)
+    key = size
+    bit = 8
+    for i in range(size):
+        row = matrix[i]
+        for j in range(i + 1, size):
+            if row[j]:
+                key |= bit
+            bit <<= 1
+    return key
+
+
+def ops_code(ops: Sequence[str]) -> int:
+    """The labelled-forms code of a valid cell's interior ops (see above)."""
+    code = 0
+    for op in reversed(ops[1:-1]):
+        code = code * 3 + _OP_DIGIT[op]
+    return code
+
+
+def form_row_size(key: int) -> int:
+    """Bytes of the labelled-forms row of matrix key ``key``: one cell id per op labelling."""
+    return FORM_ID_BYTES * 3 ** max((key & 7) - 2, 0)
+
+
+def form_cell(row, code: int) -> int:
+    """The cell id stored for ops code ``code`` in a labelled-forms row (bytes), 0 when the table holds none."""
+    start = code * FORM_ID_BYTES
+    return int.from_bytes(row[start:start + FORM_ID_BYTES], "big")
+
+
+def labelled_forms(cells) -> dict:
+    """The labelled-forms table of ``cells``: ``{matrix_key: bytes}`` (see above).
+
+    ``cells``: ``(cell id, adjacency, operations)`` of stored cells (the TFRecord strings). Every upper-triangular
+    relabelling of each cell is entered (vectorised over the cells of one size, for every order of the interior
+    vertices). Left out, so that they are hashed as before: cells that are not pruned (a stored graph with a dangling
+    vertex hashes differently from any query, which is pruned first), invalid cells, ids above
+    :data:`MAX_FORM_CELL_ID`, and any form two cells would claim (impossible for cells with distinct hashes).
+    """
+    import numpy as np
+
+    by_size: dict = {}
+    for cell_id, adjacency, operations in cells:
+        size = math.isqrt(len(adjacency))
+        if 2 <= size <= MAX_VERTICES and size * size == len(adjacency) and 0 < cell_id <= MAX_FORM_CELL_ID:
+            by_size.setdefault(size, []).append((cell_id, adjacency, operations))
+    table: dict = {}
+    for size, group in sorted(by_size.items()):
+        digits_of: dict = {}  # operations string -> interior op digits (None: not a valid labelling)
+        for _, _, operations in group:
+            if operations not in digits_of:
+                ops = operations.split(",")
+                valid = len(ops) == size and ops[0] == INPUT and ops[-1] == OUTPUT and \
+                    all(op in _OP_DIGIT for op in ops[1:-1])
+                digits_of[operations] = [_OP_DIGIT[op] for op in ops[1:-1]] if valid else None
+        keep = [c for c in group if digits_of[c[2]] is not None and set(c[1]) <= {"0", "1"}]
+        if not keep:
+            continue
+        ids = np.array([c[0] for c in keep], dtype=np.int64)
+        adj = (np.frombuffer("".join(c[1] for c in keep).encode("ascii"), dtype=np.uint8) - 48).reshape(-1, size, size)
+        digits = np.array([digits_of[c[2]] for c in keep], dtype=np.int64).reshape(len(keep), size - 2)
+        pairs = [(i, j) for i in range(size) for j in range(i + 1, size)]
+        # Stored cells are upper-triangular; a pruned one has an out-edge on every vertex but the last and an in-edge
+        # on every vertex but the first; at most MAX_EDGES edges.
+        lower = np.tril(np.ones((size, size), dtype=bool))
+        ok = ~(adj.astype(bool) & lower).any(axis=(1, 2))
+        ok &= adj[:, :-1, :].any(axis=2).all(axis=1) & adj[:, :, 1:].any(axis=1).all(axis=1)
+        ok &= adj.sum(axis=(1, 2)) <= MAX_EDGES
+        ids, adj, digits = ids[ok], adj[ok], digits[ok]
+        if not len(ids):
+            continue
+        edge = np.stack([adj[:, i, j].astype(np.int64) for i, j in pairs], axis=1) if pairs else \
+            np.zeros((len(ids), 0), dtype=np.int64)
+        keys, codes, owners = [], [], []
+        for order in itertools.permutations(range(1, size - 1)):
+            perm = (0, *order, size - 1)  # new vertex k is old vertex perm[k]
+            where = [0] * size
+            for new, old in enumerate(perm):
+                where[old] = new
+            key = np.full(len(ids), size, dtype=np.int64)
+            valid = np.ones(len(ids), dtype=bool)
+            for p, (i, j) in enumerate(pairs):
+                a, b = where[i], where[j]
+                if a > b:
+                    valid &= edge[:, p] == 0  # this edge would point backwards: not an upper-triangular form
+                else:
+                    key |= edge[:, p] << (3 + pairs.index((a, b)))
+            code = np.zeros(len(ids), dtype=np.int64)
+            for k in range(size - 2, 0, -1):
+                code = code * 3 + digits[:, perm[k] - 1]
+            keys.append(key[valid])
+            codes.append(code[valid])
+            owners.append(ids[valid])
+        key = np.concatenate(keys)
+        code = np.concatenate(codes)
+        owner = np.concatenate(owners)
+        slots = 3 ** (size - 2)
+        combined = key * slots + code
+        order = np.lexsort((owner, combined))
+        combined, owner = combined[order], owner[order]
+        first = np.ones(len(combined), dtype=bool)
+        first[1:] = combined[1:] != combined[:-1]
+        # A form held by two cells (never for real data: isomorphic cells share a hash) is left to the hash.
+        starts = np.flatnonzero(first)
+        ends = np.append(starts[1:], len(combined))
+        clash = owner[starts] != owner[ends - 1]
+        combined, owner = combined[starts][~clash], owner[starts][~clash]
+        matrix_keys, row = np.unique(combined // slots, return_inverse=True)
+        grid = np.zeros((len(matrix_keys), slots), dtype=">u4")
+        grid[row, combined % slots] = owner
+        raw = grid.view(np.uint8).reshape(len(matrix_keys), slots, 4)[:, :, 4 - FORM_ID_BYTES:]
+        for index, matrix_key_value in enumerate(matrix_keys.tolist()):
+            table[matrix_key_value] = raw[index].tobytes()
+    return table

@@ -55,6 +55,8 @@ import numpy as np
 from ... import db as _db
 from ...errors import InvalidArgument, MissingDependency, NasbenchDbError
 from ...models import NB101_CONFIG_ID_FACTOR, NB101_TRIAL_ID_FACTOR
+from ...query import _common as _query_common
+from ...query import nb101 as _query_nb101
 from ...query._common import check_source, check_source_exists, source_filter
 from ...query.nb101 import DATASET_EXPR, RELEASED_DATASET, check_dataset
 from ...spaces import nb101 as _space
@@ -266,6 +268,7 @@ class NASBench:
                 "stores times x 60: the nasbench API facade needs nasbench101.db. Build it with "
                 "`nasbench-db convert nb101 nasbench_full.tfrecord` (or pass the .tfrecord to NASBench)")
         check_source_exists(handle.database, BENCHMARK, self._source)
+        _query_nb101.has_forms(handle)  # looked up once now, not on the first query
         self._cells: OrderedDict = OrderedDict()
         self._hashes: dict = {}
         self._count = None
@@ -287,7 +290,7 @@ class NASBench:
         """
         if epochs not in self.valid_epochs:
             raise OutOfDomainError("invalid number of epochs, must be one of %s" % self.valid_epochs)
-        cell = self._cell(self._checked_hash(model_spec))
+        cell = self._spec_cell(model_spec)
         sampled_index = random.randint(0, self.config["num_repeats"] - 1)
         runs = cell.runs.get(epochs)
         if runs is None:
@@ -344,7 +347,8 @@ class NASBench:
 
     def get_metrics_from_spec(self, model_spec):
         """``(fixed_stats, computed_stats)`` of a spec (checked and hashed as ``query`` does); no budget charged."""
-        return self.get_metrics_from_hash(self._checked_hash(model_spec))
+        cell = self._spec_cell(model_spec)
+        return cell.fixed(), cell.computed()
 
     def _check_spec(self, model_spec):
         """Raise OutOfDomainError unless the pruned spec is within the dataset's space (the original's checks)."""
@@ -373,26 +377,60 @@ class NASBench:
     def _checked_hash(self, model_spec):
         """``_check_spec`` then ``_hash_spec``, remembered per (matrix, ops, limits): a repeated cell costs a dict
         lookup instead of the checks and the hash (both are pure functions of those)."""
+        key, found = self._spec_key(model_spec)
+        if found is not None and model_spec.valid_spec:
+            return found
+        self._check_spec(model_spec)
+        return self._remember(key, self._hash_spec(model_spec))
+
+    def _spec_key(self, model_spec):
+        """``(cache key, remembered hash or None)`` of a spec; ``(None, None)`` for one that cannot be a key."""
         config = self.config
         try:
             matrix = model_spec.matrix
             key = (matrix.dtype.str, matrix.shape, matrix.tobytes(), tuple(model_spec.ops),
                    config["module_vertices"], config["max_edges"], tuple(config["available_ops"]))
-            found = self._hashes.get(key)
+            return key, self._hashes.get(key)
         except (AttributeError, TypeError):
-            key = found = None  # an invalid spec (matrix None) or unusual types: no shortcut
-        if found is not None and model_spec.valid_spec:
-            return found
-        self._check_spec(model_spec)
-        module_hash = self._hash_spec(model_spec)
+            return None, None  # an invalid spec (matrix None) or unusual types: no shortcut
+
+    def _remember(self, key, module_hash):
         if key is not None:
             if len(self._hashes) >= _CACHE_CELLS:
                 self._hashes.clear()
             self._hashes[key] = module_hash
         return module_hash
 
+    def _spec_cell(self, model_spec) -> _Cell:
+        """The stored cell of a spec, checked as ``_check_spec`` does; found by its labelled form (no hashing) when
+        the database's labelled-forms table holds it, else by ``_hash_spec``. KeyError when the dataset lacks it."""
+        key, found = self._spec_key(model_spec)
+        if found is not None and model_spec.valid_spec:
+            return self._cell(found)
+        self._check_spec(model_spec)
+        form = self._form_of(model_spec) if key is not None else None
+        if form is not None:
+            found = self._load_cell("form", form)
+            if found is not None:
+                self._remember(key, found[0])
+                return found[1]
+        return self._cell(self._remember(key, self._hash_spec(model_spec)))
+
+    def _form_of(self, model_spec):
+        """(matrix key, ops code) of a checked spec when its labelled form gives the cell ``_hash_spec`` would find
+        (integer 0/1 matrix, the original ops order, at most 7 vertices), else None."""
+        matrix = model_spec.matrix
+        if (matrix.dtype.kind not in "iub" or not 2 <= len(matrix) <= _space.MAX_VERTICES or
+                tuple(self.config["available_ops"]) != _space.OPS or (matrix.size and not 0 <= matrix.min() <= 
+                matrix.max() <= 1) or not _query_nb101.has_forms(self._handle())):
+            return None
+        return _space.matrix_key(matrix.tolist()), _space.ops_code(model_spec.ops)
+
     def _database(self):
         return _db.open_benchmark(BENCHMARK, self._db_dir).database
+
+    def _handle(self):
+        return _db.open_benchmark(BENCHMARK, self._db_dir)
 
     def _location(self) -> str:
         handle = _db.open_benchmark(BENCHMARK, self._db_dir)
@@ -415,36 +453,53 @@ class NASBench:
             return cell
         if not isinstance(module_hash, str):
             raise KeyError(module_hash)
-        params: list = [module_hash]
-        sql = (f"SELECT a.adjacency, a.operations, a.parameters, c.num_epochs, t.halfway_training_time, "
-               f"t.halfway_train_acc, t.halfway_valid_acc, t.halfway_test_acc, t.training_time, t.train_acc, "
-               f"t.valid_acc, t.test_acc FROM nb101_arch a CROSS JOIN nb101_config c CROSS JOIN nb101_trial t "
-               f"WHERE a.hash = ? AND c.id BETWEEN a.id * {NB101_CONFIG_ID_FACTOR} AND a.id * "
-               f"{NB101_CONFIG_ID_FACTOR} + {NB101_CONFIG_ID_FACTOR - 1} AND t.id BETWEEN c.id * "
-               f"{NB101_TRIAL_ID_FACTOR} AND c.id * {NB101_TRIAL_ID_FACTOR} + {NB101_TRIAL_ID_FACTOR - 1}")
+        found = self._load_cell("hash", module_hash)
+        if found is None:
+            raise KeyError(f"{module_hash!r}: no cell with this hash in the dataset")
+        return found[1]
+
+    def _load_cell(self, how, value):
+        """``(hash, cell)`` read from SQL and cached, the cell given by its 'hash' or labelled 'form'; None when the
+        dataset has no run of it. One statement on SQLite; on a server the cell's id is read first, so that the runs
+        are read with constant id ranges (see :mod:`nasbench_db.query.nb101`)."""
         database = self._database()
+        if not _db.is_sqlite(database):
+            cell_id = (_query_nb101.form_cell_id(database, value) if how == "form"
+                       else _query_nb101.hash_cell_id(database, value))
+            if cell_id is None:
+                return None
+            how, value = "id", cell_id
+        params: list = []
+        from_, where = _query_nb101.cell_where(database, how, value, params)
+        sql = (f"SELECT a.hash, a.adjacency, a.operations, a.parameters, c.num_epochs, t.halfway_training_time, "
+               f"t.halfway_train_acc, t.halfway_valid_acc, t.halfway_test_acc, t.training_time, t.train_acc, "
+               f"t.valid_acc, t.test_acc{from_}WHERE {where}")
         sql += self._dataset_sql(params) + self._source_sql(params)
         if not _db.is_sqlite(database):
             sql += " ORDER BY t.id"  # SQLite's CROSS JOIN order already yields the runs in id (file) order
-        rows = _db.fetchall(database, sql, params)
+        rows = _query_common.execute(database, sql, params).fetchall()
         if not rows:
-            raise KeyError(f"{module_hash!r}: no cell with this hash in the dataset")
-        adjacency, operations, parameters = rows[0][:3]
+            return None
+        module_hash, adjacency, operations, parameters = rows[0][:4]
+        cell = self._cells.get(module_hash)
+        if cell is not None:
+            self._cells.move_to_end(module_hash)
+            return module_hash, cell
         dim = int(np.sqrt(len(adjacency)))
         matrix = (np.frombuffer(adjacency.encode("ascii"), dtype=np.uint8) - 48).astype(np.int8).reshape(dim, dim)
         runs: dict = {}
         for row in rows:
             # Unset protobuf fields read as 0.0; percentages are the file's fraction x 100, exact for its float32
             # values, so / 100 gives the fraction back bit for bit.
-            values = [0.0 if v is None else v for v in row[4:12]]
-            runs.setdefault(row[3], []).append((
+            values = [0.0 if v is None else v for v in row[5:13]]
+            runs.setdefault(row[4], []).append((
                 values[0], values[1] / 100.0, values[2] / 100.0, values[3] / 100.0,
                 values[4], values[5] / 100.0, values[6] / 100.0, values[7] / 100.0))
         cell = _Cell(matrix, tuple(operations.split(",")), int(parameters), runs)
         if len(self._cells) >= _CACHE_CELLS:
             self._cells.popitem(last=False)
         self._cells[module_hash] = cell
-        return cell
+        return module_hash, cell
 
     def _only_original(self) -> bool:
         """True when the source and dataset filters select every row: the database holds the released runs only

@@ -1,0 +1,243 @@
+"""Point queries beside their floor and their peers, in one run (issue 14).
+
+NB-101, on a synthetic file in the original format (``bench/nb101_bench.py``'s generator and the real converter),
+over random cells of the database, each call with a fresh arch dict / ModelSpec:
+
+* floor: the raw ``sqlite3`` lookup of a cell's 108-epoch runs by hash (no Python around it);
+* ``list(query_nb101_trial_stats(arch, 108))`` with the stored form, and with a random relabelled form of the cell
+  (both found by the labelled-forms table, no hashing); by hash (``arch`` = the 32-hex hash);
+* google's API facade: ``query(ModelSpec)`` (a cell's first call: one SQL statement; then warm, in memory) and
+  ``get_metrics_from_hash``; google's own API needs TensorFlow 1.x (its ``query`` is a dict lookup after a 3.9 GB,
+  minutes-long load; see ``bench/compat_bench.py nb101`` for that comparison), reported as not importable here;
+* ``nasbenchapi`` when installed (its pickle lookup);
+* with ``--pg URL``: the same database published into a PostgreSQL server, point query p50/p99 there and the top-10
+  by mean ``valid_acc`` over the 108-epoch configs.
+
+NB-201 / NATS-Bench topology (the real archive in tests/data, or ``--nats-archive``): ``query_nb201_trial_stats``
+beside the raw ``sqlite3`` run of the very statement it issues, and ``get_more_info`` of our facade beside
+``nats_bench`` (installed as a test dependency).
+
+Every figure is p50 / p99 in microseconds, with the load average before and after. Usage::
+
+    python bench/point_bench.py --cells 20000 --workdir /tmp/pb            # build, then measure
+    python bench/point_bench.py --workdir /tmp/nbfull --reuse --pg postgresql://postgres@127.0.0.1:54329/x
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import sqlite3
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(HERE))
+
+from nasbench_db.spaces import nb101 as space  # noqa: E402
+
+FLOOR_SQL = ("SELECT t.* FROM nb101_arch a CROSS JOIN nb101_config c CROSS JOIN nb101_trial t "
+             "WHERE c.id BETWEEN a.id * 16 AND a.id * 16 + 15 AND t.id BETWEEN c.id * 1024 AND c.id * 1024 + 1023 "
+             "AND a.hash = ? AND c.num_epochs = 108")
+
+
+def pct(values, q):
+    values = sorted(values)
+    return values[min(len(values) - 1, int(q / 100 * len(values)))] * 1e6
+
+
+def line(label, times, floor=None):
+    p50, p99 = pct(times, 50), pct(times, 99)
+    ratio = f"  {p50 / floor:5.1f}x floor" if floor else ""
+    print(f"  {label:<58} p50 {p50:9.1f}  p99 {p99:9.1f}{ratio}")
+    return p50
+
+
+def timed(calls):
+    times = []
+    for call in calls:
+        t0 = time.perf_counter()
+        call()
+        times.append(time.perf_counter() - t0)
+    return times
+
+
+def build(args, workdir: Path) -> Path:
+    db = workdir / "nasbench101.db"
+    if args.reuse and db.exists():
+        return db
+    from nb101_bench import synthetic_cells, write_synthetic
+
+    from nasbench_db.convert.nb101 import convert_nb101
+
+    tfrecord = workdir / "synthetic_full.tfrecord"
+    if not (args.reuse and tfrecord.exists()):
+        write_synthetic(tfrecord, synthetic_cells(args.cells, args.seed), args.seed)
+    report = convert_nb101(tfrecord, workdir, progress=False)
+    print(f"built: {report.summary()}")
+    return db
+
+
+def bench_nb101(args, workdir: Path):
+    db = build(args, workdir)
+    os.environ["NASBENCHMARK_DIR"] = str(workdir)
+    from nasbench_db.compat.nasbench import api
+    from nasbench_db.query import query_nb101_trial_stats
+
+    raw = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    cells = raw.execute("SELECT hash, adjacency, operations FROM nb101_arch").fetchall()
+    forms = raw.execute("SELECT COUNT(*), SUM(LENGTH(cells)) FROM nb101_form").fetchone()
+    size = db.stat().st_size
+    entries = sum(sum(1 for code in range(len(row) // 3) if space.form_cell(row, code))
+                  for (row,) in raw.execute("SELECT cells FROM nb101_form"))
+    print(f"NB-101 database {db}: {len(cells):,} cells, {size / 1e6:,.1f} MB; labelled-forms table {forms[0]:,} rows, "
+          f"{(forms[1] or 0) / 1e6:.2f} MB of ids, {entries:,} forms")
+    rng = random.Random(args.seed)
+    picks = [cells[rng.randrange(len(cells))] for _ in range(args.queries)]
+    stored = [(d, space.adjacency_to_matrix(a), o.split(",")) for d, a, o in picks]
+    relabelled = []
+    for digest, matrix, ops in stored:
+        m, o = rng.choice(space.isomorphic_forms(matrix, ops))
+        relabelled.append((digest, m, o))
+    space._canonical_cached.cache_clear()
+    space._pruned_cached.cache_clear()
+
+    for digest, _, _ in stored[:200]:  # page cache
+        raw.execute(FLOOR_SQL, (digest,)).fetchall()
+    print(f"load average before: {os.getloadavg()}")
+    print(f"NB-101 point queries over {args.queries:,} random cells (us):")
+    floor = line("floor: raw sqlite3 by hash, 108-epoch runs", timed(
+        [lambda d=d: raw.execute(FLOOR_SQL, (d,)).fetchall() for d, _, _ in stored]))
+    # Fresh arch dicts and ModelSpecs for every call, built before the clock starts (a NAS loop builds them anyway).
+    line("list(query_nb101_trial_stats(arch, 108)), stored form", timed(
+        [lambda a=space.matrix_to_arch(m, o): list(query_nb101_trial_stats(a, 108)) for _, m, o in stored]), floor)
+    line("  the same, a random relabelled form of the cell", timed(
+        [lambda a=space.matrix_to_arch(m, o): list(query_nb101_trial_stats(a, 108)) for _, m, o in relabelled]),
+        floor)
+    line("list(query_nb101_trial_stats(hash, 108))", timed(
+        [lambda d=d: list(query_nb101_trial_stats(d, 108)) for d, _, _ in stored]), floor)
+    nb = api.NASBench(None)
+    line("facade query(ModelSpec), a cell's first call", timed(
+        [lambda s=api.ModelSpec([list(r) for r in m], list(o)): nb.query(s) for _, m, o in relabelled]), floor)
+    line("facade query(ModelSpec), warm", timed(
+        [lambda s=api.ModelSpec([list(r) for r in m], list(o)): nb.query(s) for _, m, o in relabelled]), floor)
+    fresh = api.NASBench(None)
+    line("facade get_metrics_from_hash, a cell's first call", timed(
+        [lambda d=d: fresh.get_metrics_from_hash(d) for d, _, _ in stored]), floor)
+    try:
+        import nasbench.api  # noqa: F401
+
+        print("  google's nasbench.api is importable: compare with bench/compat_bench.py nb101 (needs the file)")
+    except Exception as exc:  # TensorFlow 1.x is not installable here
+        print(f"  google's nasbench.api: not importable here ({type(exc).__name__}: {exc}); its warm query is a dict "
+              "lookup after loading the whole file (bench/compat_bench.py nb101 replays it without TensorFlow)")
+    try:
+        import nasbenchapi  # noqa: F401
+
+        print("  nasbenchapi is installed, but it reads its own pickle of the release, not this synthetic file: "
+              "not measured")
+    except ImportError:
+        print("  nasbenchapi: not installed (pip install nasbenchapi)")
+    print(f"load average after: {os.getloadavg()}")
+    return stored, relabelled
+
+
+def bench_pg(args, workdir: Path, stored, relabelled):
+    from nasbench_db import db as _db
+    from nasbench_db.analysis import top_k
+    from nasbench_db.convert._server import publish
+    from nasbench_db.models import NB101_TABLES, NB101_VIEWS
+    from nasbench_db.query import query_nb101_trial_stats
+
+    if not args.no_publish:
+        t0 = time.perf_counter()
+        publish(workdir / "nasbench101.db", args.pg, "nb101", list(NB101_TABLES), NB101_VIEWS)
+        print(f"published into {_db._redact(args.pg)} in {time.perf_counter() - t0:.1f} s")
+    os.environ["NASBENCHMARK_DB_URL"] = args.pg
+    _db.close_all()
+    sample = stored[: max(1, len(stored) // 3)]
+    for _, m, o in sample[:100]:
+        list(query_nb101_trial_stats(space.matrix_to_arch(m, o), 108))
+    print(f"PostgreSQL (loopback), {len(sample):,} random cells, load average {os.getloadavg()} (us):")
+    line("list(query_nb101_trial_stats(arch, 108)), relabelled form", timed(
+        [lambda a=space.matrix_to_arch(m, o): list(query_nb101_trial_stats(a, 108))
+         for _, m, o in relabelled[: len(sample)]]))
+    line("list(query_nb101_trial_stats(hash, 108))", timed(
+        [lambda d=d: list(query_nb101_trial_stats(d, 108)) for d, _, _ in sample]))
+    times = timed([lambda: top_k("nb101", 10, "valid_acc", epochs=108) for _ in range(3)])
+    print(f"  top-10 by mean valid_acc over the 108-epoch configs: {min(times):.3f} s (best of 3; goal <= 1 s)")
+    del os.environ["NASBENCHMARK_DB_URL"]
+    _db.close_all()
+
+
+def bench_nb201(args):
+    import nats_bench
+
+    from nasbench_db.compat import nats_bench as ours
+    from nasbench_db.query import query_nb201_trial_stats
+
+    archive = Path(args.nats_archive or ROOT / "tests" / "data" / "nats" / "NATS-tss-v1_0-3ffb9-simple")
+    db_dir = Path(args.workdir) / "nats"
+    db_dir.mkdir(parents=True, exist_ok=True)
+    os.environ["NASBENCHMARK_DIR"] = str(db_dir)
+    ours.create(str(archive), "tss", fast_mode=True, verbose=False)  # converted on first use
+    indexes = sorted(int(p.name.split(".")[0]) for p in archive.glob("[0-9]*.pickle.pbz2"))
+    rng = random.Random(args.seed)
+    picks = [indexes[rng.randrange(len(indexes))] for _ in range(args.queries)]
+    list(query_nb201_trial_stats(picks[0], 200, "cifar10-valid"))
+    from nasbench_db import db as _db
+
+    connection = _db.open_benchmark("nb201").database.connection()
+    statements = []
+    connection.set_trace_callback(statements.append)
+    list(query_nb201_trial_stats(picks[0], 200, "cifar10-valid"))
+    connection.set_trace_callback(None)
+    raw = sqlite3.connect(f"file:{db_dir / 'nasbench201.db'}?mode=ro", uri=True)
+    print(f"NB-201 / NATS topology: {len(indexes):,} archs of {archive.name}, {args.queries:,} calls, load average "
+          f"{os.getloadavg()} (us):")
+    index = str(picks[0])
+    floor_calls = []
+    for arch in picks:  # the statements our query runs, with this arch's index, straight to sqlite3
+        texts = [s.replace(f"= {index}", f"= {arch}") for s in statements if s.lstrip().upper().startswith("SELECT")]
+        floor_calls.append(lambda texts=texts: [raw.execute(s).fetchall() for s in texts])
+    floor = line("floor: our statements run raw on sqlite3", timed(floor_calls))
+    line("list(query_nb201_trial_stats(index, 200, 'cifar10-valid'))", timed(
+        [lambda a=a: list(query_nb201_trial_stats(a, 200, "cifar10-valid")) for a in picks]), floor)
+    mine, theirs = ours.create(None, "tss", True, False), nats_bench.create(str(archive), "tss", True, False)
+    for api in (mine, theirs):
+        for arch in picks:
+            api.get_more_info(arch, "cifar10-valid", hp="200", is_random=False)
+    p50 = line("our facade get_more_info(i, 'cifar10-valid', hp='200'), warm", timed(
+        [lambda a=a: mine.get_more_info(a, "cifar10-valid", hp="200", is_random=False) for a in picks]), floor)
+    peer = line(f"nats_bench {nats_bench.version()} get_more_info, warm", timed(
+        [lambda a=a: theirs.get_more_info(a, "cifar10-valid", hp="200", is_random=False) for a in picks]), floor)
+    print(f"  our facade is {peer / p50:.1f}x faster than nats_bench (goal >= 8x)")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--workdir", required=True, help="where the synthetic file and databases live")
+    parser.add_argument("--cells", type=int, default=20_000, help="NB-101 cells to generate (423624 = all)")
+    parser.add_argument("--reuse", action="store_true", help="reuse WORKDIR/nasbench101.db (or the .tfrecord)")
+    parser.add_argument("--queries", type=int, default=3000)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--pg", default=None, help="a PostgreSQL URL: publish the NB-101 database there and measure")
+    parser.add_argument("--no-publish", action="store_true", help="--pg: the server already holds this database")
+    parser.add_argument("--nats-archive", default=None, help="a NATS-tss -simple directory (default: tests/data)")
+    parser.add_argument("--skip-nb201", action="store_true")
+    args = parser.parse_args()
+    workdir = Path(args.workdir)
+    workdir.mkdir(parents=True, exist_ok=True)
+    stored, relabelled = bench_nb101(args, workdir)
+    if not args.skip_nb201:
+        bench_nb201(args)
+    if args.pg:
+        bench_pg(args, workdir, stored, relabelled)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,242 @@
+"""Point queries at the floor (issue 14): NB-101 cells found by their labelled form (no hashing), by hash straight
+to the rows, one statement per point query, and PostgreSQL plans without JIT or scans."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sqlite3
+
+import pytest
+
+from conftest import count_statements, selects
+from nasbench_db import db as _db
+from nasbench_db.compat.nasbench import api
+from nasbench_db.query import nb101 as query_nb101
+from nasbench_db.query import query_nb101_trial_stats
+from nasbench_db.spaces import nb101 as space
+
+
+def _stored_cells(db_dir) -> list:
+    with sqlite3.connect(db_dir / "nasbench101.db") as conn:
+        return conn.execute("SELECT id, hash, adjacency, operations FROM nb101_arch ORDER BY id").fetchall()
+
+
+def _no_hashing(monkeypatch):
+    def refuse(*args, **kwargs):
+        raise AssertionError("the graph hash was computed")
+
+    monkeypatch.setattr(space, "graph_hash", refuse)
+    space._canonical_cached.cache_clear()
+
+
+def test_forms_table_holds_every_upper_triangular_form_of_every_cell(nb101_env):
+    cells = _stored_cells(nb101_env)
+    with sqlite3.connect(nb101_env / "nasbench101.db") as conn:
+        stored = dict(conn.execute("SELECT matrix_key, cells FROM nb101_form").fetchall())
+    expected = {}
+    for cell_id, _, adjacency, operations in cells:
+        for matrix, ops in space.isomorphic_forms(space.adjacency_to_matrix(adjacency), operations.split(",")):
+            expected[(space.matrix_key(matrix), space.ops_code(ops))] = cell_id
+    found = {(key, code): space.form_cell(row, code) for key, row in stored.items()
+             for code in range(len(row) // space.FORM_ID_BYTES) if space.form_cell(row, code)}
+    assert found == expected
+    assert all(len(row) == space.form_row_size(key) for key, row in stored.items())
+    assert len(expected) > len(cells)  # relabellings, not only the stored forms
+
+
+def test_forms_are_the_original_enumeration():
+    """Over every cell of at most 5 vertices, the table holds exactly the labelled graphs of the original enumeration
+    (``generate_graphs.py``; 1,293,208 of them for the full space), each under the cell its hash names."""
+    from search_fixture import nb101_cells
+
+    cells = nb101_cells(5)
+    table = space.labelled_forms((i + 1, space.matrix_to_adjacency(m), ",".join(o)) for i, (_, m, o) in
+                                 enumerate(cells))
+    found = {(key, code): cell_id for key, row in table.items()
+             for code in range(len(row) // space.FORM_ID_BYTES) if (cell_id := space.form_cell(row, code))}
+    enumeration = {}
+    for size in range(2, 6):
+        for matrix, ops in space.enumerate_labelled(size):
+            enumeration[(space.matrix_key(matrix), space.ops_code(ops))] = space.graph_hash(matrix,
+                                                                                             space.labeling(ops))
+    assert len(found) == len(enumeration)
+    assert all(cells[found[key] - 1][0] == digest for key, digest in enumeration.items())
+
+
+def test_every_form_answers_as_the_hash_without_hashing(nb101_env, monkeypatch):
+    cells = _stored_cells(nb101_env)
+    expected = {digest: (list(query_nb101_trial_stats(digest, None, include_intermediates=True)),
+                         list(query_nb101_trial_stats(digest, 108, reduction="mean")))
+                for _, digest, _, _ in cells}
+    forms = [(digest, space.isomorphic_forms(space.adjacency_to_matrix(adjacency), operations.split(",")))
+             for _, digest, adjacency, operations in cells]
+    _no_hashing(monkeypatch)
+    list(query_nb101_trial_stats(cells[0][1], 108))  # open the handle, check the table once
+    asked = 0
+    for digest, cell_forms in forms:
+        for matrix, ops in cell_forms:
+            arch = space.matrix_to_arch(matrix, ops)
+            with count_statements() as statements:
+                rows = list(query_nb101_trial_stats(arch, None, include_intermediates=True))
+            assert rows == expected[digest][0] and rows
+            assert selects(statements) == 1  # the form, the cell, its configs and runs: one statement
+            mean = list(query_nb101_trial_stats({"matrix": [list(r) for r in matrix], "ops": ops}, 108,
+                                                reduction="mean"))
+            assert mean == expected[digest][1]
+            asked += 1
+    assert asked > len(cells)
+
+
+def test_query_by_hash_goes_straight_to_the_rows(nb101_env, monkeypatch):
+    digest = _stored_cells(nb101_env)[5][1]
+    _no_hashing(monkeypatch)
+    list(query_nb101_trial_stats(digest, 108))
+    with count_statements() as statements:
+        rows = list(query_nb101_trial_stats(digest, 108))
+    assert len(rows) == 3 and {r["config"]["hash"] for r in rows} == {digest}
+    assert selects(statements) == 1
+    assert list(query_nb101_trial_stats("0" * 32, 108)) == []
+    with pytest.raises(ValueError):
+        list(query_nb101_trial_stats("not-a-hash", 108))
+
+
+def test_missing_cell_is_hashed_and_found_absent(nb101_env):
+    stored = {row[1] for row in _stored_cells(nb101_env)}
+    matrix = [[0, 1, 1, 0, 0], [0, 0, 0, 1, 0], [0, 0, 0, 1, 0], [0, 0, 0, 0, 1], [0, 0, 0, 0, 0]]
+    ops = ["input", space.MAXPOOL3X3, space.MAXPOOL3X3, space.MAXPOOL3X3, "output"]
+    assert space.canonical(matrix, ops)[2] not in stored
+    list(query_nb101_trial_stats(next(iter(stored)), 108))
+    with count_statements() as statements:
+        assert list(query_nb101_trial_stats({"matrix": matrix, "ops": ops}, 108)) == []
+    assert selects(statements) == 3  # the form's statement, the form's cell id (none), the hash's statement
+
+
+def test_cell_without_runs_at_a_budget_is_not_hashed(nb101_env, monkeypatch):
+    _, digest, adjacency, operations = _stored_cells(nb101_env)[0]
+    arch = {"matrix": [list(r) for r in space.adjacency_to_matrix(adjacency)], "ops": operations.split(",")}
+    _no_hashing(monkeypatch)
+    assert list(query_nb101_trial_stats(arch, 7)) == []
+
+
+def test_database_without_forms_table_answers_the_same(nb101_env, tmp_path, monkeypatch):
+    cells = _stored_cells(nb101_env)
+    queries = []
+    for _, digest, adjacency, operations in cells[:8]:
+        matrix, ops = space.adjacency_to_matrix(adjacency), operations.split(",")
+        form = space.isomorphic_forms(matrix, ops)[-1]
+        queries += [(space.matrix_to_arch(*form), {}), (space.matrix_to_arch(matrix, ops), {"isomorphism": False}),
+                    ({"matrix": [list(r) for r in form[0]], "ops": form[1]}, {"reduction": "mean"}),
+                    (space.matrix_to_arch(*form), {"include_intermediates": True, "source": None})]
+    before = [list(query_nb101_trial_stats(arch, 108, **kw)) for arch, kw in queries]
+    old = tmp_path / "old"
+    shutil.copytree(nb101_env, old)
+    with sqlite3.connect(old / "nasbench101.db") as conn:
+        conn.execute("DROP TABLE nb101_form")
+    monkeypatch.setenv("NASBENCHMARK_DIR", str(old))
+    assert [list(query_nb101_trial_stats(arch, 108, **kw)) for arch, kw in queries] == before
+    assert any(before) and all(b for b, (_, kw) in zip(before, queries) if not kw.get("isomorphism") is False)
+
+
+def test_facade_finds_a_relabelled_spec_without_hashing(nb101_env, monkeypatch):
+    _, digest, adjacency, operations = _stored_cells(nb101_env)[3]
+    matrix, ops = space.isomorphic_forms(space.adjacency_to_matrix(adjacency), operations.split(","))[-1]
+    reference = api.NASBench(None).get_metrics_from_hash(digest)
+    nb = api.NASBench(None)
+    real_hash = space.graph_hash
+    _no_hashing(monkeypatch)
+    with count_statements() as statements:
+        fixed, computed = nb.get_metrics_from_spec(api.ModelSpec([list(r) for r in matrix], list(ops)))
+    assert len(statements) == 1
+    assert json.dumps([fixed, computed], default=str) == json.dumps(list(reference), default=str)
+    assert nb.get_metrics_from_hash(digest)[1] == reference[1]
+    # A float matrix hashes differently in the original (and misses): never looked up by its form.
+    monkeypatch.setattr(space, "graph_hash", real_hash)
+    spec = api.ModelSpec([[float(e) for e in row] for row in matrix], list(ops))
+    with pytest.raises(KeyError):
+        nb.query(spec)
+
+
+def test_new_cells_of_trained_results_enter_the_forms_table(nb101_env):
+    from nasbench_db.convert.nb101 import add_cell
+
+    matrix = ((0, 1, 1, 0), (0, 0, 0, 1), (0, 0, 0, 1), (0, 0, 0, 0))
+    ops = ["input", space.MAXPOOL3X3, space.CONV1X1, "output"]
+    digest = space.canonical(matrix, ops)[2]
+    path = nb101_env / "nasbench101.db"
+    with sqlite3.connect(path) as conn:
+        if conn.execute("SELECT 1 FROM nb101_arch WHERE hash = ?", (digest,)).fetchone():
+            pytest.skip("the sample already holds this cell")
+        cell_id = add_cell(conn, digest, space.matrix_to_adjacency(matrix), ",".join(ops), 4, 1000, "test")
+        for form, form_ops in space.isomorphic_forms(matrix, ops):
+            row = conn.execute("SELECT cells FROM nb101_form WHERE matrix_key = ?",
+                               (space.matrix_key(form),)).fetchone()[0]
+            assert space.form_cell(row, space.ops_code(form_ops)) == cell_id
+
+
+# ----------------------------------------------------------------------------------------------------------------------
+# PostgreSQL: the point statements plan primary-key lookups with small estimates, never a JIT or a scan
+
+
+def _plan_nodes(plan):
+    yield plan
+    for child in plan.get("Plans", ()):
+        yield from _plan_nodes(child)
+
+
+def test_postgres_point_queries_plan_without_jit_or_scans(pg_url, tmp_path, monkeypatch):
+    from search_fixture import build_nb101_landscape
+
+    import psycopg2
+
+    from nasbench_db.convert._server import publish
+    from nasbench_db.models import NB101_TABLES, NB101_VIEWS
+
+    monkeypatch.delenv("NASBENCHMARK_DB_URL")
+    scores = build_nb101_landscape(tmp_path / "build", max_vertices=5, epochs=(4, 12, 36, 108))
+    publish(tmp_path / "build" / "nasbench101.db", pg_url, "nb101", list(NB101_TABLES), NB101_VIEWS)
+    monkeypatch.setenv("NASBENCHMARK_DB_URL", pg_url)
+    digest = sorted(scores)[len(scores) // 2]
+    seen = []
+    real_execute = query_nb101.execute
+
+    def capture(database, sql, params):
+        seen.append((sql, list(params)))
+        return real_execute(database, sql, params)
+
+    monkeypatch.setattr(query_nb101, "execute", capture)
+    monkeypatch.setattr(api._query_common, "execute", capture)
+    rows = list(query_nb101_trial_stats(digest, 108))
+    assert len(rows) == 3
+    stored = rows[0]["config"]["arch"]
+    form = space.isomorphic_forms(*space.arch_to_matrix(stored))[-1]
+    assert list(query_nb101_trial_stats(space.matrix_to_arch(*form), None, include_intermediates=True))
+    assert list(query_nb101_trial_stats(stored, 108, reduction="mean"))
+    nb = api.NASBench(None)
+    assert nb.query(api.ModelSpec([list(r) for r in form[0]], form[1]))["trainable_parameters"] > 0
+    assert nb.get_metrics_from_hash(digest)
+    assert len(seen) >= 8
+    connection = psycopg2.connect(pg_url)
+    try:
+        with connection.cursor() as cursor:
+            for sql, params in seen:
+                cursor.execute("EXPLAIN (FORMAT JSON) " + _db.paramstyle(sql, "%s"), params)
+                explained = cursor.fetchone()[0][0]
+                nodes = list(_plan_nodes(explained["Plan"]))
+                assert "JIT" not in explained, sql
+                scans = [n["Relation Name"] for n in nodes if n["Node Type"] == "Seq Scan"]
+                # A table of a few pages (this small space's nb101_form: 134 rows) is read whole faster than through
+                # its key; the run, config and cell tables never are.
+                cursor.execute("SELECT relname FROM pg_class WHERE relname = ANY(%s) AND relpages > 8", (scans,))
+                assert not cursor.fetchall(), (sql, explained)
+                # And every table is reachable by its key: with scans priced out none is left (at full scale the
+                # planner makes that choice itself).
+                cursor.execute("SET enable_seqscan = off")
+                cursor.execute("EXPLAIN (FORMAT JSON) " + _db.paramstyle(sql, "%s"), params)
+                keyed = list(_plan_nodes(cursor.fetchone()[0][0]["Plan"]))
+                cursor.execute("RESET enable_seqscan")
+                assert not [n for n in keyed if n["Node Type"] == "Seq Scan"], sql
+                # The estimate (a cell has at most 16 configs of a few runs) is what keeps the JIT away at scale.
+                assert explained["Plan"]["Plan Rows"] <= 1000, (sql, explained["Plan"]["Plan Rows"])
+    finally:
+        connection.close()
