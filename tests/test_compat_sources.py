@@ -5,6 +5,7 @@ dataset's config, and never one run hiding another."""
 from __future__ import annotations
 
 import json
+import random
 
 import numpy as np
 import pytest
@@ -203,7 +204,11 @@ def test_nasbench_facade_keeps_sources_and_datasets_apart(nb101_env, tmp_path):
     cuda = api.NASBench(None, source="cuda")
     assert list(cuda.hash_iterator()) == [module_hash] and cuda.valid_epochs == {2}
     spec = api.ModelSpec(matrix, ops)
+    random.seed(1)  # query draws randint(0, 2) as the original; this cell has one run at 2 epochs: draw 0
     assert cuda.query(spec, epochs=2)["validation_accuracy"] == 0.33
+    random.seed(0)  # draws 1: the original's IndexError, with the runs there are
+    with pytest.raises(IndexError, match="this cell has 1 runs at 2 epochs"):
+        cuda.query(spec, epochs=2)
     with pytest.raises(api.OutOfDomainError, match="invalid number of epochs"):
         cuda.query(spec)
 
