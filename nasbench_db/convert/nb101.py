@@ -632,12 +632,10 @@ def add_forms(conn, arch_id: int, adjacency: str, operations: str) -> None:
     table = space.labelled_forms([(arch_id, adjacency, operations)])
     if not table:
         return
-    import sqlite3
-
-    if isinstance(conn, sqlite3.Connection):
-        present = conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'nb101_form'").fetchone()
-    else:
+    if getattr(conn, "is_server", False):  # convert.results.ServerConnection (PostgreSQL)
         present = conn.execute("SELECT to_regclass('nb101_form')").fetchone()[0]
+    else:  # a sqlite3 connection (or a wrapper of one)
+        present = conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'nb101_form'").fetchone()
     if not present:
         return
     width = space.FORM_ID_BYTES

@@ -252,6 +252,8 @@ class ServerConnection:
     """
 
     LOCK = "LOCK TABLE nasbench_source IN SHARE ROW EXCLUSIVE MODE"
+    #: tells the shared ingestion helpers (``convert.nb101.add_forms``) which catalog to ask
+    is_server = True
 
     def __init__(self, url: str):
         self.database = _db.url_database(url)
