@@ -17,6 +17,7 @@ __all__ = ["NASBench201API", "ArchResults", "ResultsCount", "print_information"]
 
 
 def _metric(loss, acc):
+    # NAS-Bench-201 separates with ', ' where NATS-Bench writes ' & ': the summaries are the originals' text
     return f"loss = {loss:.3f}, top1 = {acc:.2f}%"
 
 
