@@ -76,9 +76,13 @@ def build(args, workdir: Path) -> Path:
 
     tfrecord = workdir / "synthetic_full.tfrecord"
     if not (args.reuse and tfrecord.exists()):
+        t0 = time.perf_counter()
         write_synthetic(tfrecord, synthetic_cells(args.cells, args.seed), args.seed)
+        print(f"synthetic file {tfrecord} ({tfrecord.stat().st_size / 1e9:.2f} GB) written in "
+              f"{time.perf_counter() - t0:.1f} s")
+    t0 = time.perf_counter()
     report = convert_nb101(tfrecord, workdir, progress=False)
-    print(f"built: {report.summary()}")
+    print(f"built in {time.perf_counter() - t0:.1f} s: {report.summary()}")
     return db
 
 
