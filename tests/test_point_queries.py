@@ -174,6 +174,35 @@ def test_new_cells_of_trained_results_enter_the_forms_table(nb101_env):
             assert space.form_cell(row, space.ops_code(form_ops)) == cell_id
 
 
+def test_point_statements_plan_key_lookups_at_full_scale_statistics(nb101_env, tmp_path, monkeypatch):
+    """With the full NB-101 file's statistics (``sqlite_stat1`` as the converter's ANALYZE writes it: 5,083,488
+    runs), no point statement may plan a scan or an automatic index of a large table: the released source's
+    inlined ids once made SQLite index all 5 M runs at every query (seconds each)."""
+    full = tmp_path / "full"
+    shutil.copytree(nb101_env, full)
+    with sqlite3.connect(full / "nasbench101.db") as conn:
+        for table, index, stat in (("nb101_trial", None, "5083488"), ("nb101_config", None, "1694496"),
+                                   ("nb101_arch", "nb101arch_hash", "423624 1"), ("nb101_form", None, "6472")):
+            conn.execute("DELETE FROM sqlite_stat1 WHERE tbl = ?", (table,))
+            conn.execute("INSERT INTO sqlite_stat1 VALUES (?, ?, ?)", (table, index, stat))
+    monkeypatch.setenv("NASBENCHMARK_DIR", str(full))
+    _, digest, adjacency, operations = _stored_cells(full)[4]
+    matrix, ops = space.adjacency_to_matrix(adjacency), operations.split(",")
+    form = space.isomorphic_forms(matrix, ops)[-1]
+    list(query_nb101_trial_stats(digest, 108))
+    with count_statements() as statements:
+        assert list(query_nb101_trial_stats(digest, 108))
+        assert list(query_nb101_trial_stats(space.matrix_to_arch(*form), None, include_intermediates=True))
+        assert list(query_nb101_trial_stats(space.matrix_to_arch(matrix, ops), 108, reduction="mean",
+                                            include_intermediates=True))
+        assert list(query_nb101_trial_stats(space.matrix_to_arch(matrix, ops), 108, isomorphism=False))
+    assert len(statements) == 5
+    with sqlite3.connect(full / "nasbench101.db") as conn:
+        for statement in statements:  # the trace holds them with their values bound
+            plan = " | ".join(row[3] for row in conn.execute("EXPLAIN QUERY PLAN " + statement))
+            assert "AUTOMATIC" not in plan and "SCAN" not in plan.replace("SCAN s ", ""), (statement, plan)
+
+
 # ----------------------------------------------------------------------------------------------------------------------
 # PostgreSQL: the point statements plan primary-key lookups with small estimates, never a JIT or a scan
 
