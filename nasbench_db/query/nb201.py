@@ -31,6 +31,10 @@ key                             meaning
 With ``reduction='mean'`` every stats field (and, unlike NNI, every intermediate per epoch) is averaged over the
 trials of each config. Intermediates never cost a query per trial: one more statement in total.
 
+Point queries (issue 14): the statements of a query's shape (which filters are given, reduction, intermediates)
+are built once per opened database and run on its cached connection (sqlite3 reuses their prepared form); the
+dicts are built from the row tuples; the released source is selected per row by its key, nothing read first.
+
 Sources: by default only the released runs (NNI's tables, exactly NNI's data). Runs of other sources (``nasbench-db
 train`` results) are kept in tables of their own (``nb201_trained_*``, ``nats_sss_trained_*``) and read with
 ``source=None`` (every source) or a source name (``'trained'``, a device kind ``'cpu'`` / ``'cuda'``, a device or

@@ -37,6 +37,10 @@ key                                 meaning
 ``reduction='mean'`` averages the stats of each config's trials (``id`` and ``seed`` are None) and, unlike NNI
 (which returns no intermediates then), the intermediates per epoch. Intermediates never cost a query per trial: one
 statement for the trials, one more for all their epochs, merged in order.
+
+Point queries (issue 14): the statements of a query's shape (which filters are given, reduction, intermediates)
+are built once per opened database and run on its cached connection (sqlite3 reuses their prepared form); the
+dicts are built from the row tuples (every NDS row is a released one: no source filter unless a name is given).
 """
 
 from __future__ import annotations

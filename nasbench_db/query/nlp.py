@@ -28,6 +28,10 @@ intermediates per epoch; NNI, having no ``GROUP BY``, averages every matching ro
 ``arch`` and ``dataset`` are given) and yields a row of None when nothing matches. Runs whose status is not 'OK'
 (NNI's ``db_gen`` drops them) are left out by default, as NNI; ``status=None`` includes them, ``status='loss is
 nan!'`` selects those. Rows come in config order, runs in id order within a config.
+
+Point queries (issue 14): the statements of a query's shape (which filters are given, reduction, intermediates)
+are built once per opened database and run on its cached connection (sqlite3 reuses their prepared form); the
+dicts are built from the row tuples; the released source is selected per row by its key, nothing read first.
 """
 
 from __future__ import annotations
