@@ -14,13 +14,16 @@ over random cells of the database, each call with a fresh arch dict / ModelSpec:
   by mean ``valid_acc`` over the 108-epoch configs.
 
 NB-201 / NATS-Bench topology (the real archive in tests/data, or ``--nats-archive``): ``query_nb201_trial_stats``
-beside the raw ``sqlite3`` run of the very statement it issues, and ``get_more_info`` of our facade beside
-``nats_bench`` (installed as a test dependency).
+(by index, by NNI dict, with intermediates) beside a raw ``sqlite3`` lookup of the arch's runs and beside the very
+statement it issues run raw, and ``get_more_info`` of our facade beside ``nats_bench`` (a test dependency).
+NDS (synthetic sweeps in the original layout, ``--nds-jobs`` per file) and NAS-Bench-NLP (the real WikiText-2 logs
+in tests/data): the point query beside a raw ``sqlite3`` lookup of the same runs.
 
 Every figure is p50 / p99 in microseconds, with the load average before and after. Usage::
 
     python bench/point_bench.py --cells 20000 --workdir /tmp/pb            # build, then measure
     python bench/point_bench.py --workdir /tmp/nbfull --reuse --pg postgresql://postgres@127.0.0.1:54329/x
+    python bench/point_bench.py --workdir /tmp/pb --skip-nb101                 # NB-201, NDS, NLP only
 """
 
 from __future__ import annotations
@@ -211,6 +214,8 @@ def bench_nb201(args):
     raw = sqlite3.connect(f"file:{db_dir / 'nasbench201.db'}?mode=ro", uri=True)
     print(f"NB-201 / NATS topology: {len(indexes):,} archs of {archive.name}, {args.queries:,} calls, load average "
           f"{os.getloadavg()} (us):")
+    for a in picks[:300]:  # warm: the floor runs first
+        raw.execute(NB201_FLOOR_SQL, (a,)).fetchall()
     floor = line("floor: raw sqlite3, an arch's 200-epoch cifar10-valid runs", timed(
         [lambda a=a: raw.execute(NB201_FLOOR_SQL, (a,)).fetchall() for a in picks]))
     index = str(picks[0])
@@ -264,6 +269,8 @@ def bench_nds(args):
     asked = [(f, p, g, json.loads(m), json.loads(c), d) for f, p, g, m, c, d in picks]  # fresh dicts
     list(query_nds_trial_stats(*asked[0]))
     print(f"NDS: {len(configs):,} configs, {args.queries:,} calls, load average {os.getloadavg()} (us):")
+    for p in picks[:300]:  # warm: the floor runs first
+        raw.execute(NDS_FLOOR_SQL, p).fetchall()
     floor = line("floor: raw sqlite3, a config's trials", timed(
         [lambda p=p: raw.execute(NDS_FLOOR_SQL, p).fetchall() for p in picks]))
     line("list(query_nds_trial_stats(family, proposer, generator, specs, dataset))", timed(
@@ -290,6 +297,8 @@ def bench_nlp(args):
     asked = [json.loads(a) for a in picks]  # NNI's flat dicts, fresh for every call
     list(query_nlp_trial_stats(asked[0], "wikitext-2"))
     print(f"NAS-Bench-NLP: {len(archs):,} recipes, {args.queries:,} calls, load average {os.getloadavg()} (us):")
+    for a in picks[:300]:  # warm: the floor runs first
+        raw.execute(NLP_FLOOR_SQL, (a, "wikitext-2")).fetchall()
     floor = line("floor: raw sqlite3, a recipe's runs", timed(
         [lambda a=a: raw.execute(NLP_FLOOR_SQL, (a, "wikitext-2")).fetchall() for a in picks]))
     line("list(query_nlp_trial_stats(flat dict, 'wikitext-2'))", timed(
