@@ -14,13 +14,16 @@ over random cells of the database, each call with a fresh arch dict / ModelSpec:
   by mean ``valid_acc`` over the 108-epoch configs.
 
 NB-201 / NATS-Bench topology (the real archive in tests/data, or ``--nats-archive``): ``query_nb201_trial_stats``
-beside the raw ``sqlite3`` run of the very statement it issues, and ``get_more_info`` of our facade beside
-``nats_bench`` (installed as a test dependency).
+(by index, by NNI dict, with intermediates) beside a raw ``sqlite3`` lookup of the arch's runs and beside the very
+statement it issues run raw, and ``get_more_info`` of our facade beside ``nats_bench`` (a test dependency).
+NDS (synthetic sweeps in the original layout, ``--nds-jobs`` per file) and NAS-Bench-NLP (the real WikiText-2 logs
+in tests/data): the point query beside a raw ``sqlite3`` lookup of the same runs.
 
 Every figure is p50 / p99 in microseconds, with the load average before and after. Usage::
 
     python bench/point_bench.py --cells 20000 --workdir /tmp/pb            # build, then measure
     python bench/point_bench.py --workdir /tmp/nbfull --reuse --pg postgresql://postgres@127.0.0.1:54329/x
+    python bench/point_bench.py --workdir /tmp/pb --skip-nb101                 # NB-201, NDS, NLP only
 """
 
 from __future__ import annotations
@@ -40,6 +43,13 @@ sys.path.insert(0, str(HERE))
 
 from nasbench_db.spaces import nb101 as space  # noqa: E402
 
+NB201_FLOOR_SQL = ("SELECT t.* FROM nb201trialstats t JOIN nb201trialconfig c ON c.id = t.config_id "
+                   "WHERE c.arch_index = ? AND c.num_epochs = 200 AND c.dataset = 'cifar10-valid'")
+NDS_FLOOR_SQL = ("SELECT t.*, c.* FROM ndstrialstats t JOIN ndstrialconfig c ON c.id = t.config_id "
+                 "WHERE c.model_family = ? AND c.proposer = ? AND c.generator = ? AND c.model_spec = ? "
+                 "AND c.cell_spec = ? AND c.dataset = ?")
+NLP_FLOOR_SQL = ("SELECT t.*, c.arch, c.dataset FROM nlp_trial t JOIN nlptrialconfig c ON c.id = t.config_id "
+                 "WHERE c.arch = ? AND c.dataset = ?")
 FLOOR_SQL = ("SELECT t.* FROM nb101_arch a CROSS JOIN nb101_config c CROSS JOIN nb101_trial t "
              "WHERE c.id BETWEEN a.id * 16 AND a.id * 16 + 15 AND t.id BETWEEN c.id * 1024 AND c.id * 1024 + 1023 "
              "AND a.hash = ? AND c.num_epochs = 108")
@@ -76,9 +86,13 @@ def build(args, workdir: Path) -> Path:
 
     tfrecord = workdir / "synthetic_full.tfrecord"
     if not (args.reuse and tfrecord.exists()):
+        t0 = time.perf_counter()
         write_synthetic(tfrecord, synthetic_cells(args.cells, args.seed), args.seed)
+        print(f"synthetic file {tfrecord} ({tfrecord.stat().st_size / 1e9:.2f} GB) written in "
+              f"{time.perf_counter() - t0:.1f} s")
+    t0 = time.perf_counter()
     report = convert_nb101(tfrecord, workdir, progress=False)
-    print(f"built: {report.summary()}")
+    print(f"built in {time.perf_counter() - t0:.1f} s: {report.summary()}")
     return db
 
 
@@ -179,6 +193,7 @@ def bench_nb201(args):
 
     from nasbench_db.compat import nats_bench as ours
     from nasbench_db.query import query_nb201_trial_stats
+    from nasbench_db.spaces import nb201 as tss_space
 
     archive = Path(args.nats_archive or ROOT / "tests" / "data" / "nats" / "NATS-tss-v1_0-3ffb9-simple")
     db_dir = Path(args.workdir) / "nats"
@@ -199,14 +214,24 @@ def bench_nb201(args):
     raw = sqlite3.connect(f"file:{db_dir / 'nasbench201.db'}?mode=ro", uri=True)
     print(f"NB-201 / NATS topology: {len(indexes):,} archs of {archive.name}, {args.queries:,} calls, load average "
           f"{os.getloadavg()} (us):")
+    for a in picks[:300]:  # warm: the floor runs first
+        raw.execute(NB201_FLOOR_SQL, (a,)).fetchall()
+    floor = line("floor: raw sqlite3, an arch's 200-epoch cifar10-valid runs", timed(
+        [lambda a=a: raw.execute(NB201_FLOOR_SQL, (a,)).fetchall() for a in picks]))
     index = str(picks[0])
     floor_calls = []
     for arch in picks:  # the statements our query runs, with this arch's index, straight to sqlite3
         texts = [s.replace(f"= {index}", f"= {arch}") for s in statements if s.lstrip().upper().startswith("SELECT")]
         floor_calls.append(lambda texts=texts: [raw.execute(s).fetchall() for s in texts])
-    floor = line("floor: our statements run raw on sqlite3", timed(floor_calls))
+    line("  our statement run raw on sqlite3 (no Python around it)", timed(floor_calls), floor)
     line("list(query_nb201_trial_stats(index, 200, 'cifar10-valid'))", timed(
         [lambda a=a: list(query_nb201_trial_stats(a, 200, "cifar10-valid")) for a in picks]), floor)
+    nni_dicts = [tss_space.to_nni(a) for a in picks]  # fresh dicts, built before the clock starts
+    line("list(query_nb201_trial_stats(NNI dict, 200, 'cifar10-valid'))", timed(
+        [lambda a=a: list(query_nb201_trial_stats(a, 200, "cifar10-valid")) for a in nni_dicts]), floor)
+    line("  the same with include_intermediates=True (200 epochs x 3 runs)", timed(
+        [lambda a=a: list(query_nb201_trial_stats(a, 200, "cifar10-valid", include_intermediates=True))
+         for a in picks[: max(1, len(picks) // 10)]]))
     mine, theirs = ours.create(None, "tss", True, False), nats_bench.create(str(archive), "tss", True, False)
     for api in (mine, theirs):
         for arch in picks:
@@ -216,6 +241,68 @@ def bench_nb201(args):
     peer = line(f"nats_bench {nats_bench.version()} get_more_info, warm", timed(
         [lambda a=a: theirs.get_more_info(a, "cifar10-valid", hp="200", is_random=False) for a in picks]), floor)
     print(f"  our facade is {peer / p50:.1f}x faster than nats_bench (goal >= 8x)")
+
+
+def bench_nds(args):
+    """NDS on a synthetic ``data.zip`` in the original layout (tests/nds_fixture.py), ``--nds-jobs`` jobs per
+    sweep file."""
+    sys.path.insert(0, str(ROOT / "tests"))
+    import nds_fixture
+
+    from nasbench_db.convert.nds import convert_nds
+    from nasbench_db.query import query_nds_trial_stats
+
+    db_dir = Path(args.workdir) / "nds"
+    db_dir.mkdir(parents=True, exist_ok=True)
+    if not (db_dir / "nds.db").exists():
+        sweeps = nds_fixture.build_sweeps({name: args.nds_jobs for name in nds_fixture.SWEEPS}, seed=args.seed,
+                                          epochs_cifar=100, epochs_imagenet=50)
+        convert_nds(nds_fixture.write_zip(db_dir / "data.zip", sweeps), db_dir, progress=False)
+    os.environ["NASBENCHMARK_DIR"] = str(db_dir)
+    raw = sqlite3.connect(f"file:{db_dir / 'nds.db'}?mode=ro", uri=True)
+    configs = raw.execute("SELECT DISTINCT model_family, proposer, generator, model_spec, cell_spec, dataset "
+                          "FROM ndstrialconfig").fetchall()
+    rng = random.Random(args.seed)
+    picks = [configs[rng.randrange(len(configs))] for _ in range(args.queries)]
+    import json
+
+    asked = [(f, p, g, json.loads(m), json.loads(c), d) for f, p, g, m, c, d in picks]  # fresh dicts
+    list(query_nds_trial_stats(*asked[0]))
+    print(f"NDS: {len(configs):,} configs, {args.queries:,} calls, load average {os.getloadavg()} (us):")
+    for p in picks[:300]:  # warm: the floor runs first
+        raw.execute(NDS_FLOOR_SQL, p).fetchall()
+    floor = line("floor: raw sqlite3, a config's trials", timed(
+        [lambda p=p: raw.execute(NDS_FLOOR_SQL, p).fetchall() for p in picks]))
+    line("list(query_nds_trial_stats(family, proposer, generator, specs, dataset))", timed(
+        [lambda a=a: list(query_nds_trial_stats(*a)) for a in asked]), floor)
+
+
+def bench_nlp(args):
+    """NAS-Bench-NLP on the real WikiText-2 logs in tests/data (341 runs)."""
+    from nasbench_db.convert.nlp import convert_nlp
+    from nasbench_db.query import query_nlp_trial_stats
+
+    db_dir = Path(args.workdir) / "nlp"
+    db_dir.mkdir(parents=True, exist_ok=True)
+    if not (db_dir / "nlp.db").exists():
+        convert_nlp(ROOT / "tests" / "data" / "nas-bench-nlp" / "train_logs_wikitext-2_logs.zip", db_dir,
+                    progress=False)
+    os.environ["NASBENCHMARK_DIR"] = str(db_dir)
+    raw = sqlite3.connect(f"file:{db_dir / 'nlp.db'}?mode=ro", uri=True)
+    archs = [a for (a,) in raw.execute("SELECT arch FROM nlptrialconfig WHERE dataset = 'wikitext-2'")]
+    rng = random.Random(args.seed)
+    picks = [archs[rng.randrange(len(archs))] for _ in range(args.queries)]
+    import json
+
+    asked = [json.loads(a) for a in picks]  # NNI's flat dicts, fresh for every call
+    list(query_nlp_trial_stats(asked[0], "wikitext-2"))
+    print(f"NAS-Bench-NLP: {len(archs):,} recipes, {args.queries:,} calls, load average {os.getloadavg()} (us):")
+    for a in picks[:300]:  # warm: the floor runs first
+        raw.execute(NLP_FLOOR_SQL, (a, "wikitext-2")).fetchall()
+    floor = line("floor: raw sqlite3, a recipe's runs", timed(
+        [lambda a=a: raw.execute(NLP_FLOOR_SQL, (a, "wikitext-2")).fetchall() for a in picks]))
+    line("list(query_nlp_trial_stats(flat dict, 'wikitext-2'))", timed(
+        [lambda a=a: list(query_nlp_trial_stats(a, "wikitext-2")) for a in asked]), floor)
 
 
 def main():
@@ -229,13 +316,21 @@ def main():
     parser.add_argument("--no-publish", action="store_true", help="--pg: the server already holds this database")
     parser.add_argument("--nats-archive", default=None, help="a NATS-tss -simple directory (default: tests/data)")
     parser.add_argument("--skip-nb201", action="store_true")
+    parser.add_argument("--skip-nb101", action="store_true", help="NB-201, NDS and NLP only")
+    parser.add_argument("--skip-nds-nlp", action="store_true")
+    parser.add_argument("--nds-jobs", type=int, default=40, help="NDS: synthetic jobs per sweep file")
     args = parser.parse_args()
     workdir = Path(args.workdir)
     workdir.mkdir(parents=True, exist_ok=True)
-    stored, relabelled = bench_nb101(args, workdir)
+    stored = relabelled = None
+    if not args.skip_nb101:
+        stored, relabelled = bench_nb101(args, workdir)
     if not args.skip_nb201:
         bench_nb201(args)
-    if args.pg:
+    if not args.skip_nds_nlp:
+        bench_nds(args)
+        bench_nlp(args)
+    if args.pg and stored:
         bench_pg(args, workdir, stored, relabelled)
 
 

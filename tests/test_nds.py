@@ -791,3 +791,29 @@ def test_postgres_answers_equal_sqlite(pg_url, nds_inputs, nds_db):
             # Same ids (numbered by the converter) and the same values bit for bit (COPY carries exact reprs).
             assert on_server == on_sqlite, (args, kwargs)
     assert NdsTrialConfig.select().where(NdsTrialConfig.cell_spec == {}).count() > 0
+
+
+def test_point_queries_reuse_their_statements(nds_env):
+    """Point queries (issue 14): the rows the unfiltered query holds for the asked config, one statement each,
+    statements built once per opened database and query shape."""
+    everything = list(query_nds_trial_stats(None, None, None, None, None, None))
+    names = ("model_family", "proposer", "generator", "model_spec", "cell_spec", "dataset")
+    configs = {t["config"]["id"]: t["config"] for t in everything}
+    picked = [configs[k] for k in sorted(configs)[:: max(1, len(configs) // 12)]]
+    cache = _db.open_benchmark("nds").schema_cache
+    for round_ in range(2):
+        for config in picked:
+            args = [config[name] for name in names]
+            expected = sorted((t for t in everything if all(t["config"][n] == config[n] for n in names) and
+                               t["config"]["num_epochs"] == config["num_epochs"]),
+                              key=lambda t: (t["config"]["id"], t["id"]))
+            with count_statements("nds") as statements:
+                rows = list(query_nds_trial_stats(*args, num_epochs=config["num_epochs"]))
+            assert rows == expected and selects(statements) == 1
+            (mean,) = [m for m in query_nds_trial_stats(*args, config["num_epochs"], reduction="mean")
+                       if m["config"]["id"] == config["id"]]
+            group = [t for t in expected if t["config"]["id"] == config["id"]]
+            assert mean["final_test_acc"] == pytest.approx(sum(t["final_test_acc"] for t in group) / len(group))
+        if round_ == 0:
+            shapes = len(cache)
+    assert len(cache) == shapes  # the second round built nothing

@@ -571,3 +571,26 @@ def test_any_input_returns_or_raises_value_error(wiki_env):
         assert all(isinstance(r, dict) and "config" in r for r in rows)
 
     check()
+
+
+def test_point_queries_reuse_their_statements(wiki_env):
+    """Point queries (issue 14): the rows the unfiltered query holds for the asked recipe, one statement each,
+    statements built once per opened database and query shape."""
+    everything = list(query_nlp_trial_stats(None, None))
+    archs = []
+    for row in everything:
+        if row["config"]["arch"] not in archs:
+            archs.append(row["config"]["arch"])
+    cache = _db.open_benchmark("nlp").schema_cache
+    for round_ in range(2):
+        for arch in archs[:: max(1, len(archs) // 15)]:
+            expected = sorted((r for r in everything if r["config"]["arch"] == arch),
+                              key=lambda r: (r["config"]["id"], r["id"]))
+            with count_statements("nlp") as statements:
+                rows = list(query_nlp_trial_stats(dict(arch), "wikitext-2"))
+            assert rows == expected and selects(statements) == 1
+            (mean,) = query_nlp_trial_stats(dict(arch), "wikitext-2", reduction="mean")
+            assert mean["val_loss"] == pytest.approx(sum(r["val_loss"] for r in expected) / len(expected))
+        if round_ == 0:
+            shapes = len(cache)
+    assert len(cache) == shapes  # the second round built nothing

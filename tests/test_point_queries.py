@@ -174,6 +174,35 @@ def test_new_cells_of_trained_results_enter_the_forms_table(nb101_env):
             assert space.form_cell(row, space.ops_code(form_ops)) == cell_id
 
 
+def test_point_statements_plan_key_lookups_at_full_scale_statistics(nb101_env, tmp_path, monkeypatch):
+    """With the full NB-101 file's statistics (``sqlite_stat1`` as the converter's ANALYZE writes it: 5,083,488
+    runs), no point statement may plan a scan or an automatic index of a large table: the released source's
+    inlined ids once made SQLite index all 5 M runs at every query (seconds each)."""
+    full = tmp_path / "full"
+    shutil.copytree(nb101_env, full)
+    with sqlite3.connect(full / "nasbench101.db") as conn:
+        for table, index, stat in (("nb101_trial", None, "5083488"), ("nb101_config", None, "1694496"),
+                                   ("nb101_arch", "nb101arch_hash", "423624 1"), ("nb101_form", None, "6472")):
+            conn.execute("DELETE FROM sqlite_stat1 WHERE tbl = ?", (table,))
+            conn.execute("INSERT INTO sqlite_stat1 VALUES (?, ?, ?)", (table, index, stat))
+    monkeypatch.setenv("NASBENCHMARK_DIR", str(full))
+    _, digest, adjacency, operations = _stored_cells(full)[4]
+    matrix, ops = space.adjacency_to_matrix(adjacency), operations.split(",")
+    form = space.isomorphic_forms(matrix, ops)[-1]
+    list(query_nb101_trial_stats(digest, 108))
+    with count_statements() as statements:
+        assert list(query_nb101_trial_stats(digest, 108))
+        assert list(query_nb101_trial_stats(space.matrix_to_arch(*form), None, include_intermediates=True))
+        assert list(query_nb101_trial_stats(space.matrix_to_arch(matrix, ops), 108, reduction="mean",
+                                            include_intermediates=True))
+        assert list(query_nb101_trial_stats(space.matrix_to_arch(matrix, ops), 108, isomorphism=False))
+    assert len(statements) == 5
+    with sqlite3.connect(full / "nasbench101.db") as conn:
+        for statement in statements:  # the trace holds them with their values bound
+            plan = " | ".join(row[3] for row in conn.execute("EXPLAIN QUERY PLAN " + statement))
+            assert "AUTOMATIC" not in plan and "SCAN" not in plan.replace("SCAN s ", ""), (statement, plan)
+
+
 # ----------------------------------------------------------------------------------------------------------------------
 # PostgreSQL: the point statements plan primary-key lookups with small estimates, never a JIT or a scan
 
@@ -240,3 +269,89 @@ def test_postgres_point_queries_plan_without_jit_or_scans(pg_url, tmp_path, monk
                 assert explained["Plan"]["Plan Rows"] <= 1000, (sql, explained["Plan"]["Plan Rows"])
     finally:
         connection.close()
+
+
+# ----------------------------------------------------------------------------------------------------------------------
+# NB-201 / NATS: statements built once per opened database and query shape, one statement per point query (two with
+# intermediates), the same rows as a fresh handle and as the multi-source path (a separate statement and row builder)
+
+
+@pytest.fixture(scope="module")
+def nats_db(tmp_path_factory):
+    from nb201_fixture import SSS_DIR, TSS_DIR
+
+    from nasbench_db.convert.nb201 import convert_nats_sss, convert_nats_tss
+
+    directory = tmp_path_factory.mktemp("nats_point")
+    convert_nats_tss(TSS_DIR, directory, progress=False)
+    convert_nats_sss(SSS_DIR, directory, progress=False)
+    return directory
+
+
+def _nats_queries():
+    from nb201_fixture import INDICES
+
+    from nasbench_db.spaces import nats_sss as sss_space
+    from nasbench_db.spaces import nb201 as tss_space
+
+    queries = []
+    for index in INDICES:
+        for arch in (index, tss_space.arch_str(index), tss_space.to_nni(index)):
+            for epochs, dataset in ((200, "cifar10-valid"), (12, "cifar100"), (None, "imagenet16-120"),
+                                    (200, None)):
+                queries.append(("nb201", arch, epochs, dataset, {}))
+            queries.append(("nb201", arch, 200, "cifar10", {"reduction": "mean"}))
+            queries.append(("nb201", arch, 200, "cifar100", {"include_intermediates": True}))
+        channels = ":".join(map(str, sss_space.all_archs()[index]))
+        for arch in (index, channels):
+            queries.append(("nats_sss", arch, 90, "cifar10", {}))
+            queries.append(("nats_sss", arch, None, None, {"reduction": "mean", "include_intermediates": True}))
+    return queries
+
+
+def _ask(query):
+    from nasbench_db.query import query_nats_sss_trial_stats, query_nb201_trial_stats
+
+    benchmark, arch, epochs, dataset, kwargs = query
+    function = query_nb201_trial_stats if benchmark == "nb201" else query_nats_sss_trial_stats
+    return list(function(arch, epochs, dataset, **kwargs))
+
+
+def test_nb201_point_queries_reuse_their_statements(nats_db, monkeypatch):
+    monkeypatch.setenv("NASBENCHMARK_DIR", str(nats_db))
+    queries = _nats_queries()
+    fresh = []
+    for query in queries:  # each on a newly opened database: its statements built for it
+        _db.close_all()
+        fresh.append(_ask(query))
+    assert all(fresh)
+    _db.close_all()
+    for _ in range(2):  # then all on one warm handle, in two orders: the statements of other archs reused
+        assert [_ask(q) for q in queries] == fresh
+        assert [_ask(q) for q in reversed(queries)] == fresh[::-1]
+    caches = {b: len(_db.open_benchmark(b).schema_cache) for b in ("nb201", "nats_sss")}
+    for query in queries:
+        benchmark = query[0]
+        with count_statements(benchmark) as statements:
+            _ask(query)
+        assert selects(statements) == (2 if query[4].get("include_intermediates") else 1), query
+    assert {b: len(_db.open_benchmark(b).schema_cache) for b in caches} == caches  # nothing built again
+    # The multi-source path (its own statements and row builder) answers the same rows, each tagged.
+    for query, rows in zip(queries, fresh):
+        benchmark, arch, epochs, dataset, kwargs = query
+        tagged = _ask((benchmark, arch, epochs, dataset, {**kwargs, "source": None}))
+        assert all(row.pop("source") is None or kwargs.get("reduction") is None for row in tagged)
+        key = (lambda r: r["config"]["id"]) if kwargs.get("reduction") else (lambda r: r["id"])
+        assert sorted(tagged, key=key) == sorted(rows, key=key), query
+
+
+def test_nb201_point_query_has_no_source_subquery_list(nats_db, monkeypatch):
+    """The released source is selected per row by its key: no list rebuilt at every run, nothing read first."""
+    monkeypatch.setenv("NASBENCHMARK_DIR", str(nats_db))
+    with count_statements("nb201") as statements:
+        assert _ask(("nb201", 11, 200, "cifar100", {}))
+    (statement,) = statements
+    with sqlite3.connect(nats_db / "nasbench201.db") as conn:
+        plan = " | ".join(row[3] for row in conn.execute("EXPLAIN QUERY PLAN " + statement))
+    assert "LIST SUBQUERY" not in plan and "SCAN" not in plan.replace("SCAN nasbench_source", "X"), plan
+    assert "USING INDEX" in plan or "USING COVERING INDEX" in plan, plan

@@ -31,6 +31,10 @@ key                             meaning
 With ``reduction='mean'`` every stats field (and, unlike NNI, every intermediate per epoch) is averaged over the
 trials of each config. Intermediates never cost a query per trial: one more statement in total.
 
+Point queries (issue 14): the statements of a query's shape (which filters are given, reduction, intermediates)
+are built once per opened database and run on its cached connection (sqlite3 reuses their prepared form); the
+dicts are built from the row tuples; the released source is selected per row by its key, nothing read first.
+
 Sources: by default only the released runs (NNI's tables, exactly NNI's data). Runs of other sources (``nasbench-db
 train`` results) are kept in tables of their own (``nb201_trained_*``, ``nats_sss_trained_*``) and read with
 ``source=None`` (every source) or a source name (``'trained'``, a device kind ``'cpu'`` / ``'cuda'``, a device or
@@ -47,8 +51,8 @@ from .. import db as _db
 from ..errors import InvalidArgument, OutOfSearchSpace
 from ..spaces import nats_sss as sss_space
 from ..spaces import nb201 as tss_space
-from ._common import (check_bool, check_epochs, check_reduction, check_source, check_source_exists, placeholders,
-                      source_filter)
+from ._common import (check_bool, check_epochs, check_reduction, check_source, check_source_exists, execute,
+                      original_filter, placeholders, source_filter)
 
 #: Stats fields in NNI's order (after id, config, seed).
 STATS_FIELDS = ("train_acc", "valid_acc", "test_acc", "ori_test_acc", "train_loss", "valid_loss", "test_loss",
@@ -139,16 +143,24 @@ def query_nb201_trial_stats(arch, num_epochs, dataset, reduction=None, include_i
     num_epochs = _check_epochs(num_epochs, NB201, source)
     dataset = _check_dataset(dataset, source)
     include_intermediates = check_bool("include_intermediates", include_intermediates)
-    ops = tss_space.ops_of(arch) if arch is not None else None
+    index = _index_of(arch) if arch is not None else None
     handle = _db.open_benchmark("nb201", db_dir)
     nni = handle.location.layout == "nni"
-    if ops is None:
+    if index is None:
         arch_clause = None
     elif nni:
-        arch_clause = ("c.arch = ?", _nni_json(ops))
+        arch_clause = ("c.arch = ?", _nni_json(tss_space.arch_of_index(index)))
     else:
-        arch_clause = ("c.arch_index = ?", tss_space.index_of(ops))
+        arch_clause = ("c.arch_index = ?", index)
     return _run(NB201, handle, nni, arch_clause, num_epochs, dataset, mean, include_intermediates, source)
+
+
+def _index_of(arch) -> int:
+    """The benchmark index of ``arch`` (any accepted form; an index is only range-checked); ValueError if bad."""
+    if type(arch) is int:
+        tss_space.arch_of_index(arch)
+        return arch
+    return tss_space.index_of(tss_space.ops_of(arch))
 
 
 def query_nats_sss_trial_stats(arch, num_epochs, dataset, reduction=None, include_intermediates=False, *,
@@ -181,30 +193,96 @@ def trained_tables(handle, bench: _Bench) -> bool:
 
 def _run(bench: _Bench, handle, nni: bool, arch_clause, num_epochs, dataset, mean, include_intermediates, source):
     database = handle.database
-    clauses, params = [], []
+    params = []
     if arch_clause is not None:
-        clauses.append(arch_clause[0])
         params.append(arch_clause[1])
     if num_epochs is not None:
-        clauses.append("c.num_epochs = ?")
         params.append(num_epochs)
     if dataset is not None:
-        clauses.append("c.dataset = ?")
         params.append(dataset)
-    where = " AND ".join(clauses) if clauses else "1 = 1"
     if nni:
         if source not in ("original", None):
             return iter(())
-    else:
-        check_source_exists(database, bench.key, source)
-        where += source_filter(source, params)
+    elif source != "original":
+        return _run_sources(bench, handle, arch_clause, num_epochs, dataset, params, mean, include_intermediates,
+                            source)
+    # The released runs (NNI's file: every run). The statements depend on the query's shape only: built once per
+    # opened database and shape, then run on the cached connection (sqlite3 reuses their prepared form).
+    shape = ("nni" if nni else "ours", bench.key, arch_clause and arch_clause[0], num_epochs is not None,
+             dataset is not None, mean, include_intermediates)
+    plan = handle.schema_cache.get(shape)
+    if plan is None:
+        plan = handle.schema_cache[shape] = _plan(bench, handle, nni, arch_clause, num_epochs, dataset, mean,
+                                                  include_intermediates)
+    sql, inter_sql, filtered, fix_cost = plan
+    cursor = execute(database, sql, params)
+    if inter_sql is None and not mean and not fix_cost:
+        # The common case: one dict per run, straight from the tuples.
+        return iter((_nb201_records if bench is NB201 else _sss_records)(cursor.fetchall()))
+    inter_rows = iter(execute(database, inter_sql, params)) if inter_sql is not None else None
+    # Rows of both statements come in the same order of (config, trial) keys: 'mean' by config id, filtered
+    # queries by config then trial id, unfiltered ones by trial id.
+    key_of = (lambda c, t: (c,)) if mean else (lambda c, t: (c, t)) if filtered else (lambda c, t: (t,))
+    return _rows(cursor, inter_rows, bench, fix_cost, key_of)
+
+
+def _nb201_records(rows) -> list:
+    arch_json = _arch_json
+    return [{"id": trial_id,
+             "config": {"id": config_id, "arch": dict(arch_json(arch)), "num_epochs": epochs,
+                        "num_channels": channels, "num_cells": cells, "dataset": dataset},
+             "seed": seed, "train_acc": train_acc, "valid_acc": valid_acc, "test_acc": test_acc,
+             "ori_test_acc": ori_test_acc, "train_loss": train_loss, "valid_loss": valid_loss, "test_loss": test_loss,
+             "ori_test_loss": ori_test_loss, "parameters": parameters, "latency": latency, "flops": flops,
+             "training_time": training_time, "valid_evaluation_time": valid_time, "test_evaluation_time": test_time,
+             "ori_test_evaluation_time": ori_test_time}
+            for (trial_id, config_id, arch, epochs, channels, cells, dataset, seed, train_acc, valid_acc, test_acc,
+                 ori_test_acc, train_loss, valid_loss, test_loss, ori_test_loss, parameters, latency, flops,
+                 training_time, valid_time, test_time, ori_test_time) in rows]
+
+
+def _sss_records(rows) -> list:
+    return [{"id": trial_id, "config": {"id": config_id, "arch": arch, "num_epochs": epochs, "dataset": dataset},
+             "seed": seed, "train_acc": train_acc, "valid_acc": valid_acc, "test_acc": test_acc,
+             "ori_test_acc": ori_test_acc, "train_loss": train_loss, "valid_loss": valid_loss, "test_loss": test_loss,
+             "ori_test_loss": ori_test_loss, "parameters": parameters, "latency": latency, "flops": flops,
+             "training_time": training_time, "valid_evaluation_time": valid_time, "test_evaluation_time": test_time,
+             "ori_test_evaluation_time": ori_test_time}
+            for (trial_id, config_id, arch, epochs, dataset, seed, train_acc, valid_acc, test_acc,
+                 ori_test_acc, train_loss, valid_loss, test_loss, ori_test_loss, parameters, latency, flops,
+                 training_time, valid_time, test_time, ori_test_time) in rows]
+
+
+def _where(arch_clause, num_epochs, dataset) -> tuple:
+    """``(where, filtered)``: the filter conditions, in the order of the parameters ``_run`` builds."""
+    clauses = []
+    if arch_clause is not None:
+        clauses.append(arch_clause[0])
+    if num_epochs is not None:
+        clauses.append("c.num_epochs = ?")
+    if dataset is not None:
+        clauses.append("c.dataset = ?")
+    return (" AND ".join(clauses) if clauses else "1 = 1"), bool(clauses)
+
+
+def _run_sources(bench, handle, arch_clause, num_epochs, dataset, params, mean, include_intermediates, source):
+    """Runs of every source, or of one other than the released one (our layout)."""
+    check_source_exists(handle.database, bench.key, source)
+    where, _ = _where(arch_clause, num_epochs, dataset)
+    where += source_filter(source, params)
+    arms = [(bench.config, bench.trial, bench.epoch)]
+    if trained_tables(handle, bench):
+        arms.append(bench.trained)
+    return _run_arms(bench, handle.database, arms, where, params, mean, include_intermediates)
+
+
+def _plan(bench: _Bench, handle, nni: bool, arch_clause, num_epochs, dataset, mean, include_intermediates) -> tuple:
+    """``(statement, intermediates statement or None, filtered, fix_cost)`` of a query of the released runs."""
+    where, filtered = _where(arch_clause, num_epochs, dataset)
+    if not nni:
+        where += original_filter(handle.database)
     config_cols = ", ".join(f"c.{name}" for name in bench.config_fields)
     fix_cost = nni and bench is NB201
-    if source != "original" and not nni:
-        arms = [(bench.config, bench.trial, bench.epoch)]
-        if trained_tables(handle, bench):
-            arms.append(bench.trained)
-        return _run_arms(bench, database, arms, where, params, mean, include_intermediates)
     joins = f" FROM {bench.trial} t JOIN {bench.config} c ON c.id = t.config_id WHERE {where}"
     if mean:
         stats = ", ".join(f"AVG(t.{name})" for name in STATS_FIELDS)
@@ -214,10 +292,9 @@ def _run(bench: _Bench, handle, nni: bool, arch_clause, num_epochs, dataset, mea
         stats = ", ".join(f"t.{name}" for name in STATS_FIELDS)
         # NNI's order: SQLite walks the filtered configs (by id), then each config's trials (by id); with no filter
         # at all it walks the trials.
-        order = "c.id, t.id" if clauses else "t.id"
+        order = "c.id, t.id" if filtered else "t.id"
         sql = f"SELECT t.id, c.id, {config_cols}, t.seed, {stats}{joins} ORDER BY {order}"
-    cursor = database.execute_sql(placeholders(database, sql), params)
-    inter_rows = None
+    inter_sql = None
     if include_intermediates:
         values = ", ".join(f"i.{name}" for name in INTERMEDIATE_FIELDS)
         averages = ", ".join(f"AVG(i.{name})" for name in INTERMEDIATE_FIELDS)
@@ -233,14 +310,10 @@ def _run(bench: _Bench, handle, nni: bool, arch_clause, num_epochs, dataset, mea
             inter_sql = (f"SELECT c.id, NULL, NULL, i.current_epoch, {averages}{inter_join} "
                          "GROUP BY c.id, i.current_epoch ORDER BY c.id, i.current_epoch")
         else:
-            inter_order = f"c.id, i.trial_id, {order_id}" if clauses else f"i.trial_id, {order_id}"
+            inter_order = f"c.id, i.trial_id, {order_id}" if filtered else f"i.trial_id, {order_id}"
             inter_sql = (f"SELECT c.id, i.trial_id, {inter_id}, i.current_epoch, {values}{inter_join} "
                          f"ORDER BY {inter_order}")
-        inter_rows = iter(database.execute_sql(placeholders(database, inter_sql), params))
-    # Rows of both statements come in the same order of (config, trial) keys: 'mean' by config id, filtered
-    # queries by config then trial id, unfiltered ones by trial id.
-    key_of = (lambda c, t: (c,)) if mean else (lambda c, t: (c, t)) if clauses else (lambda c, t: (t,))
-    return _rows(cursor, inter_rows, bench, fix_cost, key_of)
+    return sql, inter_sql, filtered, fix_cost
 
 
 def _run_arms(bench: _Bench, database, arms, where, params, mean, include_intermediates):

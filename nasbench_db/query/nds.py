@@ -37,6 +37,10 @@ key                                 meaning
 ``reduction='mean'`` averages the stats of each config's trials (``id`` and ``seed`` are None) and, unlike NNI
 (which returns no intermediates then), the intermediates per epoch. Intermediates never cost a query per trial: one
 statement for the trials, one more for all their epochs, merged in order.
+
+Point queries (issue 14): the statements of a query's shape (which filters are given, reduction, intermediates)
+are built once per opened database and run on its cached connection (sqlite3 reuses their prepared form); the
+dicts are built from the row tuples (every NDS row is a released one: no source filter unless a name is given).
 """
 
 from __future__ import annotations
@@ -45,8 +49,7 @@ import json
 
 from .. import db as _db
 from ..spaces import nds as space
-from ._common import (check_bool, check_epochs, check_reduction, check_source, check_source_exists, placeholders,
-                      source_filter)
+from ._common import check_bool, check_epochs, check_reduction, check_source, check_source_exists, execute, source_filter
 
 BENCHMARK = "nds"
 STATS = ("final_train_acc", "final_train_loss", "final_test_acc", "best_train_acc", "best_train_loss",
@@ -98,13 +101,31 @@ def query_nds_trial_stats(model_family, proposer, generator, model_spec, cell_sp
     handle = _db.open_benchmark(BENCHMARK, db_dir)
     database = handle.database
     nni_layout = handle.location.layout == "nni"
-    where, params = _where(filters, nni_layout=nni_layout)
-    if source not in ("original", None):  # every NDS row is a released one: only a name of that release matches
+    params = [value for value in filters.values() if value is not None]
+    # The statements depend on the query's shape only (which filters are given, reduction, intermediates, the
+    # layout): built once per opened database and shape, then run on the cached connection.
+    shape = None
+    if source in ("original", None):  # every NDS row is a released one: no source filter
+        shape = ("nds", nni_layout, tuple(value is not None for value in filters.values()), mean,
+                 include_intermediates)
+        statements = handle.schema_cache.get(shape)
+        if statements is not None:
+            return _run(database, statements, params, mean, include_intermediates)
+    where, _ = _where(filters, nni_layout=nni_layout)
+    if shape is None:  # a source name: only a name of the release matches
         if nni_layout:
             return iter(())
         check_source_exists(database, BENCHMARK, source)
         where += (" AND t.id IN (SELECT o.trial_id FROM nds_trial_origin o WHERE 1 = 1" +
                   source_filter(source, params, "o.source_id") + ")")
+    statements = _statements(where, mean, bool(params))
+    if shape is not None:
+        handle.schema_cache[shape] = statements
+    return _run(database, statements, params, mean, include_intermediates)
+
+
+def _statements(where: str, mean: bool, filtered: bool) -> tuple:
+    """``(trials statement, epochs statement, filtered)`` of the rows selected by ``where``."""
     if mean:
         sql = ("SELECT NULL, " + _CONFIG_SELECT + ", NULL, " + ", ".join(f"AVG(t.{k})" for k in STATS) + _FROM +
                "WHERE " + where + " GROUP BY " + _CONFIG_SELECT + " ORDER BY c.id")
@@ -113,7 +134,6 @@ def query_nds_trial_stats(model_family, proposer, generator, model_spec, cell_sp
                      " GROUP BY t.config_id, i.current_epoch ORDER BY t.config_id, i.current_epoch")
     else:
         # NNI's order: SQLite walks the filtered configs (by id), then each config's trials; unfiltered, the trials.
-        filtered = bool(params)
         order = "c.id, t.id" if filtered else "t.id"
         sql = ("SELECT t.id, " + _CONFIG_SELECT + ", t.seed, " + ", ".join("t." + k for k in STATS) + _FROM +
                "WHERE " + where + " ORDER BY " + order)
@@ -121,11 +141,17 @@ def query_nds_trial_stats(model_family, proposer, generator, model_spec, cell_sp
         epoch_sql = ("SELECT " + ("t.config_id, " if filtered else "") + "i.trial_id, i.id, i.current_epoch, " +
                      ", ".join("i." + k for k in EPOCH_COLUMNS) + _FROM_EPOCHS + "WHERE " + where +
                      " ORDER BY " + epoch_order)
-    cursor = database.execute_sql(placeholders(database, sql), params)
-    epoch_rows = None
-    if include_intermediates:
-        epoch_rows = iter(database.execute_sql(placeholders(database, epoch_sql), params))
-    return _records(cursor, epoch_rows, mean, not mean and bool(params))
+    return sql, epoch_sql, filtered
+
+
+def _run(database, statements, params, mean: bool, include_intermediates: bool):
+    sql, epoch_sql, filtered = statements
+    cursor = execute(database, sql, params)
+    if not include_intermediates:
+        # The common case: one dict per row, straight from the tuples.
+        return iter(_plain_records(cursor.fetchall()))
+    epoch_rows = iter(execute(database, epoch_sql, params))
+    return _records(cursor, epoch_rows, mean, not mean and filtered)
 
 
 def _where(filters: dict, nni_layout: bool):
@@ -146,6 +172,22 @@ def _spec(text):
     if text is None or isinstance(text, dict):
         return text
     return json.loads(text)
+
+
+def _plain_records(rows) -> list:
+    """Rows without intermediates as NNI's dicts (the keys and order of :func:`_records`)."""
+    spec = _spec
+    return [{"id": trial_id,
+             "config": {"id": config_id, "model_family": family, "model_spec": spec(model_spec),
+                        "cell_spec": spec(cell_spec), "dataset": dataset, "generator": generator,
+                        "proposer": proposer, "base_lr": base_lr, "weight_decay": weight_decay,
+                        "num_epochs": num_epochs},
+             "seed": seed, "final_train_acc": final_train_acc, "final_train_loss": final_train_loss,
+             "final_test_acc": final_test_acc, "best_train_acc": best_train_acc, "best_train_loss": best_train_loss,
+             "best_test_acc": best_test_acc, "parameters": parameters, "flops": flops, "iter_time": iter_time}
+            for (trial_id, config_id, family, model_spec, cell_spec, dataset, generator, proposer, base_lr,
+                 weight_decay, num_epochs, seed, final_train_acc, final_train_loss, final_test_acc, best_train_acc,
+                 best_train_loss, best_test_acc, parameters, flops, iter_time) in rows]
 
 
 def _records(cursor, epoch_rows, mean: bool, config_order: bool = False):

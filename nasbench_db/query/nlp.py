@@ -28,6 +28,10 @@ intermediates per epoch; NNI, having no ``GROUP BY``, averages every matching ro
 ``arch`` and ``dataset`` are given) and yields a row of None when nothing matches. Runs whose status is not 'OK'
 (NNI's ``db_gen`` drops them) are left out by default, as NNI; ``status=None`` includes them, ``status='loss is
 nan!'`` selects those. Rows come in config order, runs in id order within a config.
+
+Point queries (issue 14): the statements of a query's shape (which filters are given, reduction, intermediates)
+are built once per opened database and run on its cached connection (sqlite3 reuses their prepared form); the
+dicts are built from the row tuples; the released source is selected per row by its key, nothing read first.
 """
 
 from __future__ import annotations
@@ -39,7 +43,7 @@ from functools import lru_cache
 from .. import db as _db
 from ..errors import InvalidArgument
 from ..spaces import nlp as space
-from ._common import check_bool, check_reduction, check_source, placeholders, source_filter
+from ._common import check_bool, check_reduction, check_source, execute, original_filter, source_filter
 
 BENCHMARK = "nlp"
 STATS = ("train_loss", "val_loss", "test_loss", "training_time")
@@ -137,7 +141,7 @@ def query_nlp_trial_stats(arch, dataset, reduction=None, include_intermediates=F
         if not checked:
             arch_key(arch)
         return iter(())  # NNI's file holds the released 'OK' runs only
-    records = _run(handle.database, nni, key, dataset, mean, include_intermediates, status, perplexity, source)
+    records = _run(handle, nni, key, dataset, mean, include_intermediates, status, perplexity, source)
     if checked:
         return records
     first = next(records, None)
@@ -147,14 +151,48 @@ def query_nlp_trial_stats(arch, dataset, reduction=None, include_intermediates=F
     return itertools.chain((first,), records)
 
 
-def _run(database, nni, key, dataset, mean, include_intermediates, status, perplexity, source):
-    clauses, params = [], []
+def _run(handle, nni, key, dataset, mean, include_intermediates, status, perplexity, source):
+    database = handle.database
+    params = []
     if key is not None:
-        clauses.append("c.arch = json(?)" if nni else "c.arch = ?")
         params.append(key)
     if dataset is not None:
-        clauses.append("c.dataset = ?")
         params.append(dataset)
+    if not nni and status is not None:
+        params.append(status)
+    # The statements depend on the query's shape only: built once per opened database and shape (for the sources
+    # whose filter has no parameters), then run on the cached connection.
+    shape = None
+    if source in ("original", None):
+        shape = ("nlp", nni, key is not None, dataset is not None, status is not None, mean, include_intermediates,
+                 source)
+        statements = handle.schema_cache.get(shape)
+    if shape is None or statements is None:
+        statements = _statements(database, nni, key, dataset, mean, include_intermediates, status, source, params)
+        if shape is not None:
+            handle.schema_cache[shape] = statements
+    sql, inter_sql = statements
+    filtered = key is not None or dataset is not None
+    cursor = execute(database, sql, params)
+    if inter_sql is None and status == space.STATUS_OK and not perplexity:
+        # The common case: one dict per run, straight from the tuples.
+        arch_json = _arch_json
+        return iter([{"id": trial_id, "config": {"id": config_id, "arch": dict(arch_json(arch)), "dataset": name},
+                      "train_loss": train_loss, "val_loss": val_loss, "test_loss": test_loss,
+                      "training_time": training_time}
+                     for trial_id, config_id, arch, name, train_loss, val_loss, test_loss, training_time, _
+                     in cursor.fetchall()])
+    inter_rows = iter(execute(database, inter_sql, params)) if inter_sql is not None else None
+    return _rows(cursor, inter_rows, mean, nni, filtered, status != space.STATUS_OK, perplexity)
+
+
+def _statements(database, nni, key, dataset, mean, include_intermediates, status, source, params) -> tuple:
+    """``(runs statement, intermediates statement or None)``; appends the source filter's parameters."""
+    clauses = []
+    if key is not None:
+        clauses.append("c.arch = json(?)" if nni else "c.arch = ?")
+    if dataset is not None:
+        clauses.append("c.dataset = ?")
     filtered = bool(clauses)
     if nni:
         trials, epochs, epoch_id = "nlptrialstats", "nlpintermediatestats", "i.id"
@@ -164,10 +202,9 @@ def _run(database, nni, key, dataset, mean, include_intermediates, status, perpl
         status_column = "t.status"
         if status is not None:
             clauses.append("t.status = ?")
-            params.append(status)
     where = " AND ".join(clauses) if clauses else "1 = 1"
     if not nni:
-        where += source_filter(source, params)
+        where += original_filter(database) if source == "original" else source_filter(source, params)
     joins = f" FROM {trials} t JOIN nlptrialconfig c ON c.id = t.config_id WHERE {where}"
     if mean:
         averages = ", ".join(f"AVG(t.{name})" for name in STATS)
@@ -181,8 +218,7 @@ def _run(database, nni, key, dataset, mean, include_intermediates, status, perpl
         values = ", ".join(f"t.{name}" for name in STATS)
         order = "c.id, t.id" if filtered else "t.id"
         sql = f"SELECT t.id, c.id, c.arch, c.dataset, {values}, {status_column}{joins} ORDER BY {order}"
-    cursor = database.execute_sql(placeholders(database, sql), params)
-    inter_rows = None
+    inter_sql = None
     if include_intermediates:
         inter_join = (f" FROM {epochs} i JOIN {trials} t ON t.id = i.trial_id JOIN nlptrialconfig c "
                       f"ON c.id = t.config_id WHERE {where}")
@@ -196,8 +232,7 @@ def _run(database, nni, key, dataset, mean, include_intermediates, status, perpl
             order = "c.id, i.trial_id, i.current_epoch" if filtered else "i.trial_id, i.current_epoch"
             inter_sql = (f"SELECT c.id, i.trial_id, {epoch_id}, i.current_epoch, {values}{inter_join} "
                          f"ORDER BY {order}")
-        inter_rows = iter(database.execute_sql(placeholders(database, inter_sql), params))
-    return _rows(cursor, inter_rows, mean, nni, filtered, status != space.STATUS_OK, perplexity)
+    return sql, inter_sql
 
 
 def _with_perplexity(record: dict) -> dict:
