@@ -219,8 +219,15 @@ def url_database(url: str) -> peewee.Database:
         raise InvalidArgument(f"NASBENCHMARK_DB_URL {_redact(url)!r}: unsupported scheme {scheme!r}: use "
                               "postgresql://user@host/dbname, or unset NASBENCHMARK_DB_URL to use the SQLite files in "
                               "NASBENCHMARK_DIR")
+    params = {}
+    if scheme != "sqlite" and "options=" not in urlsplit(url).query:
+        # PostgreSQL's JIT compiles any statement its planner thinks costly: the whole-benchmark aggregates of top-k
+        # (1.5 of 4 s at full NB-101 scale) and, with the id-range joins' estimates, point queries (~90 ms each).
+        # Our statements are key lookups or one pass over the runs: off for every connection (a URL's own
+        # ``?options=...`` wins).
+        params["options"] = "-c jit=off"
     try:
-        return connect(url)
+        return connect(url, **params)
     except peewee.ImproperlyConfigured as exc:
         raise MissingDependency(f"NASBENCHMARK_DB_URL {_redact(url)!r} needs a database driver ({exc}): pip install "
                                 "'nasbench_db[postgres]'") from None

@@ -271,6 +271,22 @@ def test_postgres_point_queries_plan_without_jit_or_scans(pg_url, tmp_path, monk
         connection.close()
 
 
+def test_server_connections_run_without_jit(pg_url):
+    """Every connection we open to a server has PostgreSQL's JIT off (it compiled whole-benchmark aggregates for
+    longer than they ran); a URL that sets its own ``options`` keeps them."""
+    database = _db.url_database(pg_url)
+    try:
+        assert database.execute_sql("SHOW jit").fetchone()[0] == "off"
+    finally:
+        database.close()
+    separator = "&" if "?" in pg_url else "?"
+    database = _db.url_database(pg_url + separator + "options=-c%20jit%3Don")
+    try:
+        assert database.execute_sql("SHOW jit").fetchone()[0] == "on"
+    finally:
+        database.close()
+
+
 # ----------------------------------------------------------------------------------------------------------------------
 # NB-201 / NATS: statements built once per opened database and query shape, one statement per point query (two with
 # intermediates), the same rows as a fresh handle and as the multi-source path (a separate statement and row builder)
