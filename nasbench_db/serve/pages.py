@@ -152,6 +152,33 @@ def _ticks(low: float, high: float, count: int = 5) -> list:
     return [first + i * step for i in range(int((high - first) / step + 1e-9) + 1)]
 
 
+def _axes(parts: list, box: tuple, x_range: tuple, y_range: tuple, x_label: str, y_label: str, height: int):
+    """Frame, grid lines, tick labels and axis labels of a chart into ``parts``; returns the ``(sx, sy)`` scales
+    from data to SVG coordinates. ``box``: ``(left, top, plot width, plot height)``."""
+    left, top, plot_w, plot_h = box
+    (x_low, x_high), (y_low, y_high) = x_range, y_range
+
+    def sx(x):
+        return left + (x - x_low) / ((x_high - x_low) or 1) * plot_w
+
+    def sy(y):
+        return top + plot_h - (y - y_low) / ((y_high - y_low) or 1) * plot_h
+
+    parts.append(f'<rect x="{left}" y="{top}" width="{plot_w}" height="{plot_h}" fill="none" stroke="#999"/>')
+    for tick in _ticks(y_low, y_high):
+        parts.append(f'<line x1="{left - 4}" x2="{left + plot_w}" y1="{sy(tick):.1f}" y2="{sy(tick):.1f}" '
+                     f'stroke="#eee"/><text x="{left - 6}" y="{sy(tick) + 4:.1f}" font-size="10" '
+                     f'text-anchor="end">{fmt(round(tick, 6))}</text>')
+    for tick in _ticks(x_low, x_high):
+        parts.append(f'<text x="{sx(tick):.1f}" y="{top + plot_h + 14}" font-size="10" text-anchor="middle">'
+                     f'{fmt(round(tick, 6))}</text>')
+    parts.append(f'<text x="{left + plot_w / 2}" y="{height - 7}" font-size="11" text-anchor="middle">'
+                 f'{escape(x_label)}</text>')
+    parts.append(f'<text x="13" y="{top + plot_h / 2}" font-size="11" text-anchor="middle" '
+                 f'transform="rotate(-90 13 {top + plot_h / 2})">{escape(y_label)}</text>')
+    return sx, sy
+
+
 def line_chart(series, title: str, x_label: str = "epoch", y_label: str = "accuracy (%)",
                width: int = 380, height: int = 240) -> Markup:
     """An SVG line chart. ``series``: ``[(label, colour, dash, [[x, y], ...]), ...]``; points are marked where a
@@ -171,25 +198,7 @@ def line_chart(series, title: str, x_label: str = "epoch", y_label: str = "accur
     pad = (y_high - y_low) * 0.05
     y_low, y_high = y_low - pad, y_high + pad
     plot_w, plot_h = width - left - right, height - top - bottom
-
-    def sx(x):
-        return left + (x - x_low) / ((x_high - x_low) or 1) * plot_w
-
-    def sy(y):
-        return top + plot_h - (y - y_low) / (y_high - y_low) * plot_h
-
-    parts.append(f'<rect x="{left}" y="{top}" width="{plot_w}" height="{plot_h}" fill="none" stroke="#999"/>')
-    for tick in _ticks(y_low, y_high):
-        parts.append(f'<line x1="{left - 4}" x2="{left + plot_w}" y1="{sy(tick):.1f}" y2="{sy(tick):.1f}" '
-                     f'stroke="#eee"/><text x="{left - 6}" y="{sy(tick) + 4:.1f}" font-size="10" '
-                     f'text-anchor="end">{fmt(round(tick, 6))}</text>')
-    for tick in _ticks(x_low, x_high):
-        parts.append(f'<text x="{sx(tick):.1f}" y="{top + plot_h + 14}" font-size="10" text-anchor="middle">'
-                     f'{fmt(round(tick, 6))}</text>')
-    parts.append(f'<text x="{left + plot_w / 2}" y="{height - 6}" font-size="11" text-anchor="middle">'
-                 f'{escape(x_label)}</text>')
-    parts.append(f'<text x="12" y="{top + plot_h / 2}" font-size="11" text-anchor="middle" '
-                 f'transform="rotate(-90 12 {top + plot_h / 2})">{escape(y_label)}</text>')
+    sx, sy = _axes(parts, (left, top, plot_w, plot_h), (x_low, x_high), (y_low, y_high), x_label, y_label, height)
     drawn = [entry for entry in series if any(x is not None and y is not None for x, y in entry[3])]
     legend_y = top + plot_h - 13 * len(drawn) + 6  # lower right: learning curves rise away from it
     for label, colour, dash, data in series:
@@ -233,25 +242,7 @@ def scatter_chart(points, front, title: str, x_label: str, y_label: str, width: 
     x_pad, y_pad = (x_high - x_low) * 0.03 or 1, (y_high - y_low) * 0.05 or 1
     x_low, x_high, y_low, y_high = x_low - x_pad, x_high + x_pad, y_low - y_pad, y_high + y_pad
     plot_w, plot_h = width - left - right, height - top - bottom
-
-    def sx(x):
-        return left + (x - x_low) / (x_high - x_low) * plot_w
-
-    def sy(y):
-        return top + plot_h - (y - y_low) / (y_high - y_low) * plot_h
-
-    parts.append(f'<rect x="{left}" y="{top}" width="{plot_w}" height="{plot_h}" fill="none" stroke="#999"/>')
-    for tick in _ticks(y_low, y_high):
-        parts.append(f'<line x1="{left - 4}" x2="{left + plot_w}" y1="{sy(tick):.1f}" y2="{sy(tick):.1f}" '
-                     f'stroke="#eee"/><text x="{left - 6}" y="{sy(tick) + 4:.1f}" font-size="10" '
-                     f'text-anchor="end">{fmt(round(tick, 6))}</text>')
-    for tick in _ticks(x_low, x_high):
-        parts.append(f'<text x="{sx(tick):.1f}" y="{top + plot_h + 14}" font-size="10" text-anchor="middle">'
-                     f'{fmt(round(tick, 6))}</text>')
-    parts.append(f'<text x="{left + plot_w / 2}" y="{height - 8}" font-size="11" text-anchor="middle">'
-                 f'{escape(x_label)}</text>')
-    parts.append(f'<text x="14" y="{top + plot_h / 2}" font-size="11" text-anchor="middle" '
-                 f'transform="rotate(-90 14 {top + plot_h / 2})">{escape(y_label)}</text>')
+    sx, sy = _axes(parts, (left, top, plot_w, plot_h), (x_low, x_high), (y_low, y_high), x_label, y_label, height)
     parts.extend(f'<circle cx="{sx(x):.1f}" cy="{sy(y):.1f}" r="1.6" fill="#1f77b4" fill-opacity="0.35"/>'
                  for x, y in drawn if x is not None and y is not None)
     if front:
