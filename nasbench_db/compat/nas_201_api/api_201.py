@@ -10,40 +10,16 @@ import numpy as np
 
 from ..nats_bench import api_utils as _nats
 from ..nats_bench._store import TOPOLOGY
-from ..nats_bench.api_topology import NATStopology, cost_line
+from ..nats_bench.api_topology import NATStopology, summary_lines, topology_sets
 
 ALL_BENCHMARK_FILES = ["NAS-Bench-201-v1_0-e61699.pth", "NAS-Bench-201-v1_1-096897.pth"]
 __all__ = ["NASBench201API", "ArchResults", "ResultsCount", "print_information"]
 
 
-def _metric(loss, acc):
-    # NAS-Bench-201 separates with ', ' where NATS-Bench writes ' & ': the summaries are the originals' text
-    return f"loss = {loss:.3f}, top1 = {acc:.2f}%"
-
-
 def print_information(information, extra_info=None, show=False):
-    """The text summary lines of an ArchResults (NAS-Bench-201's layout; printed too with ``show``)."""
-    dataset_names = information.get_dataset_names()
-    strings = [information.arch_str, f"datasets : {dataset_names}, extra-info : {extra_info}"]
-    for dataset in dataset_names:
-        train = information.get_metrics(dataset, "train")
-        if dataset == "cifar10-valid":
-            valid = information.get_metrics(dataset, "x-valid")
-            line = f"{dataset:14s} train : [{_metric(train['loss'], train['accuracy'])}], valid : " \
-                   f"[{_metric(valid['loss'], valid['accuracy'])}]"
-        elif dataset == "cifar10":
-            test = information.get_metrics(dataset, "ori-test")
-            line = f"{dataset:14s} train : [{_metric(train['loss'], train['accuracy'])}], test  : " \
-                   f"[{_metric(test['loss'], test['accuracy'])}]"
-        else:
-            valid = information.get_metrics(dataset, "x-valid")
-            test = information.get_metrics(dataset, "x-test")
-            line = f"{dataset:14s} train : [{_metric(train['loss'], train['accuracy'])}], valid : " \
-                   f"[{_metric(valid['loss'], valid['accuracy'])}], test : [{_metric(test['loss'], test['accuracy'])}]"
-        strings += [cost_line(dataset, information.get_compute_costs(dataset)), line]
-    if show:
-        print("\n".join(strings))
-    return strings
+    """The text summary lines of an ArchResults (NAS-Bench-201's layout: NATS topology's, with ', ' where NATS-Bench
+    writes ' & '; printed too with ``show``)."""
+    return summary_lines(information, extra_info, show, topology_sets, separator=",")
 
 
 class ResultsCount(_nats.ResultsCount):

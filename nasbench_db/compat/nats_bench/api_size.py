@@ -6,32 +6,23 @@ from __future__ import annotations
 from typing import Text
 
 from ._store import SIZE
-from .api_topology import _metric, cost_line
+from .api_topology import summary_lines
 from .api_utils import NASBenchMetaAPI, _time_comment, time_string
 
 ALL_BASE_NAMES = ["NATS-sss-v1_0-50262"]
 __all__ = ["NATSsize", "print_information", "ALL_BASE_NAMES"]
 
 
+def size_sets(dataset) -> list:
+    """The evaluation sets the size-space summary shows (cifar10-valid: its test set is ori-test)."""
+    if dataset == "cifar10":
+        return [("test ", "ori-test")]
+    return [("valid", "x-valid"), ("test", "ori-test" if dataset == "cifar10-valid" else "x-test")]
+
+
 def print_information(information, extra_info=None, show=False):
     """The text summary lines of a size-space ArchResults (printed too with ``show``)."""
-    dataset_names = information.get_dataset_names()
-    strings = [information.arch_str, f"datasets : {dataset_names}, extra-info : {extra_info}"]
-    for dataset in dataset_names:
-        train = information.get_metrics(dataset, "train")
-        if dataset == "cifar10":
-            test = information.get_metrics(dataset, "ori-test")
-            line = f"{dataset:14s} train : [{_metric(train['loss'], train['accuracy'])}], test  : " \
-                   f"[{_metric(test['loss'], test['accuracy'])}]"
-        else:
-            valid = information.get_metrics(dataset, "x-valid")
-            test = information.get_metrics(dataset, "ori-test" if dataset == "cifar10-valid" else "x-test")
-            line = f"{dataset:14s} train : [{_metric(train['loss'], train['accuracy'])}], valid : " \
-                   f"[{_metric(valid['loss'], valid['accuracy'])}], test : [{_metric(test['loss'], test['accuracy'])}]"
-        strings += [cost_line(dataset, information.get_compute_costs(dataset)), line]
-    if show:
-        print("\n".join(strings))
-    return strings
+    return summary_lines(information, extra_info, show, size_sets)
 
 
 class NATSsize(NASBenchMetaAPI):

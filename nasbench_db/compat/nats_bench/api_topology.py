@@ -16,10 +16,6 @@ ALL_BASE_NAMES = ["NATS-tss-v1_0-3ffb9"]
 __all__ = ["NATStopology", "print_information", "ALL_BASE_NAMES"]
 
 
-def _metric(loss, acc):
-    return f"loss = {loss:.3f} & top1 = {acc:.2f}%"
-
-
 def cost_line(dataset, metric) -> str:
     """The cost line of the text summary (FLOPs and params in millions, latency in milliseconds)."""
     latency = metric["latency"]
@@ -27,29 +23,39 @@ def cost_line(dataset, metric) -> str:
     return f"{dataset:14s} FLOP={metric['flops']:6.2f} M, Params={metric['params']:.3f} MB, latency={shown} ms."
 
 
-def print_information(information, extra_info=None, show=False):
-    """The text summary lines of an ArchResults (printed too with ``show``)."""
+def summary_lines(information, extra_info, show, shown_sets, separator=" &"):
+    """The text summary lines of an ArchResults (printed too with ``show``), in the layout every original API shares:
+    the arch, the datasets, then per dataset its cost line and its train metrics followed by the evaluation sets
+    ``shown_sets(dataset)`` gives as ``[(label, eval set name)]``. ``separator`` comes between loss and top1
+    (``' &'`` in NATS-Bench, ``','`` in NAS-Bench-201)."""
+
+    def metric(values):
+        return f"loss = {values['loss']:.3f}{separator} top1 = {values['accuracy']:.2f}%"
+
     dataset_names = information.get_dataset_names()
     strings = [information.arch_str, f"datasets : {dataset_names}, extra-info : {extra_info}"]
     for dataset in dataset_names:
-        train = information.get_metrics(dataset, "train")
-        if dataset == "cifar10-valid":
-            valid = information.get_metrics(dataset, "x-valid")
-            line = f"{dataset:14s} train : [{_metric(train['loss'], train['accuracy'])}], valid : " \
-                   f"[{_metric(valid['loss'], valid['accuracy'])}]"
-        elif dataset == "cifar10":
-            test = information.get_metrics(dataset, "ori-test")
-            line = f"{dataset:14s} train : [{_metric(train['loss'], train['accuracy'])}], test  : " \
-                   f"[{_metric(test['loss'], test['accuracy'])}]"
-        else:
-            valid = information.get_metrics(dataset, "x-valid")
-            test = information.get_metrics(dataset, "x-test")
-            line = f"{dataset:14s} train : [{_metric(train['loss'], train['accuracy'])}], valid : " \
-                   f"[{_metric(valid['loss'], valid['accuracy'])}], test : [{_metric(test['loss'], test['accuracy'])}]"
-        strings += [cost_line(dataset, information.get_compute_costs(dataset)), line]
+        parts = [f"train : [{metric(information.get_metrics(dataset, 'train'))}]"]
+        parts += [f"{label} : [{metric(information.get_metrics(dataset, name))}]"
+                  for label, name in shown_sets(dataset)]
+        strings += [cost_line(dataset, information.get_compute_costs(dataset)), f"{dataset:14s} " + ", ".join(parts)]
     if show:
         print("\n".join(strings))
     return strings
+
+
+def topology_sets(dataset) -> list:
+    """The evaluation sets the topology summaries show (NATS-Bench's and NAS-Bench-201's)."""
+    if dataset == "cifar10-valid":
+        return [("valid", "x-valid")]
+    if dataset == "cifar10":
+        return [("test ", "ori-test")]
+    return [("valid", "x-valid"), ("test", "x-test")]
+
+
+def print_information(information, extra_info=None, show=False):
+    """The text summary lines of an ArchResults (printed too with ``show``)."""
+    return summary_lines(information, extra_info, show, topology_sets)
 
 
 class NATStopology(NASBenchMetaAPI):
