@@ -279,18 +279,18 @@ def _detail_row(trial_id: int, space: Space, arch_text: str, dataset: str, seed:
         extra["eval_acc1es"] = eval_acc
     if not _from_columns(eval_loss, eval_set):
         extra["eval_losses"] = eval_loss
-    train_times = result.get("train_times")
-    times_blob = None
-    if isinstance(train_times, dict) and list(train_times) == epoch_keys:
-        times_blob = _packed(list(train_times.values()))
-    if times_blob is None and train_times is not None:
-        extra["train_times"] = train_times
-    top5 = result.get("train_acc5es")
-    top5_blob = None
-    if isinstance(top5, dict) and list(top5) == epoch_keys:
-        top5_blob = _packed(list(top5.values()))
-    if top5_blob is None and top5 is not None:
-        extra["train_acc5es"] = top5
+
+    def per_epoch_blob(key):
+        """The packed per-epoch series ``result[key]`` when it has exactly the run's epochs (else kept verbatim in
+        ``extra``, when present)."""
+        values = result.get(key)
+        blob = _packed(list(values.values())) if isinstance(values, dict) and list(values) == epoch_keys else None
+        if blob is None and values is not None:
+            extra[key] = values
+        return blob
+
+    times_blob = per_epoch_blob("train_times")
+    top5_blob = per_epoch_blob("train_acc5es")
     eval_times = result.get("eval_times")
     eval_blob = None
     if isinstance(eval_times, dict) and eval_names is not None:
