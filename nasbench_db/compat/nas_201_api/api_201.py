@@ -61,6 +61,7 @@ class NASBench201API(NATStopology):
     _arch_results = ArchResults
     _space = TOPOLOGY
     _hp_as_str = False
+    _evaluated_type = list  # every index with results, ascending, as the original's list
 
     def __init__(self, file_path_or_dict=None, verbose: bool = True, *, source="original", db_dir=None):
         self._search_space_name = "topology"
@@ -73,17 +74,6 @@ class NASBench201API(NATStopology):
 
     def _comment_text(self, dataset, hp):
         return None
-
-    @property
-    def evaluated_indexes(self):
-        """Every index with results, ascending (a list, as the original's)."""
-        if self._evaluated is None:
-            self._evaluated = list(self._store.evaluated())
-        return self._evaluated
-
-    @evaluated_indexes.setter
-    def evaluated_indexes(self, value):
-        self._evaluated = value
 
     @property
     def _avaliable_hps(self):

@@ -724,6 +724,7 @@ class NASBenchMetaAPI:
 
     _arch_results = ArchResults
     _space = None  # a _store.Space
+    _evaluated_type = set  # the type of evaluated_indexes
     _display = ""
     _all_base_names: list = []
     _guard_none_times = True
@@ -801,9 +802,10 @@ class NASBenchMetaAPI:
 
     @property
     def evaluated_indexes(self):
-        """Indices with results: in fast mode those loaded so far (as the original), else every one stored."""
+        """Indices with results: in fast mode those loaded so far (as the original), else every one stored; a set,
+        or what ``_evaluated_type`` says (NAS-Bench-201: an ascending list)."""
         if self._evaluated is None:
-            self._evaluated = set(self._store.evaluated())
+            self._evaluated = self._evaluated_type(self._store.evaluated())
         return self._evaluated
 
     @evaluated_indexes.setter
