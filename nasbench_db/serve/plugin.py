@@ -386,29 +386,45 @@ async def _space(served, database):
     return space_of(served)
 
 
+async def _space_page(datasette, request, fmt, missing_title, missing_text, extra_names):
+    """The common start of the Pareto and correlation pages: ``(error response, None)``, or ``(None, (served,
+    database, space, params))`` with ``params`` the space's parameters and ``extra_names`` from the query string.
+    ``missing_text`` is formatted with the database's ``name`` when it has no benchmark tables."""
+    try:
+        served, _, database = _served(datasette, request)
+    except _NotServed as exc:
+        return await _error(datasette, request, 404, "Not found", str(exc), fmt), None
+    space = await _space(served, database)
+    if space is None:
+        return await _error(datasette, request, 404, missing_title, missing_text.format(name=served.name), fmt,
+                            served.name), None
+    names = [name for name, _ in space.params] + list(extra_names)
+    return None, (served, database, space, {name: request.args.get(name, "") for name in names})
+
+
+async def _sql_error(datasette, request, exc, fmt, name):
+    """The page answering a statement that failed or passed the service's time limit."""
+    if isinstance(exc, QueryInterrupted):
+        return await _error(datasette, request, 400, "Query took too long",
+                            "SQL query took too long (the service's time limit)", fmt, name)
+    return await _error(datasette, request, 400, "Query failed", str(exc), fmt, name)
+
+
 async def pareto_view(datasette, request):
     """Every config as a point of a metric against a cost, the Pareto front drawn over them, and its rows."""
     fmt = request.url_vars.get("format")
-    try:
-        served, config, database = _served(datasette, request)
-    except _NotServed as exc:
-        return await _error(datasette, request, 404, "Not found", str(exc), fmt)
-    space = await _space(served, database)
-    if space is None:
-        return await _error(datasette, request, 404, "No Pareto fronts here",
-                            f"{served.name} has no benchmark tables", fmt, served.name)
-    names = [name for name, _ in space.params] + ["cost", "metric", "order"]
-    params = {name: request.args.get(name, "") for name in names}
+    error, found = await _space_page(datasette, request, fmt, "No Pareto fronts here",
+                                     "{name} has no benchmark tables", ("cost", "metric", "order"))
+    if error is not None:
+        return error
+    served, database, space, params = found
     try:
         front = await _executor(database)(pareto_sql(space), params)
         pairs = await database.execute(pairs_sql(space), {**{n: params[n] for n, _ in space.params},
                                                           "x": params["cost"] or space.default_cost,
                                                           "y": params["metric"] or space.default_metric})
-    except QueryInterrupted:
-        return await _error(datasette, request, 400, "Query took too long",
-                            "SQL query took too long (the service's time limit)", fmt, served.name)
-    except sqlite3.Error as exc:
-        return await _error(datasette, request, 400, "Query failed", str(exc), fmt, served.name)
+    except (QueryInterrupted, sqlite3.Error) as exc:
+        return await _sql_error(datasette, request, exc, fmt, served.name)
     points = [(row[1], row[2]) for row in pairs.rows]
     if fmt == ".json":
         return Response.json({"ok": True, "database": served.name, "params": params, "configs": len(points),
@@ -425,16 +441,11 @@ async def pareto_view(datasette, request):
 async def correlation_view(datasette, request):
     """Kendall's tau and Spearman's rho (scipy) of two columns over the configs of a served database."""
     fmt = request.url_vars.get("format")
-    try:
-        served, config, database = _served(datasette, request)
-    except _NotServed as exc:
-        return await _error(datasette, request, 404, "Not found", str(exc), fmt)
-    space = await _space(served, database)
-    if space is None:
-        return await _error(datasette, request, 404, "No correlations here",
-                            f"{served.name} has no benchmark tables to correlate", fmt, served.name)
-    names = [name for name, _ in space.params] + ["x", "y"]
-    params = {name: request.args.get(name, "") for name in names}
+    error, found = await _space_page(datasette, request, fmt, "No correlations here",
+                                     "{name} has no benchmark tables to correlate", ("x", "y"))
+    if error is not None:
+        return error
+    served, database, space, params = found
     result = None
     if any(params.values()) or fmt in (".json", ".csv"):
         try:
@@ -448,11 +459,8 @@ async def correlation_view(datasette, request):
                       **rank_correlation([r[1] for r in values], [r[2] for r in values])}
         except NasbenchDbError as exc:  # scipy missing
             return await _error(datasette, request, 500, "Correlation unavailable", str(exc), fmt, served.name)
-        except sqlite3.Error as exc:
-            return await _error(datasette, request, 400, "Query failed", str(exc), fmt, served.name)
-        except QueryInterrupted:
-            return await _error(datasette, request, 400, "Query took too long",
-                                "SQL query took too long (the service's time limit)", fmt, served.name)
+        except (QueryInterrupted, sqlite3.Error) as exc:
+            return await _sql_error(datasette, request, exc, fmt, served.name)
     if fmt == ".json":
         return Response.json({"ok": True, "database": served.name, "params": params, **(result or {})})
     if fmt == ".csv":
