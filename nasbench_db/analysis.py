@@ -303,8 +303,9 @@ def _sql_text(value: str) -> str:
 
 
 def _joined_sources(database, benchmark: str) -> list:
-    """``(kind, details)`` of the joined-data provenance rows of ``benchmark`` (one statement)."""
-    kinds = ", ".join(_sql_text(kind) for kind in JOINED_SOURCE_KINDS)
+    """``(kind, details)`` of the joined-data provenance rows of ``benchmark``, and of its EC-NAS-Bench sources
+    (whose runs carry energy columns), in one statement."""
+    kinds = ", ".join(_sql_text(kind) for kind in JOINED_SOURCE_KINDS + ("ecnas",))
     sql = f"SELECT kind, details FROM nasbench_source WHERE benchmark = ? AND kind IN ({kinds}) ORDER BY id"
     rows = database.execute_sql(placeholders(database, sql), (benchmark,)).fetchall()
     out = []
@@ -329,8 +330,7 @@ def _joined_expressions(database, dialect: _Dialect, nni: bool) -> dict:
         return {}
     sources = _joined_sources(database, dialect.benchmark)
     out: dict = {}
-    if dialect.benchmark == "nb101" and database.execute_sql(
-            "SELECT 1 FROM nasbench_source WHERE benchmark = 'nb101' AND kind = 'ecnas' LIMIT 1").fetchone():
+    if dialect.benchmark == "nb101" and any(kind == "ecnas" for kind, _ in sources):
         for column in ECNAS_METRICS:
             out[column] = f"(SELECT e.{column} FROM nb101_trial_energy e WHERE e.trial_id = t.id)"
     if dialect.benchmark == "nb201":
