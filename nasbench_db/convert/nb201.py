@@ -1045,11 +1045,14 @@ def _check_file(path: Path, example: str) -> None:
 # NATS -simple directories
 
 
+#: the reader's classes with numpy scalars kept as numpy objects (the NATS facade's pickle_load)
+_NUMPY_SCALAR_MAP = {**SAFE_GLOBALS, **NUMPY_SCALAR_GLOBALS}
+
+
 def _load_pickle_bytes(data: bytes, numpy_scalars: bool = False):
     """One whole pickle from memory through the restricted reader (no code from the file runs, every limit holds);
     ``numpy_scalars=True`` keeps numpy scalars as numpy objects (as ``pickle.load`` returns them)."""
-    globals_map = {**SAFE_GLOBALS, **NUMPY_SCALAR_GLOBALS} if numpy_scalars else None
-    reader = StreamUnpickler(io.BytesIO(data).read, globals_map=globals_map)
+    reader = StreamUnpickler(io.BytesIO(data).read, globals_map=_NUMPY_SCALAR_MAP if numpy_scalars else None)
     for _ in reader.load():
         pass
     return reader.result
