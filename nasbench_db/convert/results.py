@@ -717,7 +717,7 @@ def convert_results(path, db_dir=None) -> ResultsReport:
     files, ignored = scan(path)
     report = ResultsReport(path=str(path), ignored=list(ignored))
     # a file named on its own must be a result; in a directory, other JSON files (search outputs) are skipped
-    pending = _validate_all(files, report, required=Path(path).is_file())
+    pending = _validate_all(files, report, required=files == [Path(path)])  # scan's answer for a file: itself
     report.files = len(pending)
     benchmarks = sorted({entry.benchmark for entry in pending})
     if len(benchmarks) == 1:
