@@ -11,6 +11,7 @@ import os
 import sqlite3
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -365,6 +366,58 @@ def test_a_read_only_database_is_an_error_with_the_fix(tmp_path, nb101_real_cell
     outcome = invoke(tmp_path / "r", "--db-dir", db_dir)
     assert_error(outcome, f"cannot write to {db_dir / 'nasbench101.db'}: the database or its directory is "
                           "read-only", "nothing was ingested. Fix the permissions, or choose another --db-dir")
+
+
+class _LockedForAWhile:
+    """A sqlite3 connection whose first ``times`` journal-mode switches get SQLite's immediate ``database is locked``
+    (what a concurrent ingester's switch gives: SQLite does not call the busy handler there)."""
+
+    def __init__(self, conn, times: int):
+        self._conn, self.times, self.tries = conn, times, 0
+
+    def execute(self, sql, params=()):
+        if sql.startswith("PRAGMA journal_mode = WAL"):
+            self.tries += 1
+            if self.tries <= self.times:
+                raise sqlite3.OperationalError("database is locked")
+        return self._conn.execute(sql, params)
+
+    def close(self):
+        self._conn.close()
+
+
+def _lock_wal_switch(monkeypatch, times: int) -> list:
+    real = sqlite3.connect
+    made = []
+
+    def connect(database, *args, **kwargs):
+        conn = real(database, *args, **kwargs)
+        if str(database).endswith("nasbench101.db") and not str(database).startswith("file:"):
+            made.append(_LockedForAWhile(conn, times))
+            return made[-1]
+        return conn
+
+    monkeypatch.setattr(results_module.sqlite3, "connect", connect)
+    return made
+
+
+def test_a_journal_mode_switch_locked_for_a_moment_is_waited_for(tmp_path, nb101_real_cells, monkeypatch):
+    # The CI failure this guards: four concurrent ingesters, one refused within 10 ms as "locked for 30 s".
+    write_results(tmp_path / "r", nb101_real_cells, range(2))
+    made = _lock_wal_switch(monkeypatch, times=3)
+    assert convert_results(tmp_path / "r", tmp_path / "db").ingested == 2
+    assert made[0].tries == 4
+    assert trained_count(tmp_path / "db") == 2
+
+
+def test_a_journal_mode_switch_locked_past_the_timeout_is_an_error(tmp_path, nb101_real_cells, monkeypatch):
+    write_results(tmp_path / "r", nb101_real_cells, range(2))
+    monkeypatch.setattr(results_module._db, "SQLITE_BUSY_TIMEOUT_S", 0.3)
+    _lock_wal_switch(monkeypatch, times=10 ** 6)
+    started = time.monotonic()
+    outcome = invoke(tmp_path / "r", "--db-dir", tmp_path / "db")
+    assert 0.2 <= time.monotonic() - started < 10
+    assert_error(outcome, "nasbench101.db stayed locked by another process for 0.3 s", "nothing was ingested")
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root writes to read-only directories")

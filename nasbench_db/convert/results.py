@@ -41,6 +41,7 @@ import json
 import os
 import sqlite3
 import stat
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -343,7 +344,7 @@ def connect(benchmark: str, db_dir=None, hold: bool = False):
     conn = sqlite3.connect(str(path), timeout=_db.SQLITE_BUSY_TIMEOUT_S, isolation_level=None)
     try:
         conn.execute(f"PRAGMA busy_timeout = {int(_db.SQLITE_BUSY_TIMEOUT_S * 1000)}")
-        conn.execute("PRAGMA journal_mode = WAL")
+        _enter_wal(conn)
         conn.execute("BEGIN IMMEDIATE")
         try:
             if "device_kind" not in {row[1] for row in conn.execute("PRAGMA table_info(nasbench_source)")} and \
@@ -363,6 +364,27 @@ def connect(benchmark: str, db_dir=None, hold: bool = False):
         _release(conn)  # back to rollback-journal mode where possible: no WAL side files left behind a failure
         raise
     return conn, path
+
+
+def _enter_wal(conn) -> None:
+    """Switch ``conn``'s file to WAL mode, waiting up to the busy timeout for other connections.
+
+    Changing the journal mode needs the file's exclusive lock, and SQLite answers a conflict there (another ingester
+    switching it at the same moment, or the last one out switching it back) with an immediate ``database is locked``
+    instead of calling the busy handler, so the wait is done here: short sleeps, growing, until the timeout.
+    """
+    deadline = time.monotonic() + _db.SQLITE_BUSY_TIMEOUT_S
+    pause = 0.005
+    while True:
+        try:
+            conn.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            remaining = deadline - time.monotonic()
+            if "locked" not in str(exc) or remaining <= 0:
+                raise
+        time.sleep(min(pause, remaining))
+        pause = min(pause * 2, 0.2)
 
 
 def _release(conn) -> None:
