@@ -64,6 +64,9 @@ class _Dialect:
     lean: tuple | None = None
     default_metric: str = "valid_acc"
     from_params: tuple = ()  # parameters of from_where's own placeholders (the other-source arms)
+    # One row per config already (models.Nb101OriginalMean): no GROUP BY, bounds in WHERE, the count stored.
+    pre_aggregated: bool = False
+    count_expr: str = "COUNT(*)"
 
 
 def _nb101_dialect(nni: bool) -> _Dialect:
@@ -103,6 +106,29 @@ def _nb101_dialect(nni: bool) -> _Dialect:
         # A config's cell is c.id / 16 (models.Nb101Config): ranking needs only configs and runs (~20% faster).
         lean=(" FROM nb101_config c CROSS JOIN nb101_trial t WHERE t.id BETWEEN c.id * 1024 AND c.id * 1024 + 1023",
               ("c.id / 16", "c.id"), ("c.id",)))
+
+
+def _nb101_means_dialect() -> _Dialect:
+    """NB-101's released runs on a server, read from their per-config means (models.Nb101OriginalMean, alias c)
+    instead of averaging 5 M runs per statement."""
+    runs = _nb101_dialect(False)
+    metrics = {name: ("a.parameters / 1e6" if name == "parameters" else f"c.{name}") for name in runs.metrics}
+    return replace(
+        runs, from_where=" FROM nb101_arch a JOIN nb101_original_mean c ON a.id = c.id / 16 WHERE 1 = 1",
+        keyed_from=" FROM ({inner}) s CROSS JOIN nb101_arch a CROSS JOIN nb101_original_mean c "
+                   "WHERE a.id = s.k0 AND c.id = s.k1",
+        metrics=metrics, per_config=tuple(metrics), source_column=None, epochs_expr="c.num_epochs",
+        dataset_expr="c.dataset", lean=(" FROM nb101_original_mean c WHERE 1 = 1", ("c.id / 16", "c.id"), ("c.id",)),
+        pre_aggregated=True, count_expr="c.num_runs")
+
+
+def _server_means(database, dialect: _Dialect, nni: bool, source, mean: bool, joined: dict) -> bool:
+    """Whether a statement can read NB-101's per-config means of the released runs instead of the runs: on a server
+    whose publish wrote them, for the released runs only, averaged, and with no joined metric (EC-NAS-Bench energy is
+    per run, and joined costs / proxies are looked up by the run's cell)."""
+    if dialect.benchmark != "nb101" or nni or source != "original" or not mean or joined or _db.is_sqlite(database):
+        return False
+    return database.execute_sql("SELECT to_regclass('nb101_original_mean') IS NOT NULL").fetchone()[0]
 
 
 _NB201_STATS = ("train_acc", "valid_acc", "test_acc", "ori_test_acc", "train_loss", "valid_loss", "test_loss",
@@ -412,6 +438,8 @@ def _build(benchmark, *, epochs=None, dataset=None, ranges=None, min_params=None
     for metric in requested:
         if metric not in dialect.metrics:
             raise InvalidArgument(_unknown_metric(metric, dialect, nni))
+    if _server_means(database, dialect, nni, source, mean, joined):
+        dialect = _nb101_means_dialect()
     where, params = [dialect.from_where], list(dialect.from_params)
     used: list = []  # SQL expressions the filters and the order use (does the ranking need every table?)
     if epochs is not None:
@@ -468,7 +496,7 @@ def _build(benchmark, *, epochs=None, dataset=None, ranges=None, min_params=None
         used.append(expr)
         # A joined cost or proxy is one value per config: filter the runs before grouping them (EC-NAS energy is
         # per run: its mean is bounded after grouping, like an accuracy).
-        after_grouping = mean and (metric not in joined or metric in ECNAS_METRICS)
+        after_grouping = mean and not dialect.pre_aggregated and (metric not in joined or metric in ECNAS_METRICS)
         target = having if after_grouping else where
         values = having_params if after_grouping else params
         expr = f"AVG({expr})" if mean and metric not in dialect.per_config else expr
@@ -503,7 +531,7 @@ def _build(benchmark, *, epochs=None, dataset=None, ranges=None, min_params=None
         select += [metric_sql(name) for name in stats]
         keys += stats
         if mean:
-            select.append("COUNT(*)")
+            select.append(dialect.count_expr)
             keys.append("num_runs")
     filters = "".join(" AND " + clause for clause in where[1:])
     if limit is not None:
@@ -519,20 +547,23 @@ def _build(benchmark, *, epochs=None, dataset=None, ranges=None, min_params=None
         if dialect.lean is not None and not any(_CELL_TABLE.search(expr) for expr in used):
             inner_from, key_exprs, group = dialect.lean
         keys_select = ", ".join(f"{expr} AS k{i}" for i, expr in enumerate(key_exprs))
-        inner = f"SELECT {keys_select}, {order} AS m" + inner_from + filters + " GROUP BY " + ", ".join(group)
+        inner = f"SELECT {keys_select}, {order} AS m" + inner_from + filters
+        if not dialect.pre_aggregated:
+            inner += " GROUP BY " + ", ".join(group)
         if having:
             inner += " HAVING " + " AND ".join(having)
         direction = "ASC" if ascending else "DESC"
         # Expressions, not the aliases: PostgreSQL takes an output alias in ORDER BY only on its own.
         inner += f" ORDER BY {order} IS NULL, {order} {direction}, {', '.join(group)} LIMIT ?"
         outer_keys = ", ".join(f"s.k{i}" for i in range(len(dialect.group)))
-        sql = ("SELECT " + ", ".join(select) + dialect.keyed_from.format(inner=inner) + filters +
-               " GROUP BY " + ", ".join(dialect.group) + f", s.m, {outer_keys}" +
-               f" ORDER BY s.m IS NULL, s.m {direction}, {outer_keys}")
+        sql = "SELECT " + ", ".join(select) + dialect.keyed_from.format(inner=inner) + filters
+        if not dialect.pre_aggregated:
+            sql += " GROUP BY " + ", ".join(dialect.group) + f", s.m, {outer_keys}"
+        sql += f" ORDER BY s.m IS NULL, s.m {direction}, {outer_keys}"
         params = params + having_params + [limit] + params
         return database, dialect, _Query(sql, params, keys)
     sql = "SELECT " + ", ".join(select) + where[0] + filters
-    if mean:
+    if mean and not dialect.pre_aggregated:
         sql += " GROUP BY " + ", ".join(dialect.group)
         if having:
             sql += " HAVING " + " AND ".join(having)

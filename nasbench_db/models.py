@@ -578,6 +578,70 @@ class Nb101IntermediateStats(_Nb101Model):
 
 NB101_TABLES = (Source, Nb101Arch, Nb101Config, Nb101Trial, Nb101TrialHalfway, Nb101TrialEnergy, Nb101Form)
 
+
+#: Per-run metrics of :class:`Nb101Trial` that :class:`Nb101OriginalMean` averages per config.
+NB101_MEAN_METRICS = ("halfway_training_time", "halfway_train_acc", "halfway_valid_acc", "halfway_test_acc",
+                      "training_time", "train_acc", "valid_acc", "test_acc", "total_time")
+
+
+class Nb101OriginalMean(_Nb101Model):
+    """Server only: each config's mean over its released runs; table ``nb101_original_mean``.
+
+    Ranking 1.7 M configs by a mean over 5 M runs takes PostgreSQL seconds; reading the means takes a fraction of
+    one, so :mod:`nasbench_db.analysis` reads this table for the released runs on a server (top-k, filters,
+    correlations, Pareto fronts with ``reduction='mean'``). The SQLite file has no such table (it would cost ~0.1 GB
+    of the file's 0.6 GB goal; SQLite averages the runs fast enough).
+
+    Written by :func:`nasbench_db.convert._server.publish` from the published runs of kind 'original' (and only
+    those: ingested and EC-NAS-Bench runs are never averaged in), each mean summed in run-id order
+    (``AVG(x ORDER BY id)``), the order the per-run statement reads them in. Rewritten by every publish; a database
+    published by an earlier version has no table, and analysis then averages the runs.
+
+    ============== ==================================================================================================
+    field          meaning (unit)
+    ============== ==================================================================================================
+    id             the config (:class:`Nb101Config` id; its cell is ``id / 16``)
+    num_epochs     the config's epoch budget
+    dataset        the config's dataset
+    <metric>       for each of :data:`NB101_MEAN_METRICS`: the mean of the runs' values, unit as in
+                   :class:`Nb101Trial` (NULL when every run's value is NULL)
+    num_runs       how many released runs the means average
+    ============== ==================================================================================================
+    """
+
+    id = peewee.BigIntegerField(primary_key=True)
+    num_epochs = peewee.IntegerField()
+    dataset = peewee.CharField(max_length=32)
+    halfway_training_time = peewee.DoubleField(null=True)
+    halfway_train_acc = peewee.DoubleField(null=True)
+    halfway_valid_acc = peewee.DoubleField(null=True)
+    halfway_test_acc = peewee.DoubleField(null=True)
+    training_time = peewee.DoubleField(null=True)
+    train_acc = peewee.DoubleField(null=True)
+    valid_acc = peewee.DoubleField(null=True)
+    test_acc = peewee.DoubleField(null=True)
+    total_time = peewee.DoubleField(null=True)
+    num_runs = peewee.IntegerField()
+
+    class Meta:
+        table_name = "nb101_original_mean"
+
+
+def nb101_original_mean_fill(schema: str) -> str:
+    """The statement that fills :class:`Nb101OriginalMean` in ``schema`` from the runs in the same schema whose
+    source is of kind 'original'."""
+    means = ", ".join(f"AVG(t.{name} ORDER BY t.id)" for name in NB101_MEAN_METRICS)
+    return (f"INSERT INTO {schema}.nb101_original_mean (id, num_epochs, dataset, {', '.join(NB101_MEAN_METRICS)}, "
+            f"num_runs) SELECT c.id, c.num_epochs, c.dataset, {means}, COUNT(*) FROM {schema}.nb101_config c "
+            f"JOIN {schema}.nb101_trial t ON t.id BETWEEN c.id * {NB101_TRIAL_ID_FACTOR} AND "
+            f"c.id * {NB101_TRIAL_ID_FACTOR} + {NB101_TRIAL_ID_FACTOR - 1} "
+            f"WHERE t.source_id IN (SELECT id FROM nasbench_source WHERE kind = 'original') GROUP BY c.id")
+
+
+#: Tables a publish derives on the server from the benchmark's published tables: benchmark -> ((model, statement
+#: filling it in a schema), ...).
+SERVER_DERIVED_TABLES = {"nb101": ((Nb101OriginalMean, nb101_original_mean_fill),)}
+
 #: SQL condition: the run ``t`` belongs to the released benchmark (NNI's views show nothing else).
 NB101_ORIGINAL_RUN = "t.source_id IN (SELECT id FROM nasbench_source WHERE kind = 'original')"
 

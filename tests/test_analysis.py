@@ -331,3 +331,68 @@ def test_postgres_top_k_filters_and_simulator_equal_sqlite(pg_url, nb101_sample_
     local_search = run_search(NB101Simulator(seed=4, sampling="uniform"), "re", runs=2, budget=2e4,
                               population_size=5, sample_size=2)
     assert [r["queries"] for r in server_search["rollouts"]] == [r["queries"] for r in local_search["rollouts"]]
+
+
+def test_postgres_reads_nb101_means_of_the_released_runs_and_answers_as_the_runs_do(pg_url, tmp_path, monkeypatch,
+                                                                                    nb101_real_cells):
+    """On a server, publish writes each config's mean over its released runs (models.Nb101OriginalMean); analysis
+    reads them instead of averaging the runs. Every answer equals the per-run statement's, before and after trained
+    runs of the same configs are ingested (they are never averaged in)."""
+    from nasbench_db.convert.nb101 import convert_nb101
+    from nasbench_db.convert.results import convert_results
+    from conftest import SAMPLE_TFRECORD
+    from test_concurrency import write_results
+
+    report = convert_nb101(SAMPLE_TFRECORD, progress=False)
+    database = _db.url_database(pg_url)
+    count, runs = _db.fetchall(database, "SELECT COUNT(*), SUM(num_runs) FROM nb101_original_mean")[0]
+    assert count == _db.fetchall(database, "SELECT COUNT(DISTINCT id / 1024) FROM nb101_trial")[0][0] > 0
+    assert runs == _db.fetchall(database, "SELECT COUNT(*) FROM nb101_trial")[0][0]
+    database.close()
+    calls = [
+        ("top_k", dict(benchmark="nb101", k=5, metric="valid_acc", epochs=108)),  # ranked on the means alone
+        ("top_k", dict(benchmark="nb101", k=4, metric="test_acc", max_params=5e6)),  # needs the cell table
+        ("top_k", dict(benchmark="nb101", k=3, metric="training_time", ascending=True, min_valid_acc=90)),
+        ("top_k", dict(benchmark="nb101", k=3, metric="parameters")),
+        ("filter_archs", dict(benchmark="nb101", epochs=108, min_test_acc=92, order_by="halfway_valid_acc")),
+        ("filter_archs", dict(benchmark="nb101", dataset="cifar10", config={"num_vertices": 7})),
+        ("metric_columns", dict(benchmark="nb101", metrics=["valid_acc", "total_time", "parameters"], epochs=12)),
+        ("correlate", dict(benchmark="nb101", x="valid_acc", y="test_acc", epochs=36)),
+        ("pareto_front", dict(benchmark="nb101", cost="parameters", metric="test_acc", epochs=108)),
+    ]
+    real = analysis._server_means
+    statements = []
+
+    def answers(use_means: bool):
+        def spy(*args):
+            used = real(*args)
+            statements.append(used)
+            return used and use_means
+        monkeypatch.setattr(analysis, "_server_means", spy)
+        try:
+            out = [getattr(analysis, name)(**kwargs) for name, kwargs in calls]
+            out[5] = sorted(out[5], key=lambda row: row["config"]["id"])  # no order asked: database order
+            return out
+        finally:
+            monkeypatch.setattr(analysis, "_server_means", real)
+
+    from_means = answers(True)
+    assert statements and all(statements)  # every call could read the means
+    assert from_means == answers(False)
+    assert from_means[0][0]["num_runs"] >= 1 and len(from_means[0]) == 5
+    # trained runs of the same cells: the released runs' answers stay, the means still serve them
+    write_results(tmp_path / "r", nb101_real_cells, range(6))
+    assert convert_results(tmp_path / "r").ingested == 6
+    statements.clear()
+    assert answers(True) == from_means
+    assert all(statements)
+    everything = analysis.filter_archs("nb101", epochs=108, source=None)
+    assert sum(r["num_runs"] for r in everything) == sum(r["num_runs"] for r in analysis.filter_archs(
+        "nb101", epochs=108)) + 6
+    # a server published by an earlier version (no means table) averages the runs
+    database = _db.url_database(pg_url)
+    database.execute_sql("DROP TABLE nb101_original_mean")
+    database.close()
+    statements.clear()
+    assert answers(True) == from_means and not any(statements)
+    assert report is not None

@@ -4,7 +4,8 @@ Converters always build a private SQLite file first (the fast, tested path). Whe
 server, :func:`publish` then copies that file into it:
 
 1. one transaction: a private staging schema, the tables created from the peewee models (server types), rows streamed
-   with ``COPY ... FROM STDIN`` (the server's bulk path), indexes built after loading;
+   with ``COPY ... FROM STDIN`` (the server's bulk path), indexes built after loading, then the server-only tables
+   derived from those rows (:data:`nasbench_db.models.SERVER_DERIVED_TABLES`: NB-101's per-config means);
 2. in the same transaction, the benchmark's old views and tables are dropped, the new tables moved into the public
    schema, its provenance rows replaced and the views recreated.
 
@@ -25,7 +26,7 @@ import peewee
 
 from .. import db as _db
 from ..errors import NasbenchDbError
-from ..models import JOINED_SOURCE_KINDS, Source
+from ..models import JOINED_SOURCE_KINDS, SERVER_DERIVED_TABLES, Source
 
 COPY_ROWS = 20_000
 #: A provenance table created by an earlier version gains the columns added since. Checked first: an ALTER TABLE
@@ -161,6 +162,17 @@ def publish(sqlite_path, url: str, benchmark: str, models, views) -> dict:
                     counts[name] = _copy_rows(cursor, f"{staging}.{name}", quoted, rows)
                 for model in tables:
                     model._schema.create_indexes(safe=False)
+            # Derived tables (models.SERVER_DERIVED_TABLES) are computed here from the staged rows: the server's
+            # own arithmetic, so they equal what a statement over the runs returns.
+            derived = SERVER_DERIVED_TABLES.get(benchmark, ())
+            with server_tables([m for m, _ in derived], staging), \
+                    server.bind_ctx([m for m, _ in derived], bind_refs=False, bind_backrefs=False):
+                for model, fill in derived:
+                    model._schema.create_table(safe=False)
+                    cursor.execute(fill(staging))
+                    counts[model._meta.table_name] = cursor.rowcount
+                    model._schema.create_indexes(safe=False)
+            tables = tables + [m for m, _ in derived]
             for name in view_names(views):
                 cursor.execute(f"DROP VIEW IF EXISTS public.{name}")
             for model in tables:
