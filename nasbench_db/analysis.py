@@ -69,7 +69,7 @@ class _Dialect:
     count_expr: str = "COUNT(*)"
 
 
-def _nb101_dialect(nni: bool) -> _Dialect:
+def _nb101_dialect(nni: bool, server: bool = False) -> _Dialect:
     if nni:
         metrics = {"train_acc": "t.train_acc", "valid_acc": "t.valid_acc", "test_acc": "t.test_acc",
                    "training_time": "t.training_time / 60.0", "parameters": "t.parameters"}
@@ -87,12 +87,16 @@ def _nb101_dialect(nni: bool) -> _Dialect:
                ("train_acc", "valid_acc", "test_acc", "training_time", "halfway_train_acc", "halfway_valid_acc",
                 "halfway_test_acc", "halfway_training_time", "total_time")}
     metrics["parameters"] = "a.parameters / 1e6"
+    # CROSS JOIN + id ranges: SQLite walks cell -> config -> run by primary key (models.Nb101Trial); grouping by
+    # (a.id, c.id) keeps that plan (grouping by c.id alone lets the planner build an automatic index instead).
+    # PostgreSQL plans a range between two tables as a nested loop over every (cell, config) pair (268 s for a top-10
+    # with a parameter bound at full scale): there the cell is found by equality (c.id / 16 = a.id: a hash join,
+    # 1.1 s), and the unary '+' that steers SQLite would only hide num_epochs' statistics from its planner.
+    arch_join = "a.id = c.id / 16" if server else "c.id BETWEEN a.id * 16 AND a.id * 16 + 15"
     return _Dialect(
         "nb101",
-        # CROSS JOIN + id ranges: SQLite walks cell -> config -> run by primary key (models.Nb101Trial); grouping by
-        # (a.id, c.id) keeps that plan (grouping by c.id alone lets the planner build an automatic index instead).
-        " FROM nb101_arch a CROSS JOIN nb101_config c CROSS JOIN nb101_trial t WHERE c.id BETWEEN a.id * 16 AND "
-        "a.id * 16 + 15 AND t.id BETWEEN c.id * 1024 AND c.id * 1024 + 1023",
+        f" FROM nb101_arch a CROSS JOIN nb101_config c CROSS JOIN nb101_trial t WHERE {arch_join} AND "
+        "t.id BETWEEN c.id * 1024 AND c.id * 1024 + 1023",
         " FROM ({inner}) s CROSS JOIN nb101_arch a CROSS JOIN nb101_config c CROSS JOIN nb101_trial t "
         "WHERE a.id = s.k0 AND c.id = s.k1 AND t.id BETWEEN c.id * 1024 AND c.id * 1024 + 1023",
         ("a.id", "c.id"),
@@ -101,7 +105,7 @@ def _nb101_dialect(nni: bool) -> _Dialect:
         # "+c.num_epochs": the unary plus keeps SQLite from building an automatic index on num_epochs and probing
         # it for every cell (quadratic: minutes on 40k cells) instead of following the id ranges.
         metrics, ("train_acc", "valid_acc", "test_acc", "parameters", "training_time"), "a.parameters / 1e6", None,
-        "+c.num_epochs", "c.dataset || ''", ("cifar10",), source_column="t.source_id",
+        "c.num_epochs" if server else "+c.num_epochs", "c.dataset || ''", ("cifar10",), source_column="t.source_id",
         config_columns={"hash": "a.hash", "num_vertices": "a.num_vertices"}, per_config=("parameters",),
         # A config's cell is c.id / 16 (models.Nb101Config): ranking needs only configs and runs (~20% faster).
         lean=(" FROM nb101_config c CROSS JOIN nb101_trial t WHERE t.id BETWEEN c.id * 1024 AND c.id * 1024 + 1023",
@@ -111,7 +115,7 @@ def _nb101_dialect(nni: bool) -> _Dialect:
 def _nb101_means_dialect() -> _Dialect:
     """NB-101's released runs on a server, read from their per-config means (models.Nb101OriginalMean, alias c)
     instead of averaging 5 M runs per statement."""
-    runs = _nb101_dialect(False)
+    runs = _nb101_dialect(False, server=True)
     metrics = {name: ("a.parameters / 1e6" if name == "parameters" else f"c.{name}") for name in runs.metrics}
     return replace(
         runs, from_where=" FROM nb101_arch a JOIN nb101_original_mean c ON a.id = c.id / 16 WHERE 1 = 1",
@@ -236,7 +240,7 @@ def _dialect(benchmark: str, db_dir, source="original"):
     if not nni:
         check_source_exists(handle.database, benchmark, source)
     if benchmark == "nb101":
-        dialect = _nb101_dialect(nni)
+        dialect = _nb101_dialect(nni, server=not _db.is_sqlite(handle.database))
         if source != "original" and not nni:  # other sources' configs: any dataset, and say which
             dialect = replace(dialect, datasets=None,
                               config_select=dialect.config_select + (("c.dataset", "dataset"),))

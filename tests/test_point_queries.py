@@ -271,6 +271,45 @@ def test_postgres_point_queries_plan_without_jit_or_scans(pg_url, tmp_path, monk
         connection.close()
 
 
+def test_postgres_nni_views_join_cells_configs_and_runs_by_key(pg_url, tmp_path, monkeypatch):
+    """NNI's NB-101 views on a server state each id-range join as an equality too (models.server_view): without it
+    PostgreSQL could only test every (cell, config) and (config, run) pair, which never finished at full scale. With
+    nested loops priced out, whole-table reads through the views must plan without one, and answer as SQLite does."""
+    from search_fixture import build_nb101_landscape
+
+    import psycopg2
+
+    from nasbench_db.convert._server import publish
+    from nasbench_db.models import NB101_TABLES, NB101_VIEWS
+
+    monkeypatch.delenv("NASBENCHMARK_DB_URL")
+    build_nb101_landscape(tmp_path / "build", max_vertices=5, epochs=(4, 12, 36, 108))
+    local = sqlite3.connect(tmp_path / "build" / "nasbench101.db")
+    publish(tmp_path / "build" / "nasbench101.db", pg_url, "nb101", list(NB101_TABLES), NB101_VIEWS)
+    statements = [
+        "SELECT COUNT(*) FROM nb101trialconfig WHERE num_epochs = 108",
+        "SELECT COUNT(*), SUM(s.valid_acc) FROM nb101trialstats s JOIN nb101trialconfig c ON c.id = s.config_id "
+        "WHERE c.num_epochs = 108",
+        "SELECT COUNT(*), SUM(i.current_epoch) FROM nb101intermediatestats i",
+    ]
+    connection = psycopg2.connect(pg_url)
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SET enable_nestloop = off")
+            for sql in statements:
+                cursor.execute("EXPLAIN (FORMAT JSON) " + sql)
+                nodes = list(_plan_nodes(cursor.fetchone()[0][0]["Plan"]))
+                assert not [n for n in nodes if n["Node Type"] == "Nested Loop"], (sql, nodes)
+                cursor.execute(sql)
+                count, *total = cursor.fetchone()
+                expected = local.execute(sql).fetchone()
+                assert count == expected[0] > 0
+                assert [float(v) for v in total] == pytest.approx(list(expected[1:]))
+    finally:
+        connection.close()
+        local.close()
+
+
 def test_server_connections_run_without_jit(pg_url):
     """Every connection we open to a server has PostgreSQL's JIT off (it compiled whole-benchmark aggregates for
     longer than they ran); a URL that sets its own ``options`` keeps them."""

@@ -26,7 +26,7 @@ import peewee
 
 from .. import db as _db
 from ..errors import NasbenchDbError
-from ..models import JOINED_SOURCE_KINDS, SERVER_DERIVED_TABLES, Source
+from ..models import JOINED_SOURCE_KINDS, SERVER_DERIVED_TABLES, Source, server_view
 
 COPY_ROWS = 20_000
 #: A provenance table created by an earlier version gains the columns added since. Checked first: an ALTER TABLE
@@ -185,7 +185,7 @@ def publish(sqlite_path, url: str, benchmark: str, models, views) -> dict:
             for model in tables:
                 cursor.execute(f"ALTER TABLE {staging}.{model._meta.table_name} SET SCHEMA public")
             for view in views:
-                cursor.execute(view)
+                cursor.execute(server_view(view))
             cursor.execute(f"DROP SCHEMA {staging}")
         conn.commit()
         with conn.cursor() as cursor:

@@ -24,7 +24,7 @@ import peewee
 
 from .. import __version__
 from .. import db as _db
-from ..models import JOINED_SCHEMAS, JOINED_SOURCE_KINDS
+from ..models import JOINED_SCHEMAS, JOINED_SOURCE_KINDS, server_view
 from ._build import utc_now
 
 #: rows per INSERT statement on a server (psycopg2's execute_values pages)
@@ -46,7 +46,7 @@ def schema_statements(benchmark: str, server: bool = False) -> list[str]:
             for index in model._schema._create_indexes(safe=True):
                 statements.append(index.query()[0])
     create = "CREATE OR REPLACE VIEW" if server else "CREATE VIEW IF NOT EXISTS"
-    statements.extend(view.replace("CREATE VIEW", create, 1) for view in views)
+    statements.extend((server_view(view) if server else view).replace("CREATE VIEW", create, 1) for view in views)
     return statements
 
 

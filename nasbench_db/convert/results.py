@@ -49,7 +49,8 @@ from .. import __version__
 from .. import db as _db
 from ..errors import CorruptInput, NasbenchDbError
 from ..limits import loads_json
-from ..models import NATS_SSS_TABLES, NATS_SSS_VIEWS, NB101_TABLES, NB101_VIEWS, NB201_TABLES, NB201_VIEWS
+from ..models import (NATS_SSS_TABLES, NATS_SSS_VIEWS, NB101_TABLES, NB101_VIEWS, NB201_TABLES, NB201_VIEWS,
+                      server_view)
 from ..spaces import nats_sss as sss_space
 from ..spaces import nb101 as nb101_space
 from ..spaces import nb201 as tss_space
@@ -226,7 +227,7 @@ def _schema_statements(models, views, server: bool = False) -> list[str]:
             for index in model._schema._create_indexes(safe=True):
                 statements.append(index.query()[0])
     create = "CREATE OR REPLACE VIEW" if server else "CREATE VIEW IF NOT EXISTS"
-    statements.extend(v.replace("CREATE VIEW", create, 1) for v in views)
+    statements.extend((server_view(v) if server else v).replace("CREATE VIEW", create, 1) for v in views)
     statements.append(TRAINED_KEY_INDEX)
     return statements
 
