@@ -91,7 +91,7 @@ def _nb101_dialect(nni: bool, server: bool = False) -> _Dialect:
     # (a.id, c.id) keeps that plan (grouping by c.id alone lets the planner build an automatic index instead).
     # PostgreSQL plans a range between two tables as a nested loop over every (cell, config) pair (268 s for a top-10
     # with a parameter bound at full scale): there the cell is found by equality (c.id / 16 = a.id: a hash join,
-    # 1.1 s), and the unary '+' that steers SQLite would only hide num_epochs' statistics from its planner.
+    # 0.6-1.1 s), and the unary '+' that steers SQLite would only hide num_epochs' statistics from its planner.
     arch_join = "a.id = c.id / 16" if server else "c.id BETWEEN a.id * 16 AND a.id * 16 + 15"
     return _Dialect(
         "nb101",
