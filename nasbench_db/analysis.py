@@ -25,7 +25,8 @@ from decimal import Decimal
 
 from . import db as _db
 from .errors import InvalidArgument, MissingDependency
-from .models import HW_AVERAGE_FACTORS, HW_NB201_METRICS, JOINED_SOURCE_KINDS
+from .models import (HW_AVERAGE_FACTORS, HW_NB201_METRICS, JOINED_SOURCE_KINDS, NB101_CELL_CONFIGS,
+                     NB101_CONFIG_RUNS, NB101_RUN_METRICS)
 from .query._common import (check_int, check_reduction, check_source, check_source_exists, placeholders,
                             source_filter)
 from .spaces import nb101 as nb101_space
@@ -83,22 +84,20 @@ def _nb101_dialect(nni: bool, server: bool = False) -> _Dialect:
             metrics, ("train_acc", "valid_acc", "test_acc", "parameters", "training_time"), "t.parameters", None,
             "c.num_epochs", None, ("cifar10",),
             config_columns={"hash": "c.hash", "num_vertices": "c.num_vertices"}, json_keys=("arch",))
-    metrics = {name: f"t.{name}" for name in
-               ("train_acc", "valid_acc", "test_acc", "training_time", "halfway_train_acc", "halfway_valid_acc",
-                "halfway_test_acc", "halfway_training_time", "total_time")}
+    metrics = {name: f"t.{name}" for name in NB101_RUN_METRICS}
     metrics["parameters"] = "a.parameters / 1e6"
     # CROSS JOIN + id ranges: SQLite walks cell -> config -> run by primary key (models.Nb101Trial); grouping by
     # (a.id, c.id) keeps that plan (grouping by c.id alone lets the planner build an automatic index instead).
     # PostgreSQL plans a range between two tables as a nested loop over every (cell, config) pair (268 s for a top-10
     # with a parameter bound at full scale): there the cell is found by equality (c.id / 16 = a.id: a hash join,
     # 0.6-1.1 s), and the unary '+' that steers SQLite would only hide num_epochs' statistics from its planner.
-    arch_join = "a.id = c.id / 16" if server else "c.id BETWEEN a.id * 16 AND a.id * 16 + 15"
+    arch_join = "a.id = c.id / 16" if server else NB101_CELL_CONFIGS
     return _Dialect(
         "nb101",
         f" FROM nb101_arch a CROSS JOIN nb101_config c CROSS JOIN nb101_trial t WHERE {arch_join} AND "
-        "t.id BETWEEN c.id * 1024 AND c.id * 1024 + 1023",
+        f"{NB101_CONFIG_RUNS}",
         " FROM ({inner}) s CROSS JOIN nb101_arch a CROSS JOIN nb101_config c CROSS JOIN nb101_trial t "
-        "WHERE a.id = s.k0 AND c.id = s.k1 AND t.id BETWEEN c.id * 1024 AND c.id * 1024 + 1023",
+        f"WHERE a.id = s.k0 AND c.id = s.k1 AND {NB101_CONFIG_RUNS}",
         ("a.id", "c.id"),
         (("c.id", "id"), ("a.adjacency", "arch"), ("a.operations", "_operations"), ("a.num_vertices", "num_vertices"),
          ("a.hash", "hash"), ("c.num_epochs", "num_epochs")),
@@ -108,7 +107,7 @@ def _nb101_dialect(nni: bool, server: bool = False) -> _Dialect:
         "c.num_epochs" if server else "+c.num_epochs", "c.dataset || ''", ("cifar10",), source_column="t.source_id",
         config_columns={"hash": "a.hash", "num_vertices": "a.num_vertices"}, per_config=("parameters",),
         # A config's cell is c.id / 16 (models.Nb101Config): ranking needs only configs and runs (~20% faster).
-        lean=(" FROM nb101_config c CROSS JOIN nb101_trial t WHERE t.id BETWEEN c.id * 1024 AND c.id * 1024 + 1023",
+        lean=(f" FROM nb101_config c CROSS JOIN nb101_trial t WHERE {NB101_CONFIG_RUNS}",
               ("c.id / 16", "c.id"), ("c.id",)))
 
 

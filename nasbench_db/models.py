@@ -579,9 +579,18 @@ class Nb101IntermediateStats(_Nb101Model):
 NB101_TABLES = (Source, Nb101Arch, Nb101Config, Nb101Trial, Nb101TrialHalfway, Nb101TrialEnergy, Nb101Form)
 
 
-#: Per-run metrics of :class:`Nb101Trial` that :class:`Nb101OriginalMean` averages per config.
-NB101_MEAN_METRICS = ("halfway_training_time", "halfway_train_acc", "halfway_valid_acc", "halfway_test_acc",
-                      "training_time", "train_acc", "valid_acc", "test_acc", "total_time")
+#: The per-run metrics of :class:`Nb101Trial`: NB-101's metrics in :mod:`nasbench_db.analysis` (with the cell's
+#: parameters), each averaged per config by :class:`Nb101OriginalMean`.
+NB101_RUN_METRICS = ("train_acc", "valid_acc", "test_acc", "training_time", "halfway_train_acc", "halfway_valid_acc",
+                     "halfway_test_acc", "halfway_training_time", "total_time")
+
+#: The id-range joins of NB-101 SQL (see :class:`Nb101Config`, :class:`Nb101Trial`); :func:`server_view` finds them
+#: in the views by these texts.
+NB101_CELL_CONFIGS = "c.id BETWEEN a.id * 16 AND a.id * 16 + 15"
+NB101_CONFIG_RUNS = "t.id BETWEEN c.id * 1024 AND c.id * 1024 + 1023"
+
+#: SQL condition: the run ``t`` belongs to the released benchmark (NNI's views show nothing else).
+NB101_ORIGINAL_RUN = "t.source_id IN (SELECT id FROM nasbench_source WHERE kind = 'original')"
 
 
 class Nb101OriginalMean(_Nb101Model):
@@ -603,7 +612,7 @@ class Nb101OriginalMean(_Nb101Model):
     id             the config (:class:`Nb101Config` id; its cell is ``id / 16``)
     num_epochs     the config's epoch budget
     dataset        the config's dataset
-    <metric>       for each of :data:`NB101_MEAN_METRICS`: the mean of the runs' values, unit as in
+    <metric>       for each of :data:`NB101_RUN_METRICS`: the mean of the runs' values, unit as in
                    :class:`Nb101Trial` (NULL when every run's value is NULL)
     num_runs       how many released runs the means average
     ============== ==================================================================================================
@@ -635,21 +644,17 @@ def nb101_original_mean_fill(schema: str) -> str:
     ranges would be planned as a nested loop over every (config, run) pair (minutes at full scale; this takes about
     30 s for 5 M runs on a 2-core machine)."""
     factor = NB101_TRIAL_ID_FACTOR
-    means = ", ".join(f"AVG(t.{name} ORDER BY t.id) AS {name}" for name in NB101_MEAN_METRICS)
-    return (f"INSERT INTO {schema}.nb101_original_mean (id, num_epochs, dataset, {', '.join(NB101_MEAN_METRICS)}, "
-            f"num_runs) SELECT c.id, c.num_epochs, c.dataset, {', '.join('m.' + n for n in NB101_MEAN_METRICS)}, "
+    means = ", ".join(f"AVG(t.{name} ORDER BY t.id) AS {name}" for name in NB101_RUN_METRICS)
+    return (f"INSERT INTO {schema}.nb101_original_mean (id, num_epochs, dataset, {', '.join(NB101_RUN_METRICS)}, "
+            f"num_runs) SELECT c.id, c.num_epochs, c.dataset, {', '.join('m.' + n for n in NB101_RUN_METRICS)}, "
             f"m.num_runs FROM (SELECT t.id / {factor} AS config_id, {means}, COUNT(*) AS num_runs "
-            f"FROM {schema}.nb101_trial t WHERE t.source_id IN (SELECT id FROM nasbench_source WHERE kind = "
-            f"'original') GROUP BY t.id / {factor}) m JOIN {schema}.nb101_config c ON c.id = m.config_id")
+            f"FROM {schema}.nb101_trial t WHERE {NB101_ORIGINAL_RUN} GROUP BY t.id / {factor}) m "
+            f"JOIN {schema}.nb101_config c ON c.id = m.config_id")
 
 
 #: Tables a publish derives on the server from the benchmark's published tables: benchmark -> ((model, statement
 #: filling it in a schema), ...).
 SERVER_DERIVED_TABLES = {"nb101": ((Nb101OriginalMean, nb101_original_mean_fill),)}
-
-#: The id-range joins of NB-101 SQL (see :class:`Nb101Config`, :class:`Nb101Trial`).
-NB101_CELL_CONFIGS = "c.id BETWEEN a.id * 16 AND a.id * 16 + 15"
-NB101_CONFIG_RUNS = "t.id BETWEEN c.id * 1024 AND c.id * 1024 + 1023"
 
 
 def server_view(sql: str) -> str:
@@ -664,9 +669,6 @@ def server_view(sql: str) -> str:
             .replace(NB101_CONFIG_RUNS, f"{NB101_CONFIG_RUNS} AND c.id = t.id / {NB101_TRIAL_ID_FACTOR}"))
 
 
-#: SQL condition: the run ``t`` belongs to the released benchmark (NNI's views show nothing else).
-NB101_ORIGINAL_RUN = "t.source_id IN (SELECT id FROM nasbench_source WHERE kind = 'original')"
-
 #: The NNI-named views over the compact NB-101 tables (portable SQL: SQLite and PostgreSQL). They show the original
 #: release only, exactly NNI's data: runs of other sources (self-trained, EC-NAS-Bench) and configs that have no
 #: released run are left out, so ingesting a source never changes what they return.
@@ -676,15 +678,15 @@ NB101_VIEWS = (
        SELECT c.id AS id, a.adjacency || '|' || a.operations AS arch, a.num_vertices AS num_vertices,
               a.hash AS hash, c.num_epochs AS num_epochs
        FROM nb101_arch a CROSS JOIN nb101_config c
-       WHERE c.id BETWEEN a.id * 16 AND a.id * 16 + 15
-         AND EXISTS (SELECT 1 FROM nb101_trial t WHERE t.id BETWEEN c.id * 1024 AND c.id * 1024 + 1023
+       WHERE {NB101_CELL_CONFIGS}
+         AND EXISTS (SELECT 1 FROM nb101_trial t WHERE {NB101_CONFIG_RUNS}
                      AND {NB101_ORIGINAL_RUN})""",
     f"""CREATE VIEW nb101trialstats AS
        SELECT t.id AS id, c.id AS config_id, t.train_acc AS train_acc, t.valid_acc AS valid_acc,
               t.test_acc AS test_acc, a.parameters / 1e6 AS parameters, t.training_time AS training_time,
               t.id % 1024 AS repeat, t.source_id AS source_id
        FROM nb101_arch a CROSS JOIN nb101_config c CROSS JOIN nb101_trial t
-       WHERE c.id BETWEEN a.id * 16 AND a.id * 16 + 15 AND t.id BETWEEN c.id * 1024 AND c.id * 1024 + 1023
+       WHERE {NB101_CELL_CONFIGS} AND {NB101_CONFIG_RUNS}
          AND {NB101_ORIGINAL_RUN}""",
     # The halfway epoch: the file's own where it is not E/2 (nb101_trial_halfway), rounded to NNI's integer column.
     f"""CREATE VIEW nb101intermediatestats AS
@@ -693,11 +695,11 @@ NB101_VIEWS = (
               t.halfway_train_acc AS train_acc, t.halfway_valid_acc AS valid_acc, t.halfway_test_acc AS test_acc,
               t.halfway_training_time AS training_time
        FROM nb101_config c CROSS JOIN nb101_trial t LEFT JOIN nb101_trial_halfway h ON h.trial_id = t.id
-       WHERE t.id BETWEEN c.id * 1024 AND c.id * 1024 + 1023 AND {NB101_ORIGINAL_RUN}
+       WHERE {NB101_CONFIG_RUNS} AND {NB101_ORIGINAL_RUN}
        UNION ALL
        SELECT 2 * t.id + 1, t.id, c.num_epochs, t.train_acc, t.valid_acc, t.test_acc, t.training_time
        FROM nb101_config c CROSS JOIN nb101_trial t
-       WHERE t.id BETWEEN c.id * 1024 AND c.id * 1024 + 1023 AND {NB101_ORIGINAL_RUN}""",
+       WHERE {NB101_CONFIG_RUNS} AND {NB101_ORIGINAL_RUN}""",
 )
 
 

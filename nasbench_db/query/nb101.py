@@ -45,7 +45,7 @@ from functools import lru_cache
 
 from .. import db as _db
 from ..errors import InvalidArgument
-from ..models import NB101_CONFIG_ID_FACTOR, NB101_TRIAL_ID_FACTOR
+from ..models import NB101_CELL_CONFIGS, NB101_CONFIG_ID_FACTOR, NB101_CONFIG_RUNS, NB101_TRIAL_ID_FACTOR
 from ..spaces import nb101 as space
 from ._common import (check_bool, check_epochs, check_reduction, check_source, check_source_exists, execute,
                       placeholders, source_filter)
@@ -234,7 +234,7 @@ def _where_ours(key, num_epochs, isomorphism, source, dataset=None):
 # CROSS JOIN fixes SQLite's join order to cell -> config -> run (its planner otherwise may scan every run to avoid a
 # sort); the rows then come out in id order without an ORDER BY. PostgreSQL plans it as a plain join.
 _FROM_OURS = " FROM nb101_arch a CROSS JOIN nb101_config c CROSS JOIN nb101_trial t "
-_JOIN_OURS = "c.id BETWEEN a.id * 16 AND a.id * 16 + 15 AND t.id BETWEEN c.id * 1024 AND c.id * 1024 + 1023"
+_JOIN_OURS = f"{NB101_CELL_CONFIGS} AND {NB101_CONFIG_RUNS}"
 # Runs of other sources have their halfway epoch here (released runs: none, epoch E/2).
 _HALFWAY_JOIN = "LEFT JOIN nb101_trial_halfway h ON h.trial_id = t.id "
 # LEFT JOIN (every run has a source): SQLite never moves its right side before its left, so the plan keeps the
