@@ -183,8 +183,8 @@ def source_filter(source, params: list, column: str = "t.source_id", handle=None
         if handle is not None:
             # A server's point query (a cell's runs): each run's source by its key. The subquery's semi-join
             # would add a relation to the join search, about half of the statement's planning time there.
-            return f" AND (SELECT kind FROM nasbench_source WHERE id = {column}) = 'original'"
-        return f" AND {column} IN (SELECT id FROM nasbench_source WHERE kind = 'original')"
+            return _original_by_key(column)
+        return _original_in_subquery(column)
     if isinstance(source, int):
         params.append(source)
         return f" AND {column} = ?"
@@ -200,7 +200,18 @@ def original_filter(database, column: str = "t.source_id") -> str:
     subquery's list, which SQLite rebuilds at every run, and it needs no read of the source ids beforehand (which
     would cost a statement on the first query of every opened file). On a server, the subquery (a hashed subplan)."""
     if _db.is_sqlite(database):
-        return f" AND (SELECT kind FROM nasbench_source WHERE id = {column}) = 'original'"
+        return _original_by_key(column)
+    return _original_in_subquery(column)
+
+
+def _original_by_key(column: str) -> str:
+    """SQL condition (with a leading AND): the row's source, looked up by its primary key, is a released file."""
+    return f" AND (SELECT kind FROM nasbench_source WHERE id = {column}) = 'original'"
+
+
+def _original_in_subquery(column: str) -> str:
+    """SQL condition (with a leading AND): the row's source is among the released files' (a hashed subplan on a
+    server, for statements over many rows)."""
     return f" AND {column} IN (SELECT id FROM nasbench_source WHERE kind = 'original')"
 
 
