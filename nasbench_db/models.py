@@ -657,6 +657,90 @@ def nb101_original_mean_fill(schema: str) -> str:
 SERVER_DERIVED_TABLES = {"nb101": ((Nb101OriginalMean, nb101_original_mean_fill),)}
 
 
+#: One NB-101 run as the point queries read it (:mod:`nasbench_db.query.nb101` builds NNI's dicts from these
+#: columns, in this order; :func:`nb101_point_function` returns them).
+NB101_RUN_ROW = ("t.id", "c.id", "a.adjacency", "a.operations", "a.num_vertices", "a.hash", "c.num_epochs",
+                 "t.train_acc", "t.valid_acc", "t.test_acc", "a.parameters", "t.training_time", "t.halfway_train_acc",
+                 "t.halfway_valid_acc", "t.halfway_test_acc", "t.halfway_training_time")
+#: Their PostgreSQL types, for the function's result (casts keep it independent of how a table was declared).
+_NB101_RUN_ROW_TYPES = ("bigint", "bigint", "text", "text", "integer", "text", "integer", "float8", "float8", "float8",
+                        "bigint", "float8", "float8", "float8", "float8", "float8")
+
+
+def nb101_form_cell_pg(first: str, second: str, third: str) -> str:
+    """PostgreSQL expression of the cell id stored in ``f.cells`` (a :class:`Nb101Form` row) at the three byte
+    offsets given as SQL (0-based; big-endian, :data:`nasbench_db.spaces.nb101.FORM_ID_BYTES` bytes)."""
+    return f"(get_byte(f.cells, {first}) * 65536 + get_byte(f.cells, {second}) * 256 + get_byte(f.cells, {third}))"
+
+
+#: The server function of NB-101's point query (:func:`nb101_point_function`).
+NB101_POINT_FUNCTION = "nb101_point_runs"
+#: The statement that function runs for a found cell (``cell``: its id, ``p_epochs``: a budget or NULL for all): the
+#: cell's configs and runs as constant key ranges (runs of a cell: ``16 * 1024`` consecutive ids).
+_CELL_RUNS = NB101_CONFIG_ID_FACTOR * NB101_TRIAL_ID_FACTOR
+NB101_POINT_RUNS = (
+    f"SELECT {', '.join(f'{c}::{t}' for c, t in zip(NB101_RUN_ROW, _NB101_RUN_ROW_TYPES))} "
+    "FROM nb101_arch a CROSS JOIN nb101_config c CROSS JOIN nb101_trial t "
+    f"WHERE a.id = cell AND c.id BETWEEN cell * {NB101_CONFIG_ID_FACTOR} "
+    f"AND cell * {NB101_CONFIG_ID_FACTOR} + {NB101_CONFIG_ID_FACTOR - 1} "
+    f"AND t.id BETWEEN cell * {_CELL_RUNS} AND cell * {_CELL_RUNS} + {_CELL_RUNS - 1} "
+    f"AND {NB101_CONFIG_RUNS} AND (p_epochs IS NULL OR c.num_epochs = p_epochs) AND {NB101_ORIGINAL_RUN} "
+    "ORDER BY t.id")
+
+
+#: The tables the point function reads, in the order a publish replaces them (:data:`NB101_TABLES`). It locks them
+#: all first, in that order: a reader that held ``nb101_form`` (its first read) while waiting for ``nb101_arch``
+#: deadlocked with a publish holding ``nb101_arch`` and waiting for ``nb101_form``.
+_NB101_POINT_TABLES = tuple(m._meta.table_name for m in NB101_TABLES
+                            if m in (Nb101Arch, Nb101Config, Nb101Trial, Nb101Form))
+
+
+def nb101_point_function(schema: str = "public") -> str:
+    """The statement creating :data:`NB101_POINT_FUNCTION` in ``schema``: NB-101's point query on a server, one
+    round trip and no planning per call.
+
+    ``nb101_point_runs(p_key, p_offset, p_hash, p_epochs)`` finds the cell by its labelled form (matrix key
+    ``p_key``, the cell id at byte ``p_offset`` of its :class:`Nb101Form` row), else by its hash ``p_hash``, and
+    returns its released runs (:data:`NB101_RUN_ROW`, by run id) at budget ``p_epochs`` (NULL: every budget). When no
+    stored cell has that form (or hash) it returns one row of NULLs instead, so the caller knows to hash the cell
+    and ask again.
+
+    Why a function: each statement PostgreSQL receives is planned anew, and the three-table join's planning was most
+    of a point query's time at full scale (0.4 of about 0.9 ms), beside a second round trip for the form. A PL/pgSQL
+    function keeps its statements' plans for the session (generic plans: their shape, three key lookups, holds for
+    every cell). It is VOLATILE so that each call reads with a snapshot taken after any republish it waited for
+    (PostgreSQL takes it after revalidating the plan); a server-side ``PREPARE`` takes it before, and answered
+    nothing during a republish. Created by every publish; a server published by an earlier version lacks it, and
+    the query then sends its statements as before. It takes its tables' locks first, in the order a publish takes
+    them, so that the two never wait for each other in a cycle."""
+    columns = ", ".join(f"r{i} {t}" for i, t in enumerate(_NB101_RUN_ROW_TYPES))
+    return (f"CREATE OR REPLACE FUNCTION {schema}.{NB101_POINT_FUNCTION}(p_key integer, p_offset integer, "
+            f"p_hash text, p_epochs integer) RETURNS TABLE ({columns}) LANGUAGE plpgsql VOLATILE "
+            # Generic plans are priced on default range estimates, which a session with JIT on would compile for.
+            "SET plan_cache_mode = force_generic_plan SET jit = off AS $fn$\n"
+            "DECLARE cell bigint;\n"
+            "BEGIN\n"
+            f"  LOCK TABLE {', '.join(_NB101_POINT_TABLES)} IN ACCESS SHARE MODE;\n"
+            "  IF p_key IS NOT NULL THEN\n"
+            f"    SELECT {nb101_form_cell_pg('p_offset', 'p_offset + 1', 'p_offset + 2')} INTO cell\n"
+            "    FROM nb101_form f WHERE f.matrix_key = p_key;\n"
+            "  END IF;\n"
+            "  IF (cell IS NULL OR cell = 0) AND p_hash IS NOT NULL THEN\n"
+            "    SELECT a.id INTO cell FROM nb101_arch a WHERE a.hash = p_hash;\n"
+            "  END IF;\n"
+            "  IF cell IS NULL OR cell = 0 THEN\n"
+            "    RETURN NEXT;\n"
+            "    RETURN;\n"
+            "  END IF;\n"
+            f"  RETURN QUERY {NB101_POINT_RUNS};\n"
+            "END\n$fn$")
+
+
+#: Functions a publish creates on the server for a benchmark's readers: benchmark -> (statement builders taking the
+#: schema, ...).
+SERVER_FUNCTIONS = {"nb101": (nb101_point_function,)}
+
+
 def server_view(sql: str) -> str:
     """A view's statement as a PostgreSQL server gets it: each NB-101 id-range join also stated as the equality it
     implies (``a.id = c.id / 16``, ``c.id = t.id / 1024``).

@@ -208,3 +208,55 @@ def test_random_cell_is_valid():
     for _ in range(50):
         matrix, labels = space.random_cell(rng)
         assert space.is_valid(matrix, labels)
+
+
+def _checked_form(arch):
+    """What the checking path answers for ``arch``: ``(matrix key, ops code)`` or the error's message."""
+    try:
+        matrix, cell_ops = space.parse_arch(arch)
+        return space.pruned_form(matrix, cell_ops, checked=True)[2:]
+    except OutOfSearchSpace as exc:
+        return str(exc)
+
+
+def test_nni_form_equals_the_checking_path_on_random_dicts():
+    """The bit-mask reading of an NNI dict answers exactly as parse + prune + validate + keys wherever it answers,
+    and leaves to that path only dicts it refuses (so nothing valid is ever read twice for nothing)."""
+    rng = random.Random(7)
+    answered = refused = 0
+    for _ in range(20000):
+        size = rng.randint(2, 7)
+        arch = {f"op{i}": rng.choice((C3, C1, MP, C3, C1, MP, "conv5x5")) for i in range(1, size - 1)}
+        for i in range(1, size):
+            arch[f"input{i}"] = sorted(rng.sample(range(i), rng.randint(0 if rng.random() < 0.1 else 1, min(i, 3))))
+            if rng.random() < 0.02:  # unsorted, repeated: still the same edges
+                arch[f"input{i}"] = arch[f"input{i}"][::-1] * 2
+        form, checked = space.nni_form(arch), _checked_form(arch)
+        if form is None:
+            assert isinstance(checked, str), arch
+            refused += 1
+        else:
+            assert form == checked, arch
+            answered += 1
+    assert answered > 10000 and refused > 1000  # both sides exercised: pruned, disconnected, > 9 edges, bad ops
+
+
+@pytest.mark.parametrize("arch", [
+    None, "abc", {"matrix": [[0, 1], [0, 0]], "ops": ["input", "output"]},
+    {"input1": [0], "op1": C3},  # even number of keys
+    {"op1": C3, "input1": [0], "input3": [1]},  # a key missing
+    {"op1": [C3], "input1": [0], "input2": [1]},  # op not a string
+    {"op1": C3, "input1": (0,), "input2": [1]},  # inputs not a list
+    {"op1": C3, "input1": [True], "input2": [1]},  # a bool is not a vertex here
+    {"op1": C3, "input1": [0], "input2": [2]},  # not a predecessor
+    {"op1": "conv5x5", "input1": [0], "input2": [1]},  # not an op of the space
+    {"op1": C3, "input1": [], "input2": [1]},  # disconnected
+])
+def test_nni_form_leaves_other_input_to_the_checking_path(arch):
+    assert space.nni_form(arch) is None
+
+
+def test_nni_form_reads_no_op_of_a_pruned_vertex():
+    # Vertex 1 is not on a path to the output: pruned before validation, its op is never checked (as ModelSpec).
+    arch = {"op1": "conv5x5", "input1": [0], "input2": [0]}
+    assert space.nni_form(arch) == _checked_form(arch) == (2 | 8, 0)

@@ -271,6 +271,91 @@ def test_postgres_point_queries_plan_without_jit_or_scans(pg_url, tmp_path, monk
         connection.close()
 
 
+def test_postgres_point_function_plans_key_lookups(pg_url, tmp_path, monkeypatch):
+    """The statement of the server's point function (models.NB101_POINT_RUNS), planned once per session as a generic
+    plan, reads the cell, its configs and its runs by key: no scan of a table even with scans allowed, none left
+    with scans priced out."""
+    import re
+
+    from search_fixture import build_nb101_landscape
+
+    import psycopg2
+
+    from nasbench_db.convert._server import publish
+    from nasbench_db.models import NB101_POINT_RUNS, NB101_TABLES, NB101_VIEWS
+
+    monkeypatch.delenv("NASBENCHMARK_DB_URL")
+    build_nb101_landscape(tmp_path / "build", max_vertices=5, epochs=(4, 12, 36, 108))
+    publish(tmp_path / "build" / "nasbench101.db", pg_url, "nb101", list(NB101_TABLES), NB101_VIEWS)
+    statement = re.sub(r"\bcell\b", "$1", NB101_POINT_RUNS).replace("p_epochs", "$2")
+    connection = psycopg2.connect(pg_url)
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SET plan_cache_mode = force_generic_plan")
+            cursor.execute("SET jit = off")
+            cursor.execute(f"PREPARE point(bigint, integer) AS {statement}")
+            for seqscan in ("on", "off"):
+                cursor.execute(f"SET enable_seqscan = {seqscan}")
+                for epochs in ("108", "NULL"):
+                    cursor.execute(f"EXPLAIN (FORMAT JSON) EXECUTE point(3, {epochs})")
+                    nodes = list(_plan_nodes(cursor.fetchone()[0][0]["Plan"]))
+                    scanned = {n.get("Relation Name") for n in nodes if n["Node Type"] == "Seq Scan"}
+                    # nasbench_source (a row per file) may be read whole for the released-source list.
+                    assert scanned <= {"nasbench_source"}, nodes
+                    assert {"nb101_arch", "nb101_config", "nb101_trial"} <= {
+                        n.get("Relation Name") for n in nodes if n["Node Type"] == "Index Scan"}
+    finally:
+        connection.close()
+
+
+def test_postgres_point_function_answers_as_sqlite(pg_url, tmp_path, monkeypatch):
+    """Through the server's point function: every stored cell by hash, by its stored and a relabelled form, at one
+    budget, at every budget and at one without runs, and cells the database lacks, answer exactly as the SQLite
+    file; one statement per query (two for a form no stored cell has: the function says so, then the hash). A server
+    without the function (published by an earlier version) answers the same through the statements."""
+    from search_fixture import build_nb101_landscape
+
+    from nasbench_db.convert._server import publish
+    from nasbench_db.models import NB101_POINT_FUNCTION, NB101_TABLES, NB101_VIEWS
+
+    monkeypatch.delenv("NASBENCHMARK_DB_URL")
+    build_nb101_landscape(tmp_path / "build", max_vertices=4, epochs=(4, 12, 36, 108))
+    monkeypatch.setenv("NASBENCHMARK_DIR", str(tmp_path / "build"))
+    cells = _stored_cells(tmp_path / "build")
+    missing = {"matrix": [[0, 1, 1, 0, 0], [0, 0, 0, 1, 0], [0, 0, 0, 1, 0], [0, 0, 0, 0, 1], [0, 0, 0, 0, 0]],
+               "ops": ["input", space.MAXPOOL3X3, space.MAXPOOL3X3, space.MAXPOOL3X3, "output"]}  # 5 vertices
+    asked = [(missing, 108), ("0" * 32, 108)]
+    for _, digest, adjacency, operations in cells:
+        matrix, ops = space.adjacency_to_matrix(adjacency), operations.split(",")
+        relabelled = space.isomorphic_forms(matrix, ops)[-1]
+        asked += [(digest, 108), (digest, None), (space.matrix_to_arch(matrix, ops), 36),
+                  (space.matrix_to_arch(*relabelled), None), ({"matrix": relabelled[0], "ops": relabelled[1]}, 7)]
+    expected = [list(query_nb101_trial_stats(arch, epochs)) for arch, epochs in asked]
+    assert expected[0] == [] and sum(map(len, expected)) > len(cells)
+    publish(tmp_path / "build" / "nasbench101.db", pg_url, "nb101", list(NB101_TABLES), NB101_VIEWS)
+    monkeypatch.setenv("NASBENCHMARK_DB_URL", pg_url)
+    _db.close_all()
+    list(query_nb101_trial_stats(cells[0][1], 108))  # open the handle, check for the function once
+    statements = []
+    real_execute = query_nb101.execute
+
+    def capture(database, sql, params):
+        statements.append(sql)
+        return real_execute(database, sql, params)
+
+    monkeypatch.setattr(query_nb101, "execute", capture)
+    for (arch, epochs), rows in zip(asked, expected):
+        statements.clear()
+        assert list(query_nb101_trial_stats(arch, epochs)) == rows, (arch, epochs)
+        assert [NB101_POINT_FUNCTION in sql for sql in statements] == [True] * (2 if arch is missing else 1)
+    monkeypatch.undo()
+    monkeypatch.setenv("NASBENCHMARK_DB_URL", pg_url)
+    handle = _db.open_benchmark("nb101")
+    handle.database.execute_sql(f"DROP FUNCTION {NB101_POINT_FUNCTION}")
+    _db.close_all()
+    assert [list(query_nb101_trial_stats(arch, epochs)) for arch, epochs in asked] == expected
+
+
 def test_postgres_nni_views_join_cells_configs_and_runs_by_key(pg_url, tmp_path, monkeypatch):
     """NNI's NB-101 views on a server state each id-range join as an equality too (models.server_view): without it
     PostgreSQL could only test every (cell, config) and (config, run) pair, which never finished at full scale. With

@@ -100,6 +100,52 @@ def test_postgres_readers_keep_answering_during_a_replacement(pg_url):
     assert answers and set(answers) == {93}
 
 
+def test_postgres_point_readers_keep_answering_during_a_replacement(pg_url):
+    """Point queries go through the server's point function, whose plans the server keeps per session: while the
+    tables under them are replaced, every answer is still the full one (a plan kept with ``PREPARE`` read with a
+    snapshot from before the replacement it waited for, and answered nothing)."""
+    from nasbench_db.models import NB101_POINT_FUNCTION
+    from nasbench_db.query import nb101 as query_nb101
+
+    convert_nb101(SAMPLE_TFRECORD, progress=False)
+    hashes = sorted({row["config"]["hash"] for row in query_nb101_trial_stats(None, 108)})
+    expected = {digest: list(query_nb101_trial_stats(digest, 108)) for digest in hashes}
+    archs = {digest: rows[0]["config"]["arch"] for digest, rows in expected.items()}
+    assert query_nb101.has_point_function(_db.open_benchmark("nb101"))
+    errors, wrong, answers = [], [], []
+    stop = threading.Event()
+
+    def reader(offset):
+        turn = offset
+        while not stop.is_set():
+            digest = hashes[turn % len(hashes)]
+            asked = digest if turn % 2 else dict(archs[digest])
+            turn += 1
+            try:
+                rows = list(query_nb101_trial_stats(asked, 108))
+            except Exception as exc:  # any error is a failure of the promise
+                errors.append(repr(exc))
+                continue
+            answers.append(1)
+            if [(r["config"]["hash"], r["train_acc"], r["valid_acc"], r["test_acc"]) for r in rows] != [
+                    (r["config"]["hash"], r["train_acc"], r["valid_acc"], r["test_acc"]) for r in expected[digest]]:
+                wrong.append((digest, len(rows)))
+
+    threads = [threading.Thread(target=reader, args=(i,)) for i in range(4)]
+    for t in threads:
+        t.start()
+    try:
+        for _ in range(3):
+            convert_nb101(SAMPLE_TFRECORD, progress=False)
+    finally:
+        stop.set()
+        for t in threads:
+            t.join()
+    assert errors == [] and wrong == []
+    assert len(answers) > 100
+    assert NB101_POINT_FUNCTION  # the readers above went through it (checked on the handle)
+
+
 def test_postgres_kill_during_conversion_keeps_the_previous_data(pg_url, tmp_path):
     convert_nb101(SAMPLE_TFRECORD, progress=False)
     before = _without_ids(_all_rows())

@@ -26,7 +26,7 @@ import peewee
 
 from .. import db as _db
 from ..errors import NasbenchDbError
-from ..models import JOINED_SOURCE_KINDS, SERVER_DERIVED_TABLES, Source, server_view
+from ..models import JOINED_SOURCE_KINDS, SERVER_DERIVED_TABLES, SERVER_FUNCTIONS, Source, server_view
 
 COPY_ROWS = 20_000
 #: A provenance table created by an earlier version gains the columns added since. Checked first: an ALTER TABLE
@@ -186,6 +186,8 @@ def publish(sqlite_path, url: str, benchmark: str, models, views) -> dict:
                 cursor.execute(f"ALTER TABLE {staging}.{model._meta.table_name} SET SCHEMA public")
             for view in views:
                 cursor.execute(server_view(view))
+            for function in SERVER_FUNCTIONS.get(benchmark, ()):
+                cursor.execute(function("public"))
             cursor.execute(f"DROP SCHEMA {staging}")
         conn.commit()
         with conn.cursor() as cursor:

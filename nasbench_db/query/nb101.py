@@ -45,7 +45,8 @@ from functools import lru_cache
 
 from .. import db as _db
 from ..errors import InvalidArgument
-from ..models import NB101_CELL_CONFIGS, NB101_CONFIG_ID_FACTOR, NB101_CONFIG_RUNS, NB101_TRIAL_ID_FACTOR
+from ..models import (NB101_CELL_CONFIGS, NB101_CONFIG_ID_FACTOR, NB101_CONFIG_RUNS, NB101_POINT_FUNCTION,
+                      NB101_RUN_ROW, NB101_TRIAL_ID_FACTOR, nb101_form_cell_pg)
 from ..spaces import nb101 as space
 from ._common import (check_bool, check_epochs, check_reduction, check_source, check_source_exists, execute,
                       placeholders, source_filter)
@@ -87,24 +88,36 @@ def _arch_from_json(text: str) -> dict:
 
 
 class _Cell:
-    """A query's cell, found without hashing where the labelled-forms table allows: ``form`` = (matrix key, ops code)
-    of the pruned cell, ``digest`` = its hash (computed only when needed), ``exact`` = (adjacency, operations) the
-    stored cell must equal (``isomorphism=False``), ``pruned`` = (matrix, ops) for NNI's layout."""
+    """A query's cell, found without hashing where the labelled-forms table allows. ``form`` = (matrix key, ops code)
+    of the pruned cell; ``digest`` = its hash (given, or computed only when needed); ``exact`` = (adjacency,
+    operations) the stored cell must equal (``isomorphism=False``); ``arch`` = the query's arch (None for a hash),
+    read again, checked and pruned, only when the hash or the pruned cell (NNI's layout) is asked for."""
 
-    __slots__ = ("form", "digest", "exact", "pruned", "matrix", "ops")
+    __slots__ = ("form", "digest", "exact", "arch", "_parsed", "_pruned")
 
-    def __init__(self, form, digest, exact, pruned, matrix=None, ops=None):
+    def __init__(self, form, digest, exact, arch, parsed=None, pruned=None):
         self.form = form
         self.digest = digest
         self.exact = exact
-        self.pruned = pruned
-        self.matrix = matrix  # the checked, unpruned input (hashed on demand)
-        self.ops = ops
+        self.arch = arch
+        self._parsed = parsed  # the checked, unpruned (matrix, ops)
+        self._pruned = pruned  # (matrix, ops list) after pruning
+
+    def parsed(self) -> tuple:
+        if self._parsed is None:
+            self._parsed = space.parse_arch(self.arch)
+        return self._parsed
 
     def hash(self) -> str:
         if self.digest is None:
-            self.digest = space.canonical(self.matrix, self.ops, checked=True)[2]
+            self.digest = space.canonical(*self.parsed(), checked=True)[2]
         return self.digest
+
+    def pruned(self) -> tuple:
+        if self._pruned is None:
+            matrix, ops = space.pruned_form(*self.parsed(), checked=True)[:2]
+            self._pruned = (matrix, list(ops))
+        return self._pruned
 
 
 def _is_hash(arch) -> bool:
@@ -113,9 +126,13 @@ def _is_hash(arch) -> bool:
 
 def _resolve_cell(arch, isomorphism):
     """The :class:`_Cell` of a query arch (None for an exact form no stored cell can equal); ValueError for a bad
-    cell. Nothing is hashed here."""
+    cell. Nothing is hashed here; a well-formed NNI dict is not even turned into a matrix (:func:`space.nni_form`)."""
     if _is_hash(arch):
         return _Cell(None, arch, None, None)
+    if isomorphism:
+        form = space.nni_form(arch)
+        if form is not None:
+            return _Cell(form, None, None, arch)
     matrix, ops = space.parse_arch(arch)
     pmatrix, pops, key, code = space.pruned_form(matrix, ops, checked=True)
     exact = None
@@ -127,7 +144,7 @@ def _resolve_cell(arch, isomorphism):
         if len(found[0]) != len(pmatrix):
             return None  # not pruned as written: no stored (pruned) cell equals it
         pmatrix, pops = found[0], tuple(found[1])
-    return _Cell((key, code), None, exact, (pmatrix, list(pops)), matrix, ops)
+    return _Cell((key, code), None, exact, arch, (matrix, ops), (pmatrix, list(pops)))
 
 
 def resolve_arch(arch):
@@ -191,10 +208,10 @@ def query_nb101_trial_stats(arch, num_epochs, isomorphism=True, reduction=None, 
             return iter(())
         key = None
         if cell is not None:
-            if cell.pruned is None:  # a hash: the stored cell, whatever its form
+            if cell.arch is None:  # a hash: the stored cell, whatever its form
                 key, isomorphism = (cell.digest, None, None, None, None), True
             else:
-                matrix, ops = cell.pruned
+                matrix, ops = cell.pruned()
                 key = (cell.hash(), None, None, matrix, ops)
         return _query_nni_layout(handle.database, key, num_epochs, isomorphism, mean, include_intermediates, source)
     check_source_exists(handle.database, BENCHMARK, source)
@@ -259,13 +276,26 @@ def form_cell_sql(database) -> str:
     if _db.is_sqlite(database):
         byte = f"(instr({_BYTES}, substr(f.cells, ?, 1)) - 1)"
         return f"({byte} * 65536 + {byte} * 256 + {byte})"
-    return "(get_byte(f.cells, ?) * 65536 + get_byte(f.cells, ?) * 256 + get_byte(f.cells, ?))"
+    return nb101_form_cell_pg("?", "?", "?")
 
 
 def form_offsets(database, code: int) -> list:
     """The three byte offsets :func:`form_cell_sql` takes for ops code ``code`` (1-based on SQLite)."""
     start = code * space.FORM_ID_BYTES + (1 if _db.is_sqlite(database) else 0)
     return [start, start + 1, start + 2]
+
+
+def has_point_function(handle) -> bool:
+    """True when the opened database is a server holding :data:`~nasbench_db.models.NB101_POINT_FUNCTION` (created by
+    a publish; checked once per opened database)."""
+    found = handle.schema_cache.get(NB101_POINT_FUNCTION)
+    if found is None:
+        found = False
+        if not _db.is_sqlite(handle.database):
+            found = execute(handle.database, f"SELECT to_regproc('{NB101_POINT_FUNCTION}') IS NOT NULL",
+                            []).fetchone()[0]
+        handle.schema_cache[NB101_POINT_FUNCTION] = found
+    return found
 
 
 def has_forms(handle) -> bool:
@@ -332,12 +362,41 @@ def _query_cell(handle, cell, num_epochs, mean, include_intermediates, source, d
                 return rows
         return _cell_rows(handle, "hash", cell.hash(), cell, num_epochs, mean, include_intermediates, source,
                           dataset)
+    if (cell.exact is None and not mean and not include_intermediates and source == "original" and dataset is None
+            and has_point_function(handle)):
+        return _point_function_rows(database, cell, num_epochs, forms)
     cell_id = form_cell_id(database, cell.form) if forms else None
     if cell_id is None:
         cell_id = hash_cell_id(database, cell.hash())
         if cell_id is None:
             return []
     return _cell_rows(handle, "id", cell_id, cell, num_epochs, mean, include_intermediates, source, dataset)
+
+
+def _point_function_rows(database, cell, num_epochs, forms):
+    """A cell's released runs at ``num_epochs`` through the server's point function (one round trip, a plan kept
+    by the server): by the cell's labelled form, else (a form the table lacks, or a hash) by its hash."""
+    sql = f"SELECT * FROM {NB101_POINT_FUNCTION}(?, ?, ?, ?)"
+    if forms:
+        key, code = cell.form
+        rows = execute(database, sql, [key, code * space.FORM_ID_BYTES, None, num_epochs]).fetchall()
+        if not rows or rows[0][0] is not None:  # found (no rows: the cell has no run at that budget)
+            return list(_run_dicts(rows))
+    rows = execute(database, sql, [None, None, cell.hash(), num_epochs]).fetchall()
+    return [] if rows and rows[0][0] is None else list(_run_dicts(rows))
+
+
+def _run_dicts(rows):
+    """NNI's dicts of released runs (:data:`~nasbench_db.models.NB101_RUN_ROW` tuples), straight from the tuples
+    (an iterator: a whole-benchmark query streams)."""
+    stored_arch = _stored_arch
+    return ({"id": trial_id,
+             "config": {"id": config_id, "arch": stored_arch(adjacency, operations), "num_vertices": vertices,
+                        "hash": digest, "num_epochs": epochs},
+             "train_acc": train, "valid_acc": valid, "test_acc": test, "parameters": parameters / 1e6,
+             "training_time": ttime}
+            for (trial_id, config_id, adjacency, operations, vertices, digest, epochs, train, valid, test, parameters,
+                 ttime, _, _, _, _) in rows)
 
 
 def _cell_rows(handle, how, value, cell, num_epochs, mean, include_intermediates, source, dataset):
@@ -366,15 +425,7 @@ def _cell_rows(handle, how, value, cell, num_epochs, mean, include_intermediates
         if dataset is not None:
             params.append(dataset)
     if not mean and not include_intermediates and source == "original":
-        # The common case: one dict per row, straight from the tuples.
-        stored_arch = _stored_arch
-        return [{"id": trial_id,
-                 "config": {"id": config_id, "arch": stored_arch(adjacency, operations), "num_vertices": vertices,
-                            "hash": digest, "num_epochs": epochs},
-                 "train_acc": train, "valid_acc": valid, "test_acc": test, "parameters": parameters / 1e6,
-                 "training_time": ttime}
-                for (trial_id, config_id, adjacency, operations, vertices, digest, epochs, train, valid, test,
-                     parameters, ttime, _, _, _, _) in execute(database, statements[0], params)]
+        return list(_run_dicts(execute(database, statements[0], params)))  # the common case
     return list(_run_ours(database, None, None, params, mean, include_intermediates, source, statements))
 
 
@@ -409,9 +460,7 @@ def _statements(from_, where, mean, include_intermediates, tagged) -> tuple:
                          f"AVG(t.halfway_test_acc), AVG(t.halfway_training_time)" + from_ + _HALFWAY_JOIN +
                          "WHERE " + where + f" GROUP BY c.id, {epoch} ORDER BY c.id, {epoch}")
         return sql, inter_sql
-    sql = ("SELECT t.id, c.id, a.adjacency, a.operations, a.num_vertices, a.hash, c.num_epochs, t.train_acc, "
-           "t.valid_acc, t.test_acc, a.parameters, t.training_time, t.halfway_train_acc, t.halfway_valid_acc, "
-           "t.halfway_test_acc, t.halfway_training_time")
+    sql = "SELECT " + ", ".join(NB101_RUN_ROW)
     joins = from_
     if include_intermediates:
         sql += ", h.halfway_epoch"
@@ -446,14 +495,7 @@ def _config(config_id, adjacency, operations, num_vertices, digest, epochs):
 
 def _rows_ours(cursor, include_intermediates, tagged):
     if not include_intermediates and not tagged:
-        # The common case, one dict per row straight from the tuple.
-        for (trial_id, config_id, adjacency, operations, num_vertices, digest, epochs, train, valid, test, params,
-             ttime, _, _, _, _) in cursor:
-            yield {"id": trial_id,
-                   "config": {"id": config_id, "arch": _stored_arch(adjacency, operations),
-                              "num_vertices": num_vertices, "hash": digest, "num_epochs": epochs},
-                   "train_acc": train, "valid_acc": valid, "test_acc": test, "parameters": params / 1e6,
-                   "training_time": ttime}
+        yield from _run_dicts(cursor)  # the common case
         return
     for row in cursor:
         (trial_id, config_id, adjacency, operations, num_vertices, digest, epochs, train, valid, test, params,

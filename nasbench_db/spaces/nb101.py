@@ -684,6 +684,94 @@ def ops_code(ops: Sequence[str]) -> int:
     return code
 
 
+#: Per number of vertices V, per vertex j: for each set of j's predecessors (a bit mask over vertices < j), the bits
+#: those edges set in :func:`matrix_key` (for :func:`nni_form`, which never builds a matrix).
+_KEY_BITS = {
+    size: [[sum(8 << (i * (2 * size - i - 1) // 2 + j - i - 1) for i in range(j) if mask >> i & 1)
+            for mask in range(1 << j)] for j in range(size)]
+    for size in range(2, MAX_VERTICES + 1)
+}
+_EDGES_OF_MASK = [bin(mask).count("1") for mask in range(1 << MAX_VERTICES)]
+
+
+def nni_form(arch) -> tuple[int, int] | None:
+    """``(matrix_key, ops_code)`` of an NNI arch dict after pruning, on bit masks: equal to
+    ``pruned_form(*parse_arch(arch))[2:]`` wherever it is not None, without building a matrix, pruning one or
+    caching anything (the point query's path for a fresh dict). None for whatever the checking path must read: not
+    a well-formed NNI dict, a disconnected cell, a pruned cell outside the space; that path then raises, or answers.
+    """
+    if type(arch) is not dict:
+        return None
+    size = (len(arch) + 3) >> 1
+    keys = _NNI_KEYS.get(size)
+    if keys is None or not len(arch) & 1:
+        return None
+    op_keys, input_keys = keys
+    preds = [0]
+    try:
+        digits = [None]
+        for key in op_keys:
+            op = arch[key]
+            if type(op) is not str:
+                return None
+            digits.append(_OP_DIGIT.get(op))  # None: only an error if the vertex survives pruning
+        vertex = 1
+        for key in input_keys:
+            given = arch[key]
+            if type(given) is not list:
+                return None
+            mask = 0
+            for k in given:
+                if type(k) is not int or not 0 <= k < vertex:
+                    return None
+                mask |= 1 << k
+            preds.append(mask)
+            vertex += 1
+    except KeyError:
+        return None
+    # Edges go from lower to higher vertices: one pass each way finds the vertices on an input -> output path.
+    last = size - 1
+    forward = 1
+    for v in range(1, size):
+        if preds[v] & forward:
+            forward |= 1 << v
+    backward = 1 << last
+    for v in range(last, 0, -1):
+        if backward >> v & 1:
+            backward |= preds[v]
+    keep = forward & backward
+    if not keep >> last & 1:
+        return None  # disconnected
+    if keep != (1 << size) - 1:  # pruned: renumber the kept vertices and their predecessor masks
+        kept = [v for v in range(size) if keep >> v & 1]
+        renumbered = []
+        for v in kept:
+            mask = 0
+            for n, u in enumerate(kept):
+                if preds[v] >> u & 1:
+                    mask |= 1 << n
+            renumbered.append(mask)
+        preds = renumbered
+        digits = [digits[v] for v in kept[:-1]]
+        size = len(kept)
+    bits = _KEY_BITS[size]
+    key = size
+    edges = 0
+    for v in range(1, size):
+        mask = preds[v]
+        key |= bits[v][mask]
+        edges += _EDGES_OF_MASK[mask]
+    if edges > MAX_EDGES:
+        return None
+    code = 0
+    for v in range(size - 2, 0, -1):
+        digit = digits[v]
+        if digit is None:
+            return None
+        code = code * 3 + digit
+    return key, code
+
+
 def form_row_size(key: int) -> int:
     """Bytes of the labelled-forms row of matrix key ``key``: one cell id per op labelling."""
     return FORM_ID_BYTES * 3 ** max((key & 7) - 2, 0)
