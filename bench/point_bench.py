@@ -77,6 +77,24 @@ def timed(calls):
     return times
 
 
+def timed_in_turns(methods):
+    """Times of each method's calls, taken in turns: one call of every method, then the next call of every method.
+
+    A machine that slows down or speeds up during the run (another process, a shared host) then weighs on every
+    method alike, so the ratios to the floor hold within one run. Method k starts k/len(methods) of the way into the
+    (shared) cell list: at any moment the methods read different cells, and none finds pages the previous one just
+    read."""
+    count = len(methods[0])
+    times = [[] for _ in methods]
+    for i in range(count):
+        for k, calls in enumerate(methods):
+            call = calls[(i + k * count // len(methods)) % count]
+            t0 = time.perf_counter()
+            call()
+            times[k].append(time.perf_counter() - t0)
+    return times
+
+
 def build(args, workdir: Path) -> Path:
     db = workdir / "nasbench101.db"
     if args.reuse and db.exists():
@@ -128,17 +146,19 @@ def bench_nb101(args, workdir: Path):
     space._canonical_cached.cache_clear()  # the pages stay warm, not the pruning of these very dicts
     space._pruned_cached.cache_clear()
     print(f"load average before: {os.getloadavg()}")
-    print(f"NB-101 point queries over {args.queries:,} random cells (us):")
-    floor = line("floor: raw sqlite3 by hash, 108-epoch runs", timed(
-        [lambda d=d: raw.execute(FLOOR_SQL, (d,)).fetchall() for d, _, _ in stored]))
-    # Fresh arch dicts and ModelSpecs for every call, built before the clock starts (a NAS loop builds them anyway).
-    line("list(query_nb101_trial_stats(arch, 108)), stored form", timed(
-        [lambda a=space.matrix_to_arch(m, o): list(query_nb101_trial_stats(a, 108)) for _, m, o in stored]), floor)
-    line("  the same, a random relabelled form of the cell", timed(
-        [lambda a=space.matrix_to_arch(m, o): list(query_nb101_trial_stats(a, 108)) for _, m, o in relabelled]),
-        floor)
-    line("list(query_nb101_trial_stats(hash, 108))", timed(
-        [lambda d=d: list(query_nb101_trial_stats(d, 108)) for d, _, _ in stored]), floor)
+    print(f"NB-101 point queries over {args.queries:,} random cells (us; the floor and our three forms measured in "
+          "turns, see timed_in_turns):")
+    # Fresh arch dicts for every call, built before the clock starts (a NAS loop builds them anyway).
+    floor_times, stored_times, relabelled_times, hash_times = timed_in_turns([
+        [lambda d=d: raw.execute(FLOOR_SQL, (d,)).fetchall() for d, _, _ in stored],
+        [lambda a=space.matrix_to_arch(m, o): list(query_nb101_trial_stats(a, 108)) for _, m, o in stored],
+        [lambda a=space.matrix_to_arch(m, o): list(query_nb101_trial_stats(a, 108)) for _, m, o in relabelled],
+        [lambda d=d: list(query_nb101_trial_stats(d, 108)) for d, _, _ in stored],
+    ])
+    floor = line("floor: raw sqlite3 by hash, 108-epoch runs", floor_times)
+    line("list(query_nb101_trial_stats(arch, 108)), stored form", stored_times, floor)
+    line("  the same, a random relabelled form of the cell", relabelled_times, floor)
+    line("list(query_nb101_trial_stats(hash, 108))", hash_times, floor)
     nb = api.NASBench(None)
     line("facade query(ModelSpec), a cell's first call", timed(
         [lambda s=api.ModelSpec([list(r) for r in m], list(o)): nb.query(s) for _, m, o in relabelled]), floor)

@@ -47,9 +47,9 @@ def check_bool(name: str, value) -> bool:
     here: bools (and numpy bools), integers (numpy too; 0 is False, any other is True) and None (False). Refused,
     because NNI answers them wrongly: strings (``'False'`` is true in NNI), floats, containers and other objects.
     """
-    if value is None:
-        return False
-    if isinstance(value, (bool, int)):
+    if value is True or value is False or value is None:
+        return bool(value)
+    if isinstance(value, int):
         return bool(value)
     try:
         import numpy
@@ -87,8 +87,8 @@ def check_epochs(name: str, value, allowed=None):
     non-integral or non-finite floats, strings that are not a number, and anything else. ``allowed``: the budgets
     the caller knows (checked after normalising).
     """
-    if value is None:
-        return None
+    if value is None or type(value) is int and allowed is None:
+        return value  # the common case, as check_int would answer it
     original = value
     if isinstance(value, str):
         if not _NUMERIC_TEXT.match(value):
@@ -115,7 +115,9 @@ def check_source(source):
     """``'original'`` (default: the released benchmark rows), ``None`` (every row), a source id, or a name: a source
     kind ('trained', 'ecnas'), a device kind ('cpu', 'cuda' / 'gpu'), a device name (case-insensitive) or a file
     name."""
-    if source is None or isinstance(source, int) and not isinstance(source, bool):
+    if source is None or type(source) is str and source == "original":
+        return source
+    if isinstance(source, int) and not isinstance(source, bool):
         return source
     if isinstance(source, str) and source.strip():
         source = source.strip()

@@ -373,17 +373,26 @@ def _query_cell(handle, cell, num_epochs, mean, include_intermediates, source, d
     return _cell_rows(handle, "id", cell_id, cell, num_epochs, mean, include_intermediates, source, dataset)
 
 
+def point_function_runs(database, how, value, num_epochs):
+    """The released runs (:data:`~nasbench_db.models.NB101_RUN_ROW` tuples, by run id) at ``num_epochs`` (None: every
+    budget) of the cell named by ``how``: 'form' (``value`` = (matrix key, ops code)) or 'hash', through the server's
+    point function (:func:`has_point_function`); None when no stored cell has that form or hash."""
+    if how == "form":
+        key, code = value
+        params = [key, code * space.FORM_ID_BYTES, None, num_epochs]
+    else:
+        params = [None, None, value, num_epochs]
+    rows = execute(database, f"SELECT * FROM {NB101_POINT_FUNCTION}(?, ?, ?, ?)", params).fetchall()
+    return None if rows and rows[0][0] is None else rows
+
+
 def _point_function_rows(database, cell, num_epochs, forms):
     """A cell's released runs at ``num_epochs`` through the server's point function (one round trip, a plan kept
     by the server): by the cell's labelled form, else (a form the table lacks, or a hash) by its hash."""
-    sql = f"SELECT * FROM {NB101_POINT_FUNCTION}(?, ?, ?, ?)"
-    if forms:
-        key, code = cell.form
-        rows = execute(database, sql, [key, code * space.FORM_ID_BYTES, None, num_epochs]).fetchall()
-        if not rows or rows[0][0] is not None:  # found (no rows: the cell has no run at that budget)
-            return list(_run_dicts(rows))
-    rows = execute(database, sql, [None, None, cell.hash(), num_epochs]).fetchall()
-    return [] if rows and rows[0][0] is None else list(_run_dicts(rows))
+    rows = point_function_runs(database, "form", cell.form, num_epochs) if forms else None
+    if rows is None:
+        rows = point_function_runs(database, "hash", cell.hash(), num_epochs)
+    return list(_run_dicts(rows or ()))
 
 
 def _run_dicts(rows):

@@ -46,6 +46,7 @@ assigned to. Nothing is printed while opening (the original prints its load time
 from __future__ import annotations
 
 import copy
+import operator
 import random
 from collections import OrderedDict
 from collections.abc import Mapping
@@ -54,7 +55,7 @@ import numpy as np
 
 from ... import db as _db
 from ...errors import InvalidArgument, MissingDependency, NasbenchDbError
-from ...models import NB101_CONFIG_ID_FACTOR, NB101_TRIAL_ID_FACTOR
+from ...models import NB101_CONFIG_ID_FACTOR, NB101_RUN_ROW, NB101_TRIAL_ID_FACTOR
 from ...query import _common as _query_common
 from ...query import nb101 as _query_nb101
 from ...query._common import check_source, check_source_exists, source_filter
@@ -186,6 +187,14 @@ class ModelSpec:
 
 # ----------------------------------------------------------------------------------------------------------------------
 # NASBench
+
+
+#: What a cell's read takes of each run, in this order (the cell's columns, then the run's metrics as ``_load_cell``
+#: reads them); ``_RUN_COLUMNS`` picks them from a row of the server's point function (models.NB101_RUN_ROW).
+_RUN_COLUMN_NAMES = ("a.hash", "a.adjacency", "a.operations", "a.parameters", "c.num_epochs", "t.halfway_training_time",
+                     "t.halfway_train_acc", "t.halfway_valid_acc", "t.halfway_test_acc", "t.training_time",
+                     "t.train_acc", "t.valid_acc", "t.test_acc")
+_RUN_COLUMNS = operator.itemgetter(*(NB101_RUN_ROW.index(name) for name in _RUN_COLUMN_NAMES))
 
 
 class _Cell:
@@ -462,22 +471,26 @@ class NASBench:
         """``(hash, cell)`` read from SQL and cached, the cell given by its 'hash' or labelled 'form'; None when the
         dataset has no run of it. One statement on SQLite; on a server the cell's id is read first, so that the runs
         are read with constant id ranges (see :mod:`nasbench_db.query.nb101`)."""
-        database = self._database()
-        if not _db.is_sqlite(database):
-            cell_id = (_query_nb101.form_cell_id(database, value) if how == "form"
-                       else _query_nb101.hash_cell_id(database, value))
-            if cell_id is None:
-                return None
-            how, value = "id", cell_id
-        params: list = []
-        from_, where = _query_nb101.cell_where(database, how, value, params)
-        sql = (f"SELECT a.hash, a.adjacency, a.operations, a.parameters, c.num_epochs, t.halfway_training_time, "
-               f"t.halfway_train_acc, t.halfway_valid_acc, t.halfway_test_acc, t.training_time, t.train_acc, "
-               f"t.valid_acc, t.test_acc{from_}WHERE {where}")
-        sql += self._dataset_sql(params) + self._source_sql(params)
-        if not _db.is_sqlite(database):
-            sql += " ORDER BY t.id"  # SQLite's CROSS JOIN order already yields the runs in id (file) order
-        rows = _query_common.execute(database, sql, params).fetchall()
+        handle = self._handle()
+        database = handle.database
+        if (self._source == "original" and self._dataset == RELEASED_DATASET
+                and _query_nb101.has_point_function(handle)):
+            # A server's point function: one round trip, a plan the server keeps (the released runs, every budget).
+            rows = list(map(_RUN_COLUMNS, _query_nb101.point_function_runs(database, how, value, None) or ()))
+        else:
+            if not _db.is_sqlite(database):
+                cell_id = (_query_nb101.form_cell_id(database, value) if how == "form"
+                           else _query_nb101.hash_cell_id(database, value))
+                if cell_id is None:
+                    return None
+                how, value = "id", cell_id
+            params: list = []
+            from_, where = _query_nb101.cell_where(database, how, value, params)
+            sql = f"SELECT {', '.join(_RUN_COLUMN_NAMES)}{from_}WHERE {where}"
+            sql += self._dataset_sql(params) + self._source_sql(params)
+            if not _db.is_sqlite(database):
+                sql += " ORDER BY t.id"  # SQLite's CROSS JOIN order already yields the runs in id (file) order
+            rows = _query_common.execute(database, sql, params).fetchall()
         if not rows:
             return None
         module_hash, adjacency, operations, parameters = rows[0][:4]
