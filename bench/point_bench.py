@@ -5,7 +5,9 @@ over random cells of the database, each call with a fresh arch dict / ModelSpec:
 
 * floor: the raw ``sqlite3`` lookup of a cell's 108-epoch runs by hash (no Python around it);
 * ``list(query_nb101_trial_stats(arch, 108))`` with the stored form, and with a random relabelled form of the cell
-  (both found by the labelled-forms table, no hashing); by hash (``arch`` = the 32-hex hash);
+  (both found by the labelled-forms table, no hashing); by hash (``arch`` = the 32-hex hash); these three and the
+  floor are measured in turns (:func:`timed_in_turns`), so that a machine whose speed drifts during the run (a
+  shared host) weighs on the floor and on them alike;
 * google's API facade: ``query(ModelSpec)`` (a cell's first call: one SQL statement; then warm, in memory) and
   ``get_metrics_from_hash``; google's own API needs TensorFlow 1.x (its ``query`` is a dict lookup after a 3.9 GB,
   minutes-long load; see ``bench/compat_bench.py nb101`` for that comparison), reported as not importable here;

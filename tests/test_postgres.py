@@ -146,6 +146,31 @@ def test_postgres_point_readers_keep_answering_during_a_replacement(pg_url):
     assert NB101_POINT_FUNCTION  # the readers above went through it (checked on the handle)
 
 
+def test_postgres_reader_role_runs_the_point_function(pg_url, pg_reader_url, monkeypatch):
+    """The SELECT-only reader runs the point function (EXECUTE is PUBLIC's by default; its LOCK ... IN ACCESS SHARE
+    MODE needs SELECT only); a reader whose EXECUTE was revoked reads the same rows through the statements."""
+    from nasbench_db.query import nb101 as query_nb101
+
+    convert_nb101(SAMPLE_TFRECORD, progress=False)
+    digest = next(iter(query_nb101_trial_stats(None, 108)))["config"]["hash"]
+    expected = list(query_nb101_trial_stats(digest, None))
+    arch = expected[0]["config"]["arch"]
+    monkeypatch.setenv("NASBENCHMARK_DB_URL", pg_reader_url)
+    _db.close_all()
+    assert list(query_nb101_trial_stats(digest, None)) == list(query_nb101_trial_stats(arch, None)) == expected
+    assert query_nb101.has_point_function(_db.open_benchmark("nb101"))
+    import psycopg2
+
+    admin = psycopg2.connect(pg_url)
+    admin.autocommit = True
+    with admin.cursor() as cursor:
+        cursor.execute("REVOKE EXECUTE ON FUNCTION nb101_point_runs FROM PUBLIC")
+    admin.close()
+    _db.close_all()
+    assert list(query_nb101_trial_stats(digest, None)) == list(query_nb101_trial_stats(arch, None)) == expected
+    assert not query_nb101.has_point_function(_db.open_benchmark("nb101"))
+
+
 def test_postgres_kill_during_conversion_keeps_the_previous_data(pg_url, tmp_path):
     convert_nb101(SAMPLE_TFRECORD, progress=False)
     before = _without_ids(_all_rows())

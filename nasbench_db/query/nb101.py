@@ -287,13 +287,14 @@ def form_offsets(database, code: int) -> list:
 
 def has_point_function(handle) -> bool:
     """True when the opened database is a server holding :data:`~nasbench_db.models.NB101_POINT_FUNCTION` (created by
-    a publish; checked once per opened database)."""
+    a publish) that this role may run; checked once per opened database."""
     found = handle.schema_cache.get(NB101_POINT_FUNCTION)
     if found is None:
         found = False
         if not _db.is_sqlite(handle.database):
-            found = execute(handle.database, f"SELECT to_regproc('{NB101_POINT_FUNCTION}') IS NOT NULL",
-                            []).fetchone()[0]
+            # A role the function's EXECUTE was revoked from (docs/postgres.md) reads through the statements.
+            found = execute(handle.database, f"SELECT COALESCE(has_function_privilege(to_regproc("
+                                             f"'{NB101_POINT_FUNCTION}')::oid, 'EXECUTE'), false)", []).fetchone()[0]
         handle.schema_cache[NB101_POINT_FUNCTION] = found
     return found
 
