@@ -73,12 +73,26 @@ def test_postgres_sql_is_read_only(pg_url, pg_reader_url):
     assert len(_all_rows()) == 102
 
 
+def _republish_while(reader, stop, readers: int = 4, times: int = 3):
+    """Run ``reader(i)`` in ``readers`` threads while the sample is converted into the server ``times`` times."""
+    threads = [threading.Thread(target=reader, args=(i,)) for i in range(readers)]
+    for t in threads:
+        t.start()
+    try:
+        for _ in range(times):
+            convert_nb101(SAMPLE_TFRECORD, progress=False)
+    finally:
+        stop.set()
+        for t in threads:
+            t.join()
+
+
 def test_postgres_readers_keep_answering_during_a_replacement(pg_url):
     convert_nb101(SAMPLE_TFRECORD, progress=False)
     errors, answers = [], []
     stop = threading.Event()
 
-    def reader():
+    def reader(_):
         while not stop.is_set():
             try:
                 rows = list(query_nb101_trial_stats(None, 108))
@@ -86,16 +100,7 @@ def test_postgres_readers_keep_answering_during_a_replacement(pg_url):
             except Exception as exc:  # any error is a failure of the promise
                 errors.append(repr(exc))
 
-    threads = [threading.Thread(target=reader) for _ in range(4)]
-    for t in threads:
-        t.start()
-    try:
-        for _ in range(3):
-            convert_nb101(SAMPLE_TFRECORD, progress=False)
-    finally:
-        stop.set()
-        for t in threads:
-            t.join()
+    _republish_while(reader, stop)
     assert errors == []
     assert answers and set(answers) == {93}
 
@@ -104,7 +109,6 @@ def test_postgres_point_readers_keep_answering_during_a_replacement(pg_url):
     """Point queries go through the server's point function, whose plans the server keeps per session: while the
     tables under them are replaced, every answer is still the full one (a plan kept with ``PREPARE`` read with a
     snapshot from before the replacement it waited for, and answered nothing)."""
-    from nasbench_db.models import NB101_POINT_FUNCTION
     from nasbench_db.query import nb101 as query_nb101
 
     convert_nb101(SAMPLE_TFRECORD, progress=False)
@@ -115,8 +119,7 @@ def test_postgres_point_readers_keep_answering_during_a_replacement(pg_url):
     errors, wrong, answers = [], [], []
     stop = threading.Event()
 
-    def reader(offset):
-        turn = offset
+    def reader(turn):
         while not stop.is_set():
             digest = hashes[turn % len(hashes)]
             asked = digest if turn % 2 else dict(archs[digest])
@@ -131,19 +134,9 @@ def test_postgres_point_readers_keep_answering_during_a_replacement(pg_url):
                     (r["config"]["hash"], r["train_acc"], r["valid_acc"], r["test_acc"]) for r in expected[digest]]:
                 wrong.append((digest, len(rows)))
 
-    threads = [threading.Thread(target=reader, args=(i,)) for i in range(4)]
-    for t in threads:
-        t.start()
-    try:
-        for _ in range(3):
-            convert_nb101(SAMPLE_TFRECORD, progress=False)
-    finally:
-        stop.set()
-        for t in threads:
-            t.join()
+    _republish_while(reader, stop)
     assert errors == [] and wrong == []
     assert len(answers) > 100
-    assert NB101_POINT_FUNCTION  # the readers above went through it (checked on the handle)
 
 
 def test_postgres_reader_role_runs_the_point_function(pg_url, pg_reader_url, monkeypatch):

@@ -198,15 +198,16 @@ _NNI_KEYS = {v: (tuple(f"op{i}" for i in range(1, v - 1)), tuple(f"input{i}" for
              for v in range(2, MAX_VERTICES + 1)}
 
 
-def _nni_fast(arch: dict):
-    """``(matrix, ops)`` of a well-formed NNI arch dict of at most 7 vertices, or None for anything else (which the
-    checking path then reads, and reports)."""
+def _nni_parts(arch):
+    """``(ops, predecessor masks)`` of a well-formed NNI arch dict of at most 7 vertices: the V op names (input and
+    output included) and, per vertex, its predecessors as a bit mask; None for anything else (which the checking path
+    then reads, and reports)."""
+    if type(arch) is not dict:
+        return None
     keys = _NNI_KEYS.get((len(arch) + 3) >> 1)
     if keys is None or not len(arch) & 1:
         return None
     op_keys, input_keys = keys
-    size = len(input_keys) + 1
-    rows = [[0] * size for _ in range(size)]
     try:
         ops = [INPUT]
         for key in op_keys:
@@ -215,19 +216,32 @@ def _nni_fast(arch: dict):
                 return None
             ops.append(op)
         ops.append(OUTPUT)
+        preds = [0]
         vertex = 1
         for key in input_keys:
-            preds = arch[key]
-            if type(preds) is not list:
+            given = arch[key]
+            if type(given) is not list:
                 return None
-            for k in preds:
+            mask = 0
+            for k in given:
                 if type(k) is not int or not 0 <= k < vertex:
                     return None
-                rows[k][vertex] = 1
+                mask |= 1 << k
+            preds.append(mask)
             vertex += 1
     except KeyError:
         return None
-    return tuple(map(tuple, rows)), ops
+    return ops, preds
+
+
+def _nni_fast(arch: dict):
+    """``(matrix, ops)`` of a well-formed NNI arch dict (see :func:`_nni_parts`), or None."""
+    parts = _nni_parts(arch)
+    if parts is None:
+        return None
+    ops, preds = parts
+    size = len(ops)
+    return tuple(tuple(preds[j] >> i & 1 for j in range(size)) for i in range(size)), ops
 
 
 def parse_arch(arch) -> tuple[Matrix, list[str]]:
@@ -700,35 +714,12 @@ def nni_form(arch) -> tuple[int, int] | None:
     caching anything (the point query's path for a fresh dict). None for whatever the checking path must read: not
     a well-formed NNI dict, a disconnected cell, a pruned cell outside the space; that path then raises, or answers.
     """
-    if type(arch) is not dict:
+    parts = _nni_parts(arch)
+    if parts is None:
         return None
-    size = (len(arch) + 3) >> 1
-    keys = _NNI_KEYS.get(size)
-    if keys is None or not len(arch) & 1:
-        return None
-    op_keys, input_keys = keys
-    preds = [0]
-    try:
-        digits = [None]
-        for key in op_keys:
-            op = arch[key]
-            if type(op) is not str:
-                return None
-            digits.append(_OP_DIGIT.get(op))  # None: only an error if the vertex survives pruning
-        vertex = 1
-        for key in input_keys:
-            given = arch[key]
-            if type(given) is not list:
-                return None
-            mask = 0
-            for k in given:
-                if type(k) is not int or not 0 <= k < vertex:
-                    return None
-                mask |= 1 << k
-            preds.append(mask)
-            vertex += 1
-    except KeyError:
-        return None
+    ops, preds = parts
+    size = len(ops)
+    digits = [_OP_DIGIT.get(op) for op in ops]  # None (not an op of the space): an error only if the vertex is kept
     # Edges go from lower to higher vertices: one pass each way finds the vertices on an input -> output path.
     last = size - 1
     forward = 1
