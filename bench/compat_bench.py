@@ -83,7 +83,7 @@ assert data["trainable_parameters"] > 0
 _out = {"import_ms": (t1 - t0) * 1e3, "first_ms": (t2 - t1) * 1e3}
 """
 
-NB101_GOOGLE = r"""
+NB101_GOOGLE_LOAD = r"""
 import base64, copy, hashlib, json, random, struct, time
 import numpy as np
 from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
@@ -135,6 +135,13 @@ with open(PATH, "rb") as handle:
             "final_training_time": final.training_time, "final_train_accuracy": final.train_accuracy,
             "final_validation_accuracy": final.validation_accuracy, "final_test_accuracy": final.test_accuracy})
 load_s = time.perf_counter() - t0
+"""
+
+#: google's ``NASBench.query`` as the steps of its code, over ``fixed`` / ``computed`` / ``valid_epochs`` dicts of
+#: its layout (also run by bench/point_bench.py beside our point query, on dicts of the sampled cells).
+NB101_GOOGLE_QUERY = r"""
+import copy, hashlib, random
+import numpy as np
 ops = ["conv3x3-bn-relu", "conv1x1-bn-relu", "maxpool3x3"]
 
 def hash_module(matrix, labeling):
@@ -165,6 +172,9 @@ def query(matrix, operations, epochs=108):
             "train_accuracy": run["final_train_accuracy"], "validation_accuracy": run["final_validation_accuracy"],
             "test_accuracy": run["final_test_accuracy"]}
 
+"""
+
+NB101_GOOGLE = NB101_GOOGLE_LOAD + NB101_GOOGLE_QUERY + r"""
 specs = [(np.array(m), o) for m, o in json.load(open(SPECS))]
 for m, o in specs[:50]:
     query(m, o)
