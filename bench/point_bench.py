@@ -300,19 +300,22 @@ def bench_nb201(args):
           f"{os.getloadavg()} (us):")
     for a in picks[:300]:  # warm: the floor runs first
         raw.execute(NB201_FLOOR_SQL, (a,)).fetchall()
-    floor = line("floor: raw sqlite3, an arch's 200-epoch cifar10-valid runs", timed(
-        [lambda a=a: raw.execute(NB201_FLOOR_SQL, (a,)).fetchall() for a in picks]))
     index = str(picks[0])
     floor_calls = []
     for arch in picks:  # the statements our query runs, with this arch's index, straight to sqlite3
         texts = [s.replace(f"= {index}", f"= {arch}") for s in statements if s.lstrip().upper().startswith("SELECT")]
         floor_calls.append(lambda texts=texts: [raw.execute(s).fetchall() for s in texts])
-    line("  our statement run raw on sqlite3 (no Python around it)", timed(floor_calls), floor)
-    line("list(query_nb201_trial_stats(index, 200, 'cifar10-valid'))", timed(
-        [lambda a=a: list(query_nb201_trial_stats(a, 200, "cifar10-valid")) for a in picks]), floor)
     nni_dicts = [tss_space.to_nni(a) for a in picks]  # fresh dicts, built before the clock starts
-    line("list(query_nb201_trial_stats(NNI dict, 200, 'cifar10-valid'))", timed(
-        [lambda a=a: list(query_nb201_trial_stats(a, 200, "cifar10-valid")) for a in nni_dicts]), floor)
+    floor_times, statement_times, index_times, dict_times = timed_in_turns([
+        [lambda a=a: raw.execute(NB201_FLOOR_SQL, (a,)).fetchall() for a in picks],
+        floor_calls,
+        [lambda a=a: list(query_nb201_trial_stats(a, 200, "cifar10-valid")) for a in picks],
+        [lambda a=a: list(query_nb201_trial_stats(a, 200, "cifar10-valid")) for a in nni_dicts]])
+    floor = line("floor: raw sqlite3, an arch's 200-epoch cifar10-valid runs (in turns with the next three)",
+                 floor_times)
+    line("  our statement run raw on sqlite3 (no Python around it)", statement_times, floor)
+    line("list(query_nb201_trial_stats(index, 200, 'cifar10-valid'))", index_times, floor)
+    line("list(query_nb201_trial_stats(NNI dict, 200, 'cifar10-valid'))", dict_times, floor)
     line("  the same with include_intermediates=True (200 epochs x 3 runs)", timed(
         [lambda a=a: list(query_nb201_trial_stats(a, 200, "cifar10-valid", include_intermediates=True))
          for a in picks[: max(1, len(picks) // 10)]]))

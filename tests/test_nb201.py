@@ -660,3 +660,19 @@ def test_math_of_latency_and_time(nb201_env, real):
     assert row["training_time"] == pytest.approx(result["train_times"][199] * 200, rel=1e-12)
     assert row["ori_test_evaluation_time"] == result["eval_times"]["ori-test@199"]
     assert not math.isnan(row["train_loss"])
+
+
+def test_index_of_nni_is_one_lookup_that_agrees_with_index_of():
+    """The point query's reading of NNI's own dict (six keys, NNI op names) equals the checking path for every
+    architecture, in any key order; other spellings and malformed dicts are left to that path (None)."""
+    for index in range(space.NUM_ARCHS):
+        nni = space.to_nni(index)
+        assert space.index_of_nni(nni) == space.index_of(nni) == index
+        assert space.index_of_nni(dict(reversed(list(nni.items())))) == index
+    original_names = dict(zip(space.NNI_KEYS, space.arch_of_index(77)))
+    assert space.index_of_nni(original_names) is None and space.index_of(original_names) == 77
+    for bad in (None, [], {"0_1": "conv_3x3"}, {key: ["conv_3x3"] for key in space.NNI_KEYS},
+                {**space.to_nni(3), "0_1": "conv_5x5"}):
+        assert space.index_of_nni(bad) is None
+        with pytest.raises(ValueError):
+            space.index_of(bad)

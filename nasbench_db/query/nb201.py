@@ -160,7 +160,8 @@ def _index_of(arch) -> int:
     if type(arch) is int:
         tss_space.arch_of_index(arch)
         return arch
-    return tss_space.index_of(tss_space.ops_of(arch))
+    index = tss_space.index_of_nni(arch)
+    return index if index is not None else tss_space.index_of(tss_space.ops_of(arch))
 
 
 def query_nats_sss_trial_stats(arch, num_epochs, dataset, reduction=None, include_intermediates=False, *,

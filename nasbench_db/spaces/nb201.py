@@ -235,6 +235,22 @@ def arch_of_index(index: int) -> Ops:
     return _meta()[index]
 
 
+@lru_cache(maxsize=1)
+def _index_of_nni_ops() -> dict:
+    return {tuple(NNI_NAME[op] for op in ops): i for i, ops in enumerate(_meta())}
+
+
+def index_of_nni(arch) -> int | None:
+    """The index of NNI's arch dict in NNI's own form (exactly the six edge keys, NNI op names) in one lookup, the
+    point query's path for a fresh dict; None for any other input, which :func:`index_of` then reads (and reports)."""
+    if type(arch) is not dict or len(arch) != NUM_EDGES:
+        return None
+    try:
+        return _index_of_nni_ops().get(tuple(map(arch.__getitem__, NNI_KEYS)))
+    except (KeyError, TypeError):  # a key missing, an unhashable op: the checking path names the problem
+        return None
+
+
 def index_of(arch) -> int:
     """Benchmark index (0..15,624) of ``arch`` (any accepted form)."""
     if isinstance(arch, int) and not isinstance(arch, bool):
