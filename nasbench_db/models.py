@@ -688,9 +688,11 @@ NB101_POINT_RUNS = (
     "ORDER BY t.id")
 
 
-#: The tables the point function reads, in the order a publish replaces them (:data:`NB101_TABLES`). It locks them
-#: all first, in that order: a reader that held ``nb101_form`` (its first read) while waiting for ``nb101_arch``
-#: deadlocked with a publish holding ``nb101_arch`` and waiting for ``nb101_form``.
+#: The tables the point function locks first, in the order a publish replaces them (:data:`NB101_TABLES`): a reader
+#: that held ``nb101_form`` (its first read) while waiting for ``nb101_arch`` deadlocked with a publish holding
+#: ``nb101_arch`` and waiting for ``nb101_form``. ``nasbench_source`` is left to its read: a publish takes it
+#: exclusively only when it drops ``nb101_trial`` (its foreign key), which the function already holds by then;
+#: locked first, it deadlocked (tests/test_postgres.py found both).
 _NB101_POINT_TABLES = tuple(m._meta.table_name for m in NB101_TABLES
                             if m in (Nb101Arch, Nb101Config, Nb101Trial, Nb101Form))
 

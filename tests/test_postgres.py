@@ -139,6 +139,40 @@ def test_postgres_point_readers_keep_answering_during_a_replacement(pg_url):
     assert len(answers) > 100
 
 
+def test_postgres_publish_upgrades_an_old_source_table_beside_point_readers(pg_url):
+    """A server whose provenance table predates a column gets it from the next publish, in a transaction of its own:
+    point queries running through that publish all answer (the ALTER's exclusive lock, held through the publishing
+    transaction, could deadlock with a reader holding the benchmark's tables)."""
+    import psycopg2
+
+    convert_nb101(SAMPLE_TFRECORD, progress=False)
+    digests = sorted({row["config"]["hash"] for row in query_nb101_trial_stats(None, 108)})
+    expected = {digest: len(list(query_nb101_trial_stats(digest, 108))) for digest in digests}
+    errors, answers = [], []
+
+    def reader(turn):
+        while not stop.is_set():
+            digest = digests[turn % len(digests)]
+            turn += 1
+            try:
+                answers.append(len(list(query_nb101_trial_stats(digest, 108))) == expected[digest])
+            except Exception as exc:  # any error is a failure of the promise
+                errors.append(repr(exc))
+
+    for _ in range(3):
+        admin = psycopg2.connect(pg_url)
+        admin.autocommit = True
+        with admin.cursor() as cursor:
+            # As a version before EC-NAS-Bench support and device kinds left it.
+            cursor.execute("DROP TABLE nb101_trial_energy CASCADE")
+            cursor.execute("ALTER TABLE nasbench_source DROP COLUMN device_kind")
+        admin.close()
+        stop = threading.Event()
+        _republish_while(reader, stop, times=1)
+    assert errors == [] and answers and all(answers)
+    assert _db.describe("nb101")["sources"][0]["device_kind"] is None
+
+
 def test_postgres_reader_role_runs_the_point_function(pg_url, pg_reader_url, monkeypatch):
     """The SELECT-only reader runs the point function (EXECUTE is PUBLIC's by default; its LOCK ... IN ACCESS SHARE
     MODE needs SELECT only); a reader whose EXECUTE was revoked reads the same rows through the statements."""

@@ -121,11 +121,19 @@ def publish(sqlite_path, url: str, benchmark: str, models, views) -> dict:
         conn = server.connection()
         conn.autocommit = False
         with conn.cursor() as cursor:
+            # An older provenance table gains its new columns in a transaction of its own, committed at once (no
+            # data changes): its ALTER's exclusive lock, held through the publish below, would deadlock with a
+            # point query that holds a benchmark table and waits to read the provenance (docs/postgres.md).
+            cursor.execute("SELECT to_regclass('nasbench_source') IS NOT NULL")
+            if cursor.fetchone()[0]:
+                upgrade_source_table(lambda sql: cursor.execute(sql) or cursor)
+        conn.commit()
+        with conn.cursor() as cursor:
             # Everything below is one transaction: any failure rolls the server back to the previous data.
             cursor.execute(f"CREATE SCHEMA {staging}")
             with server.bind_ctx([Source], bind_refs=False, bind_backrefs=False):
                 Source._schema.create_table(safe=True)
-            upgrade_source_table(lambda sql: cursor.execute(sql) or cursor)
+            upgrade_source_table(lambda sql: cursor.execute(sql) or cursor)  # a table created just now has them
             cursor.execute("LOCK TABLE nasbench_source IN SHARE ROW EXCLUSIVE MODE")
             # Other sources (trained results, EC-NAS files) are carried into the build before publishing; one
             # ingested since then would be lost.
