@@ -26,7 +26,7 @@ from decimal import Decimal
 from . import db as _db
 from .errors import InvalidArgument, MissingDependency
 from .models import (HW_AVERAGE_FACTORS, HW_NB201_METRICS, JOINED_SOURCE_KINDS, NB101_CELL_CONFIGS,
-                     NB101_CONFIG_RUNS, NB101_RUN_METRICS)
+                     NB101_CELL_OF_CONFIG, NB101_CONFIG_RUNS, NB101_RUN_METRICS)
 from .query._common import (check_int, check_reduction, check_source, check_source_exists, placeholders,
                             source_filter)
 from .spaces import nb101 as nb101_space
@@ -91,7 +91,7 @@ def _nb101_dialect(nni: bool, server: bool = False) -> _Dialect:
     # PostgreSQL plans a range between two tables as a nested loop over every (cell, config) pair (268 s for a top-10
     # with a parameter bound at full scale): there the cell is found by equality (c.id / 16 = a.id: a hash join,
     # 0.6-1.1 s), and the unary '+' that steers SQLite would only hide num_epochs' statistics from its planner.
-    arch_join = "a.id = c.id / 16" if server else NB101_CELL_CONFIGS
+    arch_join = NB101_CELL_OF_CONFIG if server else NB101_CELL_CONFIGS
     return _Dialect(
         "nb101",
         f" FROM nb101_arch a CROSS JOIN nb101_config c CROSS JOIN nb101_trial t WHERE {arch_join} AND "
@@ -117,7 +117,7 @@ def _nb101_means_dialect() -> _Dialect:
     runs = _nb101_dialect(False, server=True)
     metrics = {name: ("a.parameters / 1e6" if name == "parameters" else f"c.{name}") for name in runs.metrics}
     return replace(
-        runs, from_where=" FROM nb101_arch a JOIN nb101_original_mean c ON a.id = c.id / 16 WHERE 1 = 1",
+        runs, from_where=f" FROM nb101_arch a JOIN nb101_original_mean c ON {NB101_CELL_OF_CONFIG} WHERE 1 = 1",
         keyed_from=" FROM ({inner}) s CROSS JOIN nb101_arch a CROSS JOIN nb101_original_mean c "
                    "WHERE a.id = s.k0 AND c.id = s.k1",
         metrics=metrics, per_config=tuple(metrics), source_column=None, epochs_expr="c.num_epochs",

@@ -588,6 +588,9 @@ NB101_RUN_METRICS = ("train_acc", "valid_acc", "test_acc", "training_time", "hal
 #: in the views by these texts.
 NB101_CELL_CONFIGS = "c.id BETWEEN a.id * 16 AND a.id * 16 + 15"
 NB101_CONFIG_RUNS = "t.id BETWEEN c.id * 1024 AND c.id * 1024 + 1023"
+#: The equalities those ranges imply (a config's cell, a run's config), which a server joins by (:func:`server_view`).
+NB101_CELL_OF_CONFIG = f"a.id = c.id / {NB101_CONFIG_ID_FACTOR}"
+NB101_CONFIG_OF_RUN = f"c.id = t.id / {NB101_TRIAL_ID_FACTOR}"
 
 #: SQL condition: the run ``t`` belongs to the released benchmark (NNI's views show nothing else).
 NB101_ORIGINAL_RUN = "t.source_id IN (SELECT id FROM nasbench_source WHERE kind = 'original')"
@@ -751,8 +754,8 @@ def server_view(sql: str) -> str:
     every pair (counting the 108-epoch configs of full NB-101 through ``nb101trialconfig`` did not finish in 5 min);
     given the equality it hashes or looks up by key instead (2.6 s; a config's runs by hash in 8 ms). The ranges stay,
     so a lookup of a few configs still reads their runs as one key range."""
-    return (sql.replace(NB101_CELL_CONFIGS, f"{NB101_CELL_CONFIGS} AND a.id = c.id / {NB101_CONFIG_ID_FACTOR}")
-            .replace(NB101_CONFIG_RUNS, f"{NB101_CONFIG_RUNS} AND c.id = t.id / {NB101_TRIAL_ID_FACTOR}"))
+    return (sql.replace(NB101_CELL_CONFIGS, f"{NB101_CELL_CONFIGS} AND {NB101_CELL_OF_CONFIG}")
+            .replace(NB101_CONFIG_RUNS, f"{NB101_CONFIG_RUNS} AND {NB101_CONFIG_OF_RUN}"))
 
 
 #: The NNI-named views over the compact NB-101 tables (portable SQL: SQLite and PostgreSQL). They show the original

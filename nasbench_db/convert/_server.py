@@ -132,8 +132,7 @@ def publish(sqlite_path, url: str, benchmark: str, models, views) -> dict:
             # Everything below is one transaction: any failure rolls the server back to the previous data.
             cursor.execute(f"CREATE SCHEMA {staging}")
             with server.bind_ctx([Source], bind_refs=False, bind_backrefs=False):
-                Source._schema.create_table(safe=True)
-            upgrade_source_table(lambda sql: cursor.execute(sql) or cursor)  # a table created just now has them
+                Source._schema.create_table(safe=True)  # a table created just now has every column
             cursor.execute("LOCK TABLE nasbench_source IN SHARE ROW EXCLUSIVE MODE")
             # Other sources (trained results, EC-NAS files) are carried into the build before publishing; one
             # ingested since then would be lost.

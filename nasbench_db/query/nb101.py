@@ -339,8 +339,8 @@ def cell_params(database, how, value, params: list) -> None:
     """Append the parameters of :func:`cell_where`'s condition."""
     if how == "form":
         key, code = value
-        start = code * space.FORM_ID_BYTES + (1 if _db.is_sqlite(database) else 0)
-        params.extend((key, start, start + 1, start + 2))
+        params.append(key)
+        params.extend(form_offsets(database, code))
     elif how == "hash":
         params.append(value)
     else:
@@ -380,7 +380,7 @@ def point_function_runs(database, how, value, num_epochs):
     point function (:func:`has_point_function`); None when no stored cell has that form or hash."""
     if how == "form":
         key, code = value
-        params = [key, code * space.FORM_ID_BYTES, None, num_epochs]
+        params = [key, form_offsets(database, code)[0], None, num_epochs]
     else:
         params = [None, None, value, num_epochs]
     rows = execute(database, f"SELECT * FROM {NB101_POINT_FUNCTION}(?, ?, ?, ?)", params).fetchall()

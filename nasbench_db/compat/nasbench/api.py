@@ -469,7 +469,8 @@ class NASBench:
 
     def _load_cell(self, how, value):
         """``(hash, cell)`` read from SQL and cached, the cell given by its 'hash' or labelled 'form'; None when the
-        dataset has no run of it. One statement on SQLite; on a server the cell's id is read first, so that the runs
+        dataset has no run of it. One statement on SQLite; on a server one call of its point function for the released
+        runs (:func:`nasbench_db.query.nb101.point_function_runs`), else the cell's id is read first, so that the runs
         are read with constant id ranges (see :mod:`nasbench_db.query.nb101`)."""
         handle = self._handle()
         database = handle.database
